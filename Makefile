@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# fluxlb: one non-recursive Makefile. Everything generated goes under build/.
+# `make help` lists the targets; V=1 shows the commands; SAN=1 builds with
+# ASan/UBSan.
+
+BUILD      ?= build
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+LLVM_STRIP ?= llvm-strip
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+  Q =
+  msg =
+else
+  Q = @
+  msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS  += -DFLB_VERSION=\"$(VERSION)\"
+CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+           -Iinclude -Iuser -Itests/lib -I$(BUILD)/skel
+LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz
+ifeq ($(SAN),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
+              -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/skel/%.skel.h,$(BPF_SRCS))
+
+# Programs: user/<prog>.c holds main(); everything else in user/ is library.
+PROGS     := fluxlbd fluxlb
+LIB_SRCS  := $(filter-out $(PROGS:%=user/%.c),$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB       := $(BUILD)/libfluxlb.a
+BINS      := $(PROGS:%=$(BUILD)/bin/%)
+
+TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_LIB  := $(BUILD)/obj/tests/lib/flb_test.o
+
+.PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz clean help
+.DEFAULT_GOAL := all
+
+all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS)
+
+help:
+	@echo 'make            build BPF objects, skeletons, fluxlbd, fluxlb and tests'
+	@echo 'make deps       install the Debian packages everything needs (root)'
+	@echo 'make demo       build and run the demo topology (root)'
+	@echo 'make test       build and run unit, bpf and e2e tests (root)'
+	@echo 'make test-unit  unit tests only (no privileges needed)'
+	@echo 'make clean      remove build/'
+	@echo 'options: V=1 (show commands), SAN=1 (ASan/UBSan)'
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+test-unit: $(TEST_BINS)
+	$(Q)tests/run.sh unit
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@ -o $@.stripped 2>/dev/null && rm -f $@.stripped || true
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/skel
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $*) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/user/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
+
+$(BUILD)/bpf $(BUILD)/skel:
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

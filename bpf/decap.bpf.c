@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Decapsulation for backend hosts, attached at XDP on the host's NIC: an
+ * IPIP packet (RFC 2003) whose outer destination is one of this host's
+ * addresses (flb_dcp_addrs, filled by `fluxlb decap attach`) loses its outer header and goes up the stack as the client's
+ * original packet, addressed to the VIP (which the host has on a loopback).
+ * Needed because this kernel has no ipip module; also cheaper than one.
+ * Everything else passes unchanged.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flb_abi.h"
+#include "flb_reasons.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLB_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} flb_dcp_reasons SEC(".maps");
+
+static __always_inline int count(__u32 reason, int action)
+{
+	__u64 *v = bpf_map_lookup_elem(&flb_dcp_reasons, &reason);
+
+	if (v)
+		*v += 1;
+	return action;
+}
+
+/*
+ * This host's addresses. Not the FIB: bpf_fib_lookup() answers "forwarding
+ * disabled" before it looks at the route on a host that does not forward,
+ * which is what a backend host is.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLB_DCP_MAX_ADDRS);
+	__type(key, struct flb_dcp_addr);
+	__type(value, __u32);
+} flb_dcp_addrs SEC(".maps");
+
+static __always_inline bool is_local(const struct iphdr *ip)
+{
+	struct flb_dcp_addr key = { .addr = { ip->daddr }, .family = FLB_AF_INET };
+
+	return bpf_map_lookup_elem(&flb_dcp_addrs, &key) != NULL;
+}
+
+SEC("xdp")
+int decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data, *neth;
+	struct iphdr *ip, *inner;
+	__u32 hlen;
+
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	if (ip->protocol != IPPROTO_IPIP)
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	hlen = ip->ihl * 4;
+	if (hlen < sizeof(*ip) || (void *)ip + hlen + sizeof(*inner) > end)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	inner = (void *)ip + hlen;
+	if (inner->version != 4 || inner->ihl < 5)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	if (!is_local(ip))
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+
+	/* Move the MACs up against the inner header, then drop the outer. */
+	neth = (void *)inner - sizeof(*neth);
+	__builtin_memmove(neth->h_source, eth->h_source, ETH_ALEN);
+	__builtin_memmove(neth->h_dest, eth->h_dest, ETH_ALEN);
+	neth->h_proto = bpf_htons(ETH_P_IP);
+	if (bpf_xdp_adjust_head(ctx, hlen))
+		return count(FLB_R_DECAP_BAD, XDP_DROP);
+	return count(FLB_R_DECAP_OK, XDP_PASS);
+}

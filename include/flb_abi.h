@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The map ABI shared by the BPF programs and userspace: map names, keys,
+ * values and limits. Compiled by clang -target bpf and by gcc, so only
+ * <linux/types.h> types, explicit padding, no bitfields. Byte order is named
+ * in the type: __be* fields are in network order, everything else is host
+ * order. Any change to a struct here bumps FLB_ABI_VERSION: pinned maps live
+ * under <bpffs>/v<FLB_ABI_VERSION>/ so an incompatible layout is never reused.
+ */
+#ifndef FLB_ABI_H
+#define FLB_ABI_H
+
+#include <linux/types.h>
+
+#define FLB_ABI_VERSION 1
+
+#define FLB_MAX_VIPS      1024
+#define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
+#define FLB_CT_SIZE       262144 /* conntrack entries (LRU); ~30 MiB */
+#define FLB_TTL           64     /* outer header TTL / hop limit */
+
+/* Address families as stored in keys (not AF_*: the kernel's values differ
+ * from nothing here, but BPF code has no <sys/socket.h>). */
+#define FLB_AF_INET  4
+#define FLB_AF_INET6 6
+
+/* flb_vips: (address, port, protocol) -> VIP. Port 0 is the port-less VIP. */
+struct flb_vip_key {
+	__be32 addr[4]; /* IPv4 in addr[0], rest zero */
+	__be16 port;    /* 0: every port */
+	__u8 proto;     /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;    /* FLB_AF_INET or FLB_AF_INET6 */
+};
+_Static_assert(sizeof(struct flb_vip_key) == 20, "flb_vip_key layout");
+
+struct flb_vip {
+	__u32 id;         /* index into flb_rings and flb_vip_stats */
+	__u32 flags;      /* FLB_VIP_* */
+};
+_Static_assert(sizeof(struct flb_vip) == 8, "flb_vip layout");
+
+/* flb_backends[id] */
+struct flb_backend {
+	__be32 addr[4];   /* IPv4 in addr[0] */
+	__u32 gen;        /* bumped whenever the id is given to another backend */
+	__u8 family;      /* FLB_AF_*; 0: slot unused */
+	__u8 state;       /* FLB_BE_* */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_backend) == 24, "flb_backend layout");
+
+enum flb_backend_state {
+	FLB_BE_UNUSED = 0,   /* id free: flows naming it are re-steered */
+	FLB_BE_ACTIVE = 1,   /* takes new and existing flows */
+	FLB_BE_DRAINING = 2, /* keeps existing flows, takes no new ones */
+};
+
+/* flb_conntrack key: the 5-tuple as the client sent it. Also the input of
+ * the flow hash (include/flb_hash.h). */
+struct flb_flow {
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;        /* zero: part of the hash key */
+};
+_Static_assert(sizeof(struct flb_flow) == 40, "flb_flow layout");
+
+struct flb_ct {
+	__u32 backend;    /* backend id */
+	__u32 gen;        /* flb_backend.gen when the entry was made */
+	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet */
+};
+_Static_assert(sizeof(struct flb_ct) == 16, "flb_ct layout");
+
+/* flb_ctl[0]: global settings the daemon writes. */
+struct flb_ctl {
+	__u32 ready;         /* 0 until the daemon has filled every map */
+	__u32 flags;         /* FLB_CTL_* */
+	__be32 encap_src4;   /* outer IPv4 source prefix; low 16 bits per flow */
+	__u32 pad;
+	__be32 encap_src6[4];/* outer IPv6 source prefix; low 32 bits per flow */
+};
+_Static_assert(sizeof(struct flb_ctl) == 32, "flb_ctl layout");
+
+#define FLB_CTL_PORTLESS 0x1 /* some VIP is port-less: do the second lookup */
+
+/* flb_vip_stats[vip id], flb_be_stats[backend id]: per-CPU, summed by readers. */
+struct flb_traffic {
+	__u64 packets;
+	__u64 bytes;      /* bytes of the packet as received (before encapsulation) */
+	__u64 new_flows;  /* conntrack entries created */
+};
+_Static_assert(sizeof(struct flb_traffic) == 24, "flb_traffic layout");
+
+/* flb_dcp_addrs key: an address of the backend host (value: ifindex or 0). */
+#define FLB_DCP_MAX_ADDRS 256
+struct flb_dcp_addr {
+	__be32 addr[4];
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
+
+/* The balancer's pinned maps (at most 15 characters: the kernel truncates
+ * longer names). tests/unit checks the lengths, also of FLB_DECAP_MAP_NAMES. */
+#define FLB_MAP_NAMES(X)      \
+	X(flb_ctl)            \
+	X(flb_vips)           \
+	X(flb_rings)          \
+	X(flb_backends)       \
+	X(flb_conntrack)      \
+	X(flb_reasons)        \
+	X(flb_events)         \
+	X(flb_vip_stats)      \
+	X(flb_be_stats)
+
+/* The decap program's maps (not pinned: found through the attached program). */
+#define FLB_DECAP_MAP_NAMES(X) \
+	X(flb_dcp_reasons)     \
+	X(flb_dcp_addrs)
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Every way a packet leaves a fluxlb XDP program, as one X-macro list. The BPF
+ * code counts with the enum; the exporter and CLI print the label strings.
+ * Each exit path of a program counts exactly one reason (see README.md,
+ * "Reason counters", for what each means to an operator).
+ *
+ * Add new reasons at the end of a block only: the index is part of the map
+ * ABI (flb_reasons is indexed by it).
+ */
+#ifndef FLB_REASONS_H
+#define FLB_REASONS_H
+
+#define FLB_REASONS(X)                                                         \
+	/* balancer */                                                         \
+	X(FWD_TX,           "fwd_tx")           /* encapsulated, sent back out the ingress NIC */ \
+	X(FWD_REDIRECT,     "fwd_redirect")     /* encapsulated, redirected to another NIC */ \
+	X(PASS_NOT_READY,   "pass_not_ready")   /* daemon has not set ready yet */ \
+	X(PASS_NOT_IP,      "pass_not_ip")      /* ethertype is neither IPv4 nor IPv6 */ \
+	X(PASS_IPV6,        "pass_ipv6")        /* IPv6: not balanced yet */ \
+	X(PASS_FRAGMENT,    "pass_fragment")    /* IPv4 fragment: not balanced yet */ \
+	X(PASS_NOT_VIP,     "pass_not_vip")     /* destination is no VIP */ \
+	X(PASS_L4_OTHER,    "pass_l4_other")    /* IP protocol other than TCP/UDP */ \
+	X(PASS_NO_NEIGH,    "pass_no_neigh")    /* encapsulated, next hop unresolved: kernel resolves it */ \
+	X(BAD_ETH,          "bad_eth")          /* truncated Ethernet header */ \
+	X(BAD_IPV4,         "bad_ipv4")         /* truncated IPv4 header, IHL < 5, bad total length */ \
+	X(BAD_L4,           "bad_l4")           /* truncated TCP/UDP header */ \
+	X(DROP_NO_BACKEND,  "drop_no_backend")  /* VIP has no usable backend */ \
+	X(DROP_NO_ROUTE,    "drop_no_route")    /* FIB has no route to the backend */ \
+	X(DROP_ENCAP,       "drop_encap")       /* headroom could not be grown */ \
+	/* decap */                                                            \
+	X(DECAP_OK,         "decap_ok")         /* outer header stripped, inner passed up */ \
+	X(DECAP_PASS_OTHER, "decap_pass_other") /* not IPIP to this host: passed unchanged */ \
+	X(DECAP_BAD,        "decap_bad")        /* truncated outer or inner header: passed */
+
+enum flb_reason {
+#define FLB_REASON_ENUM(name, label) FLB_R_##name,
+	FLB_REASONS(FLB_REASON_ENUM)
+#undef FLB_REASON_ENUM
+	FLB_R_MAX
+};
+
+/*
+ * Events that are not exits: a packet can count several (a conntrack miss
+ * that then inserts). Separate map so that reasons sum to packets seen.
+ */
+#define FLB_EVENTS(X)                                                          \
+	X(CT_HIT,          "ct_hit")          /* conntrack entry used */ \
+	X(CT_MISS,         "ct_miss")         /* no usable entry for a non-SYN packet */ \
+	X(CT_STALE,        "ct_stale")        /* entry named a removed or reused backend */ \
+	X(CT_INSERT,       "ct_insert")       /* entry created or replaced */ \
+	X(SYN_LOOKUP,      "syn_lookup")      /* TCP SYN took a fresh Maglev lookup */
+
+enum flb_event {
+#define FLB_EVENT_ENUM(name, label) FLB_E_##name,
+	FLB_EVENTS(FLB_EVENT_ENUM)
+#undef FLB_EVENT_ENUM
+	FLB_E_MAX
+};
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""A real HTTP/1.1 backend for the demo and e2e tests: answers every GET with
+its own name, so the client can tell which backend served it.
+Usage: httpd.py NAME [PORT]"""
+import http.server
+import socketserver
+import sys
+
+NAME = sys.argv[1]
+PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 80
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = (NAME + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+
+Server(("0.0.0.0", PORT), Handler).serve_forever()

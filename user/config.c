@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The configuration file (see config.h): reading it, the top-level and node
+ * sections, defaults, and freeing. The key tables define the shape, one table
+ * per mapping, and each key's parse function validates its value; the
+ * services section lives in config_service.c. The shape here:
+ *
+ *	interfaces: [eth0]            # 1..16 names, no duplicates
+ *	node:                         # optional
+ *	  bpffs: /sys/fs/bpf/fluxlb   # absolute path
+ *	  xdp_mode: native            # native | skb
+ *	  encap_source: 172.16.0.0    # IPv4 /16 prefix
+ *	  encap_source6: "fd00:f1b::" # IPv6 /96 prefix
+ *	services: []                  # see config_service.c
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_service.h"
+#include "yaml_walk.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_FILE_SIZE (64u << 20)
+
+static const struct flb_addr default_src4 = {
+	.family = AF_INET, .bytes = { 172, 16, 0, 0 },
+};
+static const struct flb_addr default_src6 = {
+	.family = AF_INET6, .bytes = { 0xfd, 0x00, 0x0f, 0x1b },
+};
+
+/* ---- interfaces ---- */
+
+/* The kernel's dev_valid_name(): what `ip link` would accept. */
+static int valid_ifname(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= sizeof(((struct flb_config *)0)->ifaces[0]) ||
+	    !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || *s == ' ' ||
+		    (*s >= '\t' && *s <= '\r'))
+			return 0;
+	return 1;
+}
+
+static int parse_iface(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
+		       void *obj)
+{
+	struct flb_config *cfg = obj;
+	const char *s;
+	int err;
+
+	err = yw_str(ctx, item, &s);
+	if (err)
+		return err;
+	if (!valid_ifname(s))
+		return yw_err(ctx, item, "\"%s\" is not an interface name (1..15 characters, no '/', ':' or spaces)", s);
+	for (size_t i = 0; i < idx; i++)
+		if (!strcmp(cfg->ifaces[i], s))
+			return yw_err(ctx, item, "duplicate interface \"%s\" (also interfaces[%zu])", s, i);
+	strcpy(cfg->ifaces[idx], s);
+	cfg->n_ifaces = idx + 1;
+	return 0;
+}
+
+static int parse_interfaces(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	size_t n;
+	int err;
+
+	err = yw_seq_len(ctx, node, 1, FLB_CFG_MAX_IFACES, &n);
+	return err ? err : yw_seq_each(ctx, node, parse_iface, obj);
+}
+
+/* ---- node ---- */
+
+static int parse_bpffs(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_config *cfg = obj;
+	const char *s;
+	int err;
+
+	err = yw_str(ctx, node, &s);
+	if (err)
+		return err;
+	/* The daemon and the CLI must find the same pins whatever their cwd. */
+	if (s[0] != '/')
+		return yw_err(ctx, node, "\"%s\" is not an absolute path", s);
+	if (strlen(s) >= sizeof(cfg->bpffs))
+		return yw_err(ctx, node, "path is longer than %zu characters",
+			      sizeof(cfg->bpffs) - 1);
+	strcpy(cfg->bpffs, s);
+	return 0;
+}
+
+static int parse_xdp_mode(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum modes[] = {
+		{ "native", FLB_XDP_NATIVE },
+		{ "skb", FLB_XDP_SKB },
+	};
+	struct flb_config *cfg = obj;
+	int mode, err;
+
+	err = yw_enum(ctx, node, modes, ARRAY_SIZE(modes), &mode);
+	if (!err)
+		cfg->xdp_mode = mode;
+	return err;
+}
+
+/* An outer source prefix: the dataplane overwrites its low host_bytes per flow. */
+static int parse_prefix(struct yw_ctx *ctx, yaml_node_t *node, int family,
+			size_t host_bytes, struct flb_addr *out)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	struct flb_addr a;
+	const char *s;
+	int err;
+
+	err = yw_str(ctx, node, &s);
+	if (err)
+		return err;
+	if (addr_parse(s, &a) || a.family != family)
+		return yw_err(ctx, node, "\"%s\" is not an %s address", s, fam);
+	for (size_t i = len - host_bytes; i < len; i++)
+		if (a.bytes[i])
+			return yw_err(ctx, node, "%s has non-zero low %zu bits, which the dataplane replaces per flow: give a /%zu prefix",
+				      s, host_bytes * 8, (len - host_bytes) * 8);
+	*out = a;
+	return 0;
+}
+
+static int parse_encap4(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_prefix(ctx, node, AF_INET, 2, &((struct flb_config *)obj)->encap_src4);
+}
+
+static int parse_encap6(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_prefix(ctx, node, AF_INET6, 4, &((struct flb_config *)obj)->encap_src6);
+}
+
+static const struct yw_key node_keys[] = {
+	{ "bpffs", 0, parse_bpffs },
+	{ "xdp_mode", 0, parse_xdp_mode },
+	{ "encap_source", 0, parse_encap4 },
+	{ "encap_source6", 0, parse_encap6 },
+};
+
+static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, node_keys, ARRAY_SIZE(node_keys), obj);
+}
+
+/* ---- top level ---- */
+
+static const struct yw_key top_keys[] = {
+	{ "interfaces", YW_REQUIRED, parse_interfaces },
+	{ "node", 0, parse_node },
+	{ "services", YW_REQUIRED, config_parse_services },
+};
+
+int config_parse(const char *name, const char *buf, size_t len,
+		 struct flb_config *out, char *err, size_t errlen)
+{
+	struct yw_ctx ctx = { .name = name ? name : "config", .err = err,
+			      .errlen = errlen };
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	ret = yw_load(&ctx, buf, len, &doc);
+	if (ret)
+		return ret;
+	ctx.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		ret = yw_err_line(&ctx, 1, "empty file");
+		goto out;
+	}
+	strcpy(out->bpffs, FLB_CFG_DEFAULT_BPFFS);
+	out->xdp_mode = FLB_XDP_NATIVE;
+	out->encap_src4 = default_src4;
+	out->encap_src6 = default_src6;
+	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
+out:
+	yaml_document_delete(&doc);
+	if (ret)
+		config_free(out);
+	return ret;
+}
+
+/* The whole file in memory: libyaml's reader errors give byte offsets. */
+static int read_file(const char *path, char **bufp, size_t *lenp)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *tmp;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			if (cap > MAX_FILE_SIZE) {
+				err = -EFBIG;
+				break;
+			}
+			tmp = realloc(buf, cap);
+			if (!tmp) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = tmp;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+int config_load_file(const char *path, struct flb_config *out, char *err,
+		     size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = read_file(path, &buf, &len);
+	if (ret) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+				 ret == -EFBIG ? "file too large (the limit is 64 MiB)" : strerror(-ret));
+		return ret;
+	}
+	ret = config_parse(path, buf, len, out, err, errlen);
+	free(buf);
+	return ret;
+}
+
+void config_free(struct flb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		free(cfg->services[i].backends);
+	free(cfg->services);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The daemon's configuration file: YAML read into struct flb_config and fully
+ * validated, so that later stages (desired state, Maglev builder, map writer)
+ * can trust every field. A file either loads whole or is rejected with one
+ * line naming the file, the line and the key path of the first problem; the
+ * caller keeps its last good configuration. The accepted shape is described
+ * in user/config.c and user/config_service.c, beside the key tables that
+ * define it.
+ */
+#ifndef FLB_CONFIG_H
+#define FLB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define FLB_CFG_MAX_IFACES 16
+#define FLB_CFG_MAX_SERVICES 1024
+#define FLB_CFG_MAX_BACKENDS 4096	/* per service */
+#define FLB_CFG_MAX_WEIGHT 10000
+#define FLB_CFG_TABLE_MIN 251		/* smallest prime table_size */
+#define FLB_CFG_TABLE_MAX 1048573	/* largest prime below 2^20 */
+#define FLB_CFG_DEFAULT_BPFFS "/sys/fs/bpf/fluxlb"
+
+enum flb_xdp_mode {
+	FLB_XDP_NATIVE,
+	FLB_XDP_SKB,
+};
+
+struct flb_backend_cfg {
+	struct flb_addr addr;
+	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
+	char id[64];		/* "addr:port" identity from addr_port_format with the service port */
+	int line;		/* where the entry starts, for later messages */
+};
+
+struct flb_service_cfg {
+	char name[64];
+	struct flb_addr vip;
+	uint16_t port;		/* 0 = port-less VIP: matches every port */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t table_size;	/* prime Maglev table size; 0 = auto */
+	struct flb_backend_cfg *backends;
+	size_t n_backends;
+	int line;
+};
+
+struct flb_config {
+	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ */
+	size_t n_ifaces;
+	char bpffs[256];	/* folder under which maps are pinned */
+	enum flb_xdp_mode xdp_mode;
+	/*
+	 * Outer source prefixes of the encapsulated packets: a /16 (IPv4) and
+	 * a /96 (IPv6) whose low 16 / 32 bits the dataplane fills per flow.
+	 * Those low bits are zero here.
+	 */
+	struct flb_addr encap_src4, encap_src6;
+	struct flb_service_cfg *services;
+	size_t n_services;
+};
+
+/*
+ * Parse from a file / from a buffer (name is used in error messages). On
+ * error returns -EINVAL (or -errno for I/O, -ENOMEM), fills err with one line
+ * "FILE:LINE: key.path: problem" (I/O errors: "FILE: problem"), and leaves
+ * *out zeroed (nothing to free). On success the caller frees with
+ * config_free(). err may be NULL.
+ */
+int config_load_file(const char *path, struct flb_config *out, char *err,
+		     size_t errlen);
+int config_parse(const char *name, const char *buf, size_t len,
+		 struct flb_config *out, char *err, size_t errlen);
+
+/* Frees what a successful parse allocated and zeroes *cfg; safe to repeat. */
+void config_free(struct flb_config *cfg);
+
+#endif

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The services section of the configuration file (see config.c for the rest
+ * and yaml_walk.h for how key tables work). Each key is validated alone by
+ * its parse function; the checks that span entries (duplicate names, VIPs
+ * and backend addresses, table size against the backend count) run once a
+ * service or a backend list is complete. The shape:
+ *
+ *	services:                     # 0..1024
+ *	  - name: web                 # [A-Za-z0-9_.-]{1,63}, unique
+ *	    vip: 10.100.0.1           # unique with port and protocol
+ *	    port: 80                  # 0 or absent: every port
+ *	    protocol: tcp             # tcp | udp
+ *	    table_size: auto          # auto | prime in 251..1048573
+ *	    backends:                 # 0..4096, addresses unique
+ *	      - address: 10.10.2.11
+ *	        weight: 1             # 0..10000; 0 = drain
+ *	        port: 80              # must equal the service port
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_service.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(sizeof(((struct flb_backend_cfg *)0)->id) >= FLB_ADDR_PORT_STRLEN,
+	       "a backend id holds the longest \"[IPv6]:port\"");
+
+/* ---- backends ---- */
+
+struct backend_walk {
+	const struct flb_service_cfg *svc;
+	struct flb_backend_cfg *be;
+};
+
+static int parse_addr(struct yw_ctx *ctx, yaml_node_t *node, struct flb_addr *out)
+{
+	const char *s;
+	int err;
+
+	err = yw_str(ctx, node, &s);
+	if (err)
+		return err;
+	if (addr_parse(s, out))
+		return yw_err(ctx, node, "\"%s\" is not an IPv4 or IPv6 address", s);
+	return 0;
+}
+
+static int parse_be_address(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_addr(ctx, node, &((struct backend_walk *)obj)->be->addr);
+}
+
+static int parse_be_weight(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct backend_walk *w = obj;
+	uint64_t v;
+	int err;
+
+	err = yw_uint(ctx, node, 0, FLB_CFG_MAX_WEIGHT, &v);
+	if (!err)
+		w->be->weight = (uint32_t)v;
+	return err;
+}
+
+/*
+ * A backend port is accepted only when it says what the dataplane does
+ * anyway: packets keep their destination port, so any other value would
+ * promise a translation that does not happen.
+ */
+static int parse_be_port(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	const struct flb_service_cfg *svc = ((struct backend_walk *)obj)->svc;
+	uint64_t v;
+	int err;
+
+	err = yw_uint(ctx, node, 0, 65535, &v);
+	if (err || v == svc->port)
+		return err;
+	if (!svc->port)
+		return yw_err(ctx, node, "%llu given but the service has no port (it matches every port); the dataplane does not translate ports yet, so omit the backend port",
+			      (unsigned long long)v);
+	return yw_err(ctx, node, "%llu differs from the service port %u; the dataplane does not translate ports yet, so a backend port must equal the service port",
+		      (unsigned long long)v, svc->port);
+}
+
+static const struct yw_key backend_keys[] = {
+	{ "address", YW_REQUIRED, parse_be_address },
+	{ "weight", 0, parse_be_weight },
+	{ "port", 0, parse_be_port },
+};
+
+static int parse_backend(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
+			 void *obj)
+{
+	struct flb_service_cfg *svc = obj;
+	struct backend_walk w = { .svc = svc, .be = &svc->backends[idx] };
+	int err;
+
+	w.be->weight = 1;
+	w.be->line = yw_line(item);
+	err = yw_mapping(ctx, item, backend_keys, ARRAY_SIZE(backend_keys), &w);
+	if (err)
+		return err;
+	/* Cannot fail: see the _Static_assert on id[] below the includes. */
+	return addr_port_format(&w.be->addr, svc->port, w.be->id, sizeof(w.be->id));
+}
+
+/* Ties keep file order, so the first of equal addresses sorts first. */
+static int cmp_backend_ptr(const void *pa, const void *pb)
+{
+	const struct flb_backend_cfg *a = *(const struct flb_backend_cfg *const *)pa;
+	const struct flb_backend_cfg *b = *(const struct flb_backend_cfg *const *)pb;
+	int c = addr_cmp(&a->addr, &b->addr);
+
+	return c ? c : (a > b) - (a < b);
+}
+
+/*
+ * Sorting instead of comparing all pairs: 1024 services of 4096 backends
+ * would be 8 billion comparisons. Reports the first repeat in file order.
+ */
+static int check_dup_backends(struct yw_ctx *ctx, yaml_node_t *list,
+			      const struct flb_service_cfg *svc)
+{
+	const struct flb_backend_cfg **v, *first = NULL, *dup = NULL;
+	char text[FLB_ADDR_PORT_STRLEN];
+	size_t i, start = 0;
+	yaml_node_t *item;
+
+	if (svc->n_backends < 2)
+		return 0;
+	v = calloc(svc->n_backends, sizeof(*v));
+	if (!v)
+		return yw_nomem(ctx);
+	for (i = 0; i < svc->n_backends; i++)
+		v[i] = &svc->backends[i];
+	qsort(v, svc->n_backends, sizeof(*v), cmp_backend_ptr);
+	for (i = 1; i < svc->n_backends; i++) {
+		if (addr_cmp(&v[i - 1]->addr, &v[i]->addr)) {
+			start = i;
+			continue;
+		}
+		/* A run of equal addresses is in file order: v[start] came first. */
+		if (i == start + 1 && (!dup || v[i] < dup)) {
+			first = v[start];
+			dup = v[i];
+		}
+	}
+	free(v);
+	if (!dup)
+		return 0;
+	i = (size_t)(dup - svc->backends);
+	item = yaml_document_get_node(ctx->doc, list->data.sequence.items.start[i]);
+	yw_push_index(ctx, i);
+	yw_push_key(ctx, "address");
+	addr_format(&dup->addr, text, sizeof(text));
+	return yw_err(ctx, yw_map_get(ctx, item, "address"),
+		      "duplicate backend %s (first on line %d)", text, first->line);
+}
+
+static int parse_backends(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_service_cfg *svc = obj;
+	size_t n;
+	int err;
+
+	err = yw_seq_len(ctx, node, 0, FLB_CFG_MAX_BACKENDS, &n);
+	if (err || !n)
+		return err;
+	svc->backends = calloc(n, sizeof(*svc->backends));
+	if (!svc->backends)
+		return yw_nomem(ctx);
+	svc->n_backends = n;
+	err = yw_seq_each(ctx, node, parse_backend, svc);
+	return err ? err : check_dup_backends(ctx, node, svc);
+}
+
+/* ---- services ---- */
+
+static int parse_name(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_service_cfg *svc = obj;
+	size_t len;
+	const char *s;
+	int err;
+
+	err = yw_str(ctx, node, &s);
+	if (err)
+		return err;
+	/* Names end up in metric labels and CLI output: keep them plain. */
+	len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+	if (!len || s[len] || len >= sizeof(svc->name))
+		return yw_err(ctx, node, "\"%s\" is not a valid service name (1..%zu characters from A-Z a-z 0-9 _ . -)",
+			      s, sizeof(svc->name) - 1);
+	strcpy(svc->name, s);
+	return 0;
+}
+
+static int parse_vip(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_addr(ctx, node, &((struct flb_service_cfg *)obj)->vip);
+}
+
+static int parse_port(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err;
+
+	err = yw_uint(ctx, node, 0, 65535, &v);
+	if (!err)
+		((struct flb_service_cfg *)obj)->port = (uint16_t)v;
+	return err;
+}
+
+static int parse_protocol(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum protos[] = {
+		{ "tcp", IPPROTO_TCP },
+		{ "udp", IPPROTO_UDP },
+	};
+	int proto, err;
+
+	err = yw_enum(ctx, node, protos, ARRAY_SIZE(protos), &proto);
+	if (!err)
+		((struct flb_service_cfg *)obj)->proto = (uint8_t)proto;
+	return err;
+}
+
+/* Trial division: n <= 2^20, so at most ~500 odd divisors. */
+static int is_prime(uint64_t n)
+{
+	if (n < 2 || (n > 2 && n % 2 == 0))
+		return 0;
+	for (uint64_t d = 3; d * d <= n; d += 2)
+		if (n % d == 0)
+			return 0;
+	return 1;
+}
+
+static int parse_table_size(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	const char *s;
+	uint64_t v;
+	int err;
+
+	err = yw_str(ctx, node, &s);
+	if (err)
+		return err;
+	if (!strcmp(s, "auto")) {
+		((struct flb_service_cfg *)obj)->table_size = 0;
+		return 0;
+	}
+	if (s[0] < '0' || s[0] > '9')
+		return yw_err(ctx, node, "\"%s\" is not \"auto\" or a prime number", s);
+	err = yw_uint(ctx, node, FLB_CFG_TABLE_MIN, FLB_CFG_TABLE_MAX, &v);
+	if (err)
+		return err;
+	/* Maglev needs a prime size for its permutations to cover every slot. */
+	if (!is_prime(v))
+		return yw_err(ctx, node, "%s is not a prime number", s);
+	((struct flb_service_cfg *)obj)->table_size = (uint32_t)v;
+	return 0;
+}
+
+/* Table order is parse order: backends read the port parsed before them. */
+static const struct yw_key service_keys[] = {
+	{ "name", YW_REQUIRED, parse_name },
+	{ "vip", YW_REQUIRED, parse_vip },
+	{ "port", 0, parse_port },
+	{ "protocol", 0, parse_protocol },
+	{ "table_size", 0, parse_table_size },
+	{ "backends", YW_REQUIRED, parse_backends },
+};
+
+/* "10.100.0.1 port 80 tcp" or "10.100.0.1 (every port) udp", for messages. */
+static void vip_text(const struct flb_service_cfg *svc, char *buf, size_t len)
+{
+	const char *proto = svc->proto == IPPROTO_TCP ? "tcp" : "udp";
+	char host[FLB_ADDR_PORT_STRLEN];
+
+	if (addr_format(&svc->vip, host, sizeof(host)))
+		host[0] = '\0';
+	if (svc->port)
+		snprintf(buf, len, "%s port %u %s", host, svc->port, proto);
+	else
+		snprintf(buf, len, "%s (every port) %s", host, proto);
+}
+
+/* Checks across services: up to 1024, so all pairs is cheap enough. */
+static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
+			 const struct flb_config *cfg, size_t idx)
+{
+	const struct flb_service_cfg *svc = &cfg->services[idx];
+	char vip[FLB_ADDR_PORT_STRLEN + 32];
+	size_t active = 0;
+
+	for (size_t i = 0; i < idx; i++) {
+		const struct flb_service_cfg *o = &cfg->services[i];
+
+		if (!strcmp(o->name, svc->name)) {
+			yw_push_key(ctx, "name");
+			return yw_err(ctx, yw_map_get(ctx, map, "name"),
+				      "duplicate service name \"%s\" (first on line %d)",
+				      svc->name, o->line);
+		}
+		/* A port-less VIP and a VIP with a port may share an address. */
+		if (addr_cmp(&o->vip, &svc->vip) || o->port != svc->port ||
+		    o->proto != svc->proto)
+			continue;
+		vip_text(svc, vip, sizeof(vip));
+		yw_push_key(ctx, "vip");
+		return yw_err(ctx, yw_map_get(ctx, map, "vip"),
+			      "%s is already the VIP of service \"%s\" (line %d)",
+			      vip, o->name, o->line);
+	}
+	if (!svc->table_size)
+		return 0;
+	for (size_t i = 0; i < svc->n_backends; i++)
+		active += svc->backends[i].weight > 0;
+	/* With more weighted backends than slots, some would get no slot. */
+	if (active > svc->table_size) {
+		yw_push_key(ctx, "table_size");
+		return yw_err(ctx, yw_map_get(ctx, map, "table_size"),
+			      "%u is smaller than the number of backends with a non-zero weight (%zu)",
+			      svc->table_size, active);
+	}
+	return 0;
+}
+
+static int parse_service(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
+			 void *obj)
+{
+	struct flb_config *cfg = obj;
+	struct flb_service_cfg *svc = &cfg->services[idx];
+	int err;
+
+	svc->proto = IPPROTO_TCP;
+	svc->line = yw_line(item);
+	err = yw_mapping(ctx, item, service_keys, ARRAY_SIZE(service_keys), svc);
+	return err ? err : check_service(ctx, item, cfg, idx);
+}
+
+int config_parse_services(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_config *cfg = obj;
+	size_t n;
+	int err;
+
+	err = yw_seq_len(ctx, node, 0, FLB_CFG_MAX_SERVICES, &n);
+	if (err || !n)
+		return err;
+	cfg->services = calloc(n, sizeof(*cfg->services));
+	if (!cfg->services)
+		return yw_nomem(ctx);
+	/* All n now, so config_free() reaches backends of a half-read list. */
+	cfg->n_services = n;
+	return yw_seq_each(ctx, node, parse_service, cfg);
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * fluxlbd, the node daemon: reads the configuration, loads (or adopts) the
+ * pinned maps, writes the desired state into them, attaches the balancer to
+ * the configured interfaces, sets ready, and then waits for signals: SIGHUP
+ * reloads the file, SIGTERM/SIGINT exit and leave the dataplane forwarding
+ * (the maps and the attachment outlive the process). --cleanup removes it all.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include "config.h"
+#include "log.h"
+#include "maps.h"
+#include "reconcile.h"
+#include "xdp_attach.h"
+
+#define DEFAULT_CONFIG "/etc/fluxlb/fluxlbd.yaml"
+#define PROG_NAME "balancer"
+
+static const char usage[] =
+	"Usage: fluxlbd [OPTIONS]\n"
+	"\n"
+	"The fluxlb node daemon: keeps the XDP balancer's maps in step with the\n"
+	"configuration and attaches the balancer to the configured interfaces.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE        configuration file (default " DEFAULT_CONFIG ")\n"
+	"      --check-config FILE  validate FILE and exit: 0 valid, 1 invalid\n"
+	"      --bpffs DIR          pin folder, overrides node.bpffs of the config\n"
+	"      --cleanup            detach from the configured interfaces, remove\n"
+	"                           the pinned maps, and exit\n"
+	"      --log-level LEVEL    error, warn, info (default) or debug\n"
+	"      --log-format FORMAT  logfmt (default) or json\n"
+	"  -h, --help               this text\n"
+	"  -V, --version            print the version and exit\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration (a bad file is rejected and the\n"
+	"running state keeps serving); SIGTERM and SIGINT stop the daemon and leave\n"
+	"the dataplane forwarding, so a restart breaks no connection.\n"
+	"\n"
+	"Exit status: 0 success, 1 invalid configuration, 2 usage error,\n"
+	"3 runtime failure (maps, attach).\n";
+
+struct opts {
+	const char *config;
+	const char *bpffs;
+	bool check_only;
+	bool cleanup;
+};
+
+static int pin_dir(const struct flb_config *cfg, const struct opts *o, char *buf, size_t len)
+{
+	const char *base = o->bpffs ? o->bpffs : cfg->bpffs;
+
+	if (snprintf(buf, len, "%s/v%d", base, FLB_ABI_VERSION) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The pin folder must be on a bpffs, or pins vanish (or fail) silently. */
+static int check_bpffs(const char *dir)
+{
+	char probe[PATH_MAX];
+	struct statfs st;
+
+	snprintf(probe, sizeof(probe), "%s", dir);
+	while (statfs(probe, &st)) {
+		char *slash = strrchr(probe, '/');
+
+		if (!slash || slash == probe)
+			return log_err(-ENOENT, "no bpffs above the pin folder", "path=%s", dir);
+		*slash = 0;
+	}
+	if (st.f_type != BPF_FS_MAGIC)
+		return log_err(-EINVAL, "pin folder is not on a bpf filesystem; mount one with: mount -t bpf bpf /sys/fs/bpf",
+			       "path=%s", dir);
+	return 0;
+}
+
+static int load_config(const char *path, struct flb_config *cfg)
+{
+	char err[512];
+	int rc = config_load_file(path, cfg, err, sizeof(err));
+
+	if (rc)
+		log_error("configuration rejected", "reason=\"%s\"", err);
+	return rc;
+}
+
+static int attach_all(const struct flb_config *cfg, struct flb_maps *m)
+{
+	for (size_t i = 0; i < cfg->n_ifaces; i++) {
+		int err = xdp_attach(cfg->ifaces[i], maps_prog_fd(m), PROG_NAME,
+				     cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB :
+								    FLB_ATTACH_NATIVE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int apply(struct flb_maps *m, const struct flb_config *cfg)
+{
+	struct reconcile_report rep;
+	int err = reconcile(m, cfg, &rep);
+
+	if (err)
+		return err;
+	log_info("state applied", "vips=%u backends=%u tables_built=%u vips_removed=%u backends_removed=%u",
+		 rep.vips, rep.backends, rep.tables_built, rep.vips_removed, rep.backends_removed);
+	return 0;
+}
+
+static int cleanup(const struct flb_config *cfg, const char *dir)
+{
+	char path[PATH_MAX + 32];
+	int err = 0;
+
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		if (xdp_detach(cfg->ifaces[i], PROG_NAME))
+			err = -EIO;
+#define UNPIN(name)                                                              \
+	snprintf(path, sizeof(path), "%s/%s", dir, #name);                       \
+	if (unlink(path) && errno != ENOENT)                                     \
+		err = log_err(-errno, "cannot remove pin", "path=%s", path);
+	FLB_MAP_NAMES(UNPIN)
+#undef UNPIN
+	if (rmdir(dir) && errno != ENOENT)
+		log_warn("pin folder not removed", "path=%s err=\"%s\"", dir, strerror(errno));
+	log_info("cleaned up", "pin_dir=%s interfaces=%zu", dir, cfg->n_ifaces);
+	return err;
+}
+
+static int run(const struct opts *o, struct flb_config *cfg, const char *dir)
+{
+	struct signalfd_siginfo si;
+	struct flb_maps *m;
+	sigset_t mask;
+	int sfd, err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		return log_err(-errno, "signalfd failed", "err=\"%s\"", strerror(errno));
+
+	m = maps_open(dir);
+	if (!m)
+		return -errno;
+	err = apply(m, cfg);
+	if (!err)
+		err = attach_all(cfg, m);
+	if (err)
+		goto out;
+	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", dir, cfg->n_ifaces,
+		 cfg->n_services);
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			struct flb_config next = {};
+
+			log_info("reloading", "config=%s", o->config);
+			if (load_config(o->config, &next)) {
+				log_warn("reload rejected; the running state keeps serving", NULL);
+				continue;
+			}
+			if (apply(m, &next)) {
+				log_warn("reload failed to apply; earlier state partly kept", NULL);
+				config_free(&next);
+				continue;
+			}
+			config_free(cfg);
+			*cfg = next;
+			continue;
+		}
+		log_info("stopping; the dataplane keeps forwarding (fluxlbd --cleanup removes it)",
+			 "signal=%s", strsignal(si.ssi_signo));
+		break;
+	}
+out:
+	maps_close(m);
+	close(sfd);
+	return err;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_CHECK = 256, OPT_BPFFS, OPT_CLEANUP, OPT_LEVEL, OPT_FORMAT };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, OPT_CHECK },
+		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "log-level", required_argument, NULL, OPT_LEVEL },
+		{ "log-format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	enum log_level level = LOG_INFO;
+	bool json = false;
+	int c;
+
+	o->config = DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case OPT_CHECK:
+			o->config = optarg;
+			o->check_only = true;
+			break;
+		case OPT_BPFFS:
+			o->bpffs = optarg;
+			break;
+		case OPT_CLEANUP:
+			o->cleanup = true;
+			break;
+		case OPT_LEVEL:
+			if (log_parse_level(optarg, &level)) {
+				fprintf(stderr, "fluxlbd: bad --log-level '%s' (error, warn, info, debug)\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "logfmt") && strcmp(optarg, "json")) {
+				fprintf(stderr, "fluxlbd: bad --log-format '%s' (logfmt, json)\n", optarg);
+				return 2;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("fluxlbd %s (abi v%d)\n", FLB_VERSION, FLB_ABI_VERSION);
+			exit(0);
+		default:
+			fputs("Try 'fluxlbd --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fluxlbd: unexpected argument '%s'\nTry 'fluxlbd --help'.\n", argv[optind]);
+		return 2;
+	}
+	log_setup(level, json);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flb_config cfg = {};
+	struct opts o = {};
+	char dir[PATH_MAX];
+	int rc;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	log_route_libs();
+	if (load_config(o.config, &cfg))
+		return 1;
+	if (o.check_only) {
+		printf("%s: valid (%zu services)\n", o.config, cfg.n_services);
+		config_free(&cfg);
+		return 0;
+	}
+	rc = 3;
+	if (pin_dir(&cfg, &o, dir, sizeof(dir)))
+		goto out;
+	if (o.cleanup) {
+		rc = cleanup(&cfg, dir) ? 3 : 0;
+		goto out;
+	}
+	if (check_bpffs(dir))
+		goto out;
+	log_info("starting", "version=%s abi=v%d config=%s pin_dir=%s", FLB_VERSION,
+		 FLB_ABI_VERSION, o.config, dir);
+	rc = run(&o, &cfg, dir) ? 3 : 0;
+out:
+	config_free(&cfg);
+	return rc;
+}

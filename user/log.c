@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Logger implementation (see log.h). Lines are built in one buffer and
+ * written with one write(2), so lines from several threads never interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "log.h"
+
+static enum log_level max_level = LOG_INFO;
+static bool as_json;
+static const char *const names[] = { "error", "warn", "info", "debug" };
+
+void log_setup(enum log_level level, bool json)
+{
+	max_level = level;
+	as_json = json;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Appends s as a quoted string with " and \ escaped and control characters dropped. */
+static size_t put_quoted(char *buf, size_t pos, size_t len, const char *s)
+{
+	if (pos < len)
+		buf[pos++] = '"';
+	for (; *s && pos + 2 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[pos++] = '\\';
+		if ((unsigned char)*s >= 0x20)
+			buf[pos++] = *s;
+	}
+	if (pos < len)
+		buf[pos++] = '"';
+	return pos;
+}
+
+/* kv is "a=1 b=\"x y\"": for JSON each pair becomes "a":"1". Values keep
+ * their quotes when they have them. */
+static size_t put_json_kv(char *buf, size_t pos, size_t len, const char *kv)
+{
+	const char *p = kv;
+
+	while (*p && pos + 8 < len) {
+		const char *eq = strchr(p, '=');
+		char key[64], val[512];
+		size_t vl = 0;
+
+		if (!eq || eq - p >= (long)sizeof(key))
+			break;
+		memcpy(key, p, eq - p);
+		key[eq - p] = 0;
+		p = eq + 1;
+		if (*p == '"') {
+			for (p++; *p && *p != '"' && vl + 1 < sizeof(val); p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				val[vl++] = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ' ' && vl + 1 < sizeof(val))
+				val[vl++] = *p++;
+		}
+		val[vl] = 0;
+		while (*p == ' ')
+			p++;
+		pos += snprintf(buf + pos, len - pos, ",\"%s\":", key);
+		if (pos < len)
+			pos = put_quoted(buf, pos, len, val);
+	}
+	return pos;
+}
+
+void log_msg(enum log_level level, const char *msg, const char *kv_fmt, ...)
+{
+	char buf[2048], kv[1024] = "", ts[40];
+	struct timespec now;
+	struct tm tm;
+	size_t pos;
+	va_list ap;
+
+	if (level > max_level)
+		return;
+	if (kv_fmt) {
+		va_start(ap, kv_fmt);
+		vsnprintf(kv, sizeof(kv), kv_fmt, ap);
+		va_end(ap);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	pos = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + pos, sizeof(ts) - pos, ".%03ldZ", now.tv_nsec / 1000000);
+
+	if (as_json) {
+		pos = snprintf(buf, sizeof(buf), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+			       names[level]);
+		pos = put_quoted(buf, pos, sizeof(buf), msg);
+		pos = put_json_kv(buf, pos, sizeof(buf) - 2, kv);
+		pos += snprintf(buf + pos, sizeof(buf) - pos, "}\n");
+	} else {
+		pos = snprintf(buf, sizeof(buf), "ts=%s level=%s msg=", ts, names[level]);
+		pos = put_quoted(buf, pos, sizeof(buf), msg);
+		pos += snprintf(buf + pos, sizeof(buf) - pos, "%s%s\n", *kv ? " " : "", kv);
+	}
+	if (pos >= sizeof(buf))
+		pos = sizeof(buf) - 1, buf[pos - 1] = '\n';
+	if (write(STDERR_FILENO, buf, pos) < 0)
+		return;
+}
+
+/* libbpf/libxdp hand us printf fragments ending in a newline. */
+static void lib_line(enum log_level level, const char *lib, const char *fmt, va_list ap)
+{
+	char text[1024];
+	size_t n;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = 0;
+	for (char *c = text; *c; c++)
+		if (*c == '"' || *c == '\n' || *c == '\t')
+			*c = *c == '"' ? '\'' : ' ';
+	log_msg(level, text, "lib=%s", lib);
+}
+
+static int libbpf_print(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	enum log_level level = l == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
+
+	if (level <= max_level)
+		lib_line(level, "libbpf", fmt, ap);
+	return 0;
+}
+
+static int libxdp_print(enum libxdp_print_level l, const char *fmt, va_list ap)
+{
+	enum log_level level = l == LIBXDP_WARN ? LOG_INFO : LOG_DEBUG;
+
+	if (level <= max_level)
+		lib_line(level, "libxdp", fmt, ap);
+	return 0;
+}
+
+void log_route_libs(void)
+{
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+}

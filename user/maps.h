@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The map writer: the only code that opens, loads and writes the balancer's
+ * BPF maps. Maps are pinned under <bpffs>/v<FLB_ABI_VERSION>/ and reused
+ * when already pinned there (restart adopts them; conntrack survives).
+ * Readers (exporter, CLI) use the maps_read_* helpers.
+ */
+#ifndef FLB_MAPS_H
+#define FLB_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flb_abi.h"
+#include "flb_reasons.h"
+
+struct flb_maps;
+
+/* Opens and loads the balancer object with its maps pinned under
+ * pin_dir (created if missing). NULL pin_dir: nothing pinned (tests).
+ * Returns NULL with errno set, the reason logged. */
+struct flb_maps *maps_open(const char *pin_dir);
+/* Opens the maps pinned in pin_dir without loading anything (CLI,
+ * exporter in another process). NULL with errno set when a pin is missing. */
+struct flb_maps *maps_open_pinned(const char *pin_dir);
+void maps_close(struct flb_maps *m);
+
+int maps_prog_fd(const struct flb_maps *m);
+struct bpf_object *maps_object(const struct flb_maps *m);
+
+int maps_get_ctl(const struct flb_maps *m, struct flb_ctl *ctl);
+int maps_set_ctl(struct flb_maps *m, const struct flb_ctl *ctl);
+
+int maps_get_backend(const struct flb_maps *m, uint32_t id, struct flb_backend *be);
+int maps_set_backend(struct flb_maps *m, uint32_t id, const struct flb_backend *be);
+
+int maps_set_vip(struct flb_maps *m, const struct flb_vip_key *key, const struct flb_vip *vip);
+int maps_del_vip(struct flb_maps *m, const struct flb_vip_key *key);
+/* Iterates the VIP map; returns the count copied (at most max). */
+int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
+		   size_t max);
+
+/* Builds a new inner table [M, ids[0..M)] and swaps it in for vip_id in one
+ * update, so the datapath sees the old table or the new one, never a mix. */
+int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size);
+int maps_del_ring(struct flb_maps *m, uint32_t vip_id);
+/* Reads the table of vip_id into *ids (malloc'd, caller frees) and its size. */
+int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size);
+
+/* Per-CPU counters summed over CPUs. */
+int maps_read_reasons(const struct flb_maps *m, uint64_t out[FLB_R_MAX]);
+int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX]);
+int maps_read_vip_stats(const struct flb_maps *m, uint32_t vip_id, struct flb_traffic *out);
+int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic *out);
+
+/* Conntrack entries naming backend id (with any generation). */
+long maps_count_flows(const struct flb_maps *m, uint32_t id);
+int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct);
+
+/* Sums a per-CPU array element of value_size bytes made of u64 fields. */
+int percpu_sum(int fd, uint32_t key, uint64_t *out, size_t n_u64);
+
+#endif
