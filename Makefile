@@ -49,7 +49,7 @@ BINS      := $(PROGS:%=$(BUILD)/bin/%)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-TEST_LIB  := $(BUILD)/obj/tests/lib/flb_test.o
+TEST_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
 .PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz clean help
 .DEFAULT_GOAL := all

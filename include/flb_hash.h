@@ -61,7 +61,9 @@ static __always_inline __u32 flb_flow_hash(const struct flb_flow *f)
 		h = flb_hash_mix(h, w[9]);
 		return flb_hash_final(h, 16);
 	}
+#ifdef __clang__
 #pragma unroll
+#endif
 	for (int i = 0; i < 10; i++)
 		h = flb_hash_mix(h, w[i]);
 	return flb_hash_final(h, 40);

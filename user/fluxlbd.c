@@ -89,13 +89,22 @@ static int check_bpffs(const char *dir)
 	return 0;
 }
 
-static int load_config(const char *path, struct flb_config *cfg)
+static int load_config(const char *path, struct flb_config *cfg, bool plain)
 {
 	char err[512];
 	int rc = config_load_file(path, cfg, err, sizeof(err));
 
-	if (rc)
-		log_error("configuration rejected", "reason=\"%s\"", err);
+	if (!rc)
+		return 0;
+	if (plain) {
+		fprintf(stderr, "fluxlbd: %s\n", err);
+		return rc;
+	}
+	/* The message quotes values with "; logfmt needs them not to close ours. */
+	for (char *c = err; *c; c++)
+		if (*c == '"')
+			*c = '\'';
+	log_error("configuration rejected", "reason=\"%s\"", err);
 	return rc;
 }
 
@@ -175,7 +184,7 @@ static int run(const struct opts *o, struct flb_config *cfg, const char *dir)
 			struct flb_config next = {};
 
 			log_info("reloading", "config=%s", o->config);
-			if (load_config(o->config, &next)) {
+			if (load_config(o->config, &next, false)) {
 				log_warn("reload rejected; the running state keeps serving", NULL);
 				continue;
 			}
@@ -275,7 +284,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	log_route_libs();
-	if (load_config(o.config, &cfg))
+	if (load_config(o.config, &cfg, o.check_only))
 		return 1;
 	if (o.check_only) {
 		printf("%s: valid (%zu services)\n", o.config, cfg.n_services);

@@ -68,15 +68,35 @@ size_t flb_test_first_diff(const void *a, const void *b, size_t len)
 	return i;
 }
 
+/* Suites that need an environment (privileges, a netns) override these. */
+__attribute__((weak)) int flb_test_setup(char *why, size_t len)
+{
+	(void)why, (void)len;
+	return 0;
+}
+
+__attribute__((weak)) void flb_test_teardown(void)
+{
+}
+
 int main(int argc, char **argv)
 {
 	const char *filter = getenv("FLB_TEST");
-	int n_failed = 0;
+	char why[256] = "";
+	int n_failed = 0, rc;
 
 	(void)argc;
 	if (!suite) {
 		suite = strrchr(argv[0], '/');
 		suite = suite ? suite + 1 : argv[0];
+	}
+	rc = flb_test_setup(why, sizeof(why));
+	if (rc) {
+		/* Every test gets its line, so the counts stay honest. */
+		for (int i = 0; i < n_tests; i++)
+			printf("%s %s/%s: %s\n", rc > 0 ? "SKIP" : "FAIL", suite, tests[i].name,
+			       why);
+		return rc > 0 ? 0 : 1;
 	}
 	for (int i = 0; i < n_tests; i++) {
 		if (filter && !strstr(tests[i].name, filter))
@@ -93,5 +113,6 @@ int main(int argc, char **argv)
 		}
 		fflush(stdout);
 	}
+	flb_test_teardown();
 	return n_failed ? 1 : 0;
 }

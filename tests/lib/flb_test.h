@@ -30,6 +30,11 @@ void flb_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Suite name printed before each test name; defaults to the program name. */
 void flb_test_set_suite(const char *suite);
 
+/* Optional per-suite hooks: setup returns 0 to run the tests, > 0 to skip
+ * them all (why says why, e.g. "needs root"), < 0 to fail them all. */
+int flb_test_setup(char *why, size_t len);
+void flb_test_teardown(void);
+
 #define TEST(name)                                                            \
 	static void test_##name(void);                                        \
 	__attribute__((constructor)) static void register_##name(void)       \

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The real balancer object through BPF_PROG_TEST_RUN on crafted packets.
+ * The process moves into a network namespace of its own (unshare), where a
+ * veth pair, routes and permanent neighbours give bpf_fib_lookup() known
+ * answers; nothing is pinned, so nothing outlives the process. Maps are
+ * filled by the real pipeline: YAML -> config_parse -> reconcile -> maps.
+ *
+ * Each case asserts the action, every byte of the output that matters
+ * (outer header, checksum, MACs, the inner packet unchanged) and which
+ * reason counter moved. The oracle case checks 1,000 random flows against
+ * the shared flow hash and the table read back from the map.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include "config.h"
+#include "flb_hash.h"
+#include "flb_test.h"
+#include "log.h"
+#include "maps.h"
+#include "pkt.h"
+#include "reconcile.h"
+
+#define T0_MAC "\x02\x00\x00\x00\x00\xa0"
+#define T1_MAC "\x02\x00\x00\x00\x00\xa1"
+#define BE11_MAC "\x02\x00\x00\x00\x00\x11"
+#define BE12_MAC "\x02\x00\x00\x00\x00\x12"
+#define CLIENT_MAC "\x02\x00\x00\x00\x00\xcc"
+
+static struct flb_maps *maps;
+static int t0_ifindex;
+
+static const char base_config[] =
+	"interfaces: [t0]\n"
+	"services:\n"
+	"  - {name: tx, vip: 10.100.0.1, port: 80, protocol: tcp, backends: [{address: 10.10.2.11}]}\n"
+	"  - {name: redirect, vip: 10.100.0.2, port: 80, backends: [{address: 10.10.2.12}]}\n"
+	"  - {name: dns, vip: 10.100.0.3, port: 53, protocol: udp, backends: [{address: 10.10.2.11}]}\n"
+	"  - {name: anyport, vip: 10.100.0.4, backends: [{address: 10.10.2.11}]}\n"
+	"  - {name: empty, vip: 10.100.0.5, port: 80, backends: []}\n"
+	"  - {name: noneigh, vip: 10.100.0.7, port: 80, backends: [{address: 10.10.2.13}]}\n"
+	"  - name: many\n"
+	"    vip: 10.100.0.6\n"
+	"    port: 80\n"
+	"    table_size: 65537\n"
+	"    backends:\n"
+	"      - {address: 10.10.3.1}\n"
+	"      - {address: 10.10.3.2}\n"
+	"      - {address: 10.10.3.3, weight: 2}\n"
+	"      - {address: 10.10.3.4}\n"
+	"      - {address: 10.10.3.5}\n"
+	"      - {address: 10.10.3.6}\n"
+	"      - {address: 10.10.3.7}\n";
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "setup: '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static int apply_config(const char *yaml)
+{
+	struct flb_config cfg = {};
+	struct reconcile_report rep;
+	char err[256];
+	int rc = config_parse("test.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "config: %s\n", err);
+		return rc;
+	}
+	rc = reconcile(maps, &cfg, &rep);
+	config_free(&cfg);
+	return rc;
+}
+
+int flb_test_setup(char *why, size_t len)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add t0 address 02:00:00:00:00:a0 type veth peer name t1 address 02:00:00:00:00:a1",
+		"ip link set t0 up", "ip link set t1 up",
+		"ip addr add 10.10.1.1/24 dev t0",
+		"ip addr add 10.10.2.1/32 dev t1",
+		"ip route add 10.10.2.11/32 dev t0",
+		"ip route add 10.10.2.12/32 dev t1",
+		"ip route add 10.10.2.13/32 dev t0",
+		"ip route add 10.10.3.0/24 dev t0",
+		"ip neigh add 10.10.2.11 lladdr 02:00:00:00:00:11 dev t0 nud permanent",
+		"ip neigh add 10.10.2.12 lladdr 02:00:00:00:00:12 dev t1 nud permanent",
+		"for i in 1 2 3 4 5 6 7; do ip neigh add 10.10.3.$i lladdr 02:00:00:00:03:0$i dev t0 nud permanent; done",
+		"sysctl -qw net.ipv4.ip_forward=1",
+	};
+
+	if (geteuid()) {
+		snprintf(why, len, "needs root (BPF, a network namespace)");
+		return 1;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, len, "unshare(CLONE_NEWNET): %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i])) {
+			snprintf(why, len, "setup command failed: %s", cmds[i]);
+			return -1;
+		}
+	t0_ifindex = if_nametoindex("t0");
+	log_setup(LOG_WARN, false);
+	log_route_libs();
+	maps = maps_open(NULL);
+	if (!maps) {
+		snprintf(why, len, "cannot load the balancer: %s", strerror(errno));
+		return -1;
+	}
+	if (apply_config(base_config)) {
+		snprintf(why, len, "the base configuration did not apply");
+		return -1;
+	}
+	return 0;
+}
+
+void flb_test_teardown(void)
+{
+	maps_close(maps);
+}
+
+struct run {
+	int action;
+	uint8_t out[2048];
+	uint32_t out_len;
+	uint64_t reasons[FLB_R_MAX];  /* delta over the run */
+	uint64_t events[FLB_E_MAX];
+};
+
+static bool run_pkt(const uint8_t *in, size_t len, struct run *r)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = t0_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	uint64_t before[FLB_R_MAX], ev_before[FLB_E_MAX];
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	maps_read_reasons(maps, before);
+	maps_read_events(maps, ev_before);
+	err = bpf_prog_test_run_opts(maps_prog_fd(maps), &opts);
+	if (!ASSERT_OK(err, "bpf_prog_test_run"))
+		return false;
+	r->action = opts.retval;
+	r->out_len = opts.data_size_out;
+	maps_read_reasons(maps, r->reasons);
+	maps_read_events(maps, r->events);
+	for (int i = 0; i < FLB_R_MAX; i++)
+		r->reasons[i] -= before[i];
+	for (int i = 0; i < FLB_E_MAX; i++)
+		r->events[i] -= ev_before[i];
+	return true;
+}
+
+/* Exactly one reason counted, and it is `reason`. */
+static bool assert_reason(const struct run *r, int reason)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; i < FLB_R_MAX; i++)
+		total += r->reasons[i];
+	return ASSERT_EQ(r->reasons[reason], 1, "the expected reason counted once") &&
+	       ASSERT_EQ(total, 1, "no other reason counted");
+}
+
+static struct pkt_spec spec(const char *dst, uint16_t dport, uint16_t sport, uint8_t flags)
+{
+	struct pkt_spec s = { .proto = IPPROTO_TCP, .dport = dport, .sport = sport,
+			      .tcp_flags = flags, .ip_id = 0x1234, .frag_off = 0x4000,
+			      .tos = 0x28, .payload = 16 };
+
+	memcpy(s.smac, CLIENT_MAC, 6);
+	memcpy(s.dmac, T0_MAC, 6);
+	inet_pton(AF_INET, "10.10.1.2", &s.saddr);
+	inet_pton(AF_INET, dst, &s.daddr);
+	return s;
+}
+
+/* The outer header the program must write, built here from the RFC. */
+static void expected_outer(const struct pkt_spec *s, size_t inner_len, const char *backend,
+			   uint8_t *hdr)
+{
+	struct flb_flow flow;
+	uint32_t saddr, daddr;
+	uint16_t c;
+
+	pkt_flow(s, &flow);
+	saddr = htonl(0xac100000 | (flb_flow_hash(&flow) & 0xffff)); /* 172.16.x.y */
+	inet_pton(AF_INET, backend, &daddr);
+	memset(hdr, 0, 20);
+	hdr[0] = 0x45;
+	hdr[1] = s->tos;
+	hdr[2] = (inner_len + 20) >> 8;
+	hdr[3] = (inner_len + 20) & 0xff;
+	hdr[4] = s->ip_id >> 8;
+	hdr[5] = s->ip_id & 0xff;
+	hdr[6] = (s->frag_off & 0x4000) >> 8;
+	hdr[8] = 64;
+	hdr[9] = 4; /* IPPROTO_IPIP */
+	memcpy(hdr + 12, &saddr, 4);
+	memcpy(hdr + 16, &daddr, 4);
+	c = csum_rfc1071(hdr, 20);
+	memcpy(hdr + 10, &c, 2);
+}
+
+/* Frame out = dmac, smac, 0x0800, outer header, then the inner IP packet
+ * byte for byte as it came in. */
+static bool assert_encap(const struct run *r, const uint8_t *in, size_t len,
+			 const struct pkt_spec *s, const char *backend, const char *dmac,
+			 const char *smac)
+{
+	uint8_t outer[20];
+
+	expected_outer(s, len - 14, backend, outer);
+	return ASSERT_EQ(r->out_len, len + 20, "output grew by one IPv4 header") &&
+	       ASSERT_MEMEQ(r->out, dmac, 6, "destination MAC from the neighbour table") &&
+	       ASSERT_MEMEQ(r->out + 6, smac, 6, "source MAC of the egress interface") &&
+	       ASSERT_MEMEQ(r->out + 12, "\x08\x00", 2, "ethertype IPv4") &&
+	       ASSERT_MEMEQ(r->out + 14, outer, 20, "outer IPv4 header") &&
+	       ASSERT_EQ(csum_rfc1071(r->out + 14, 20), 0, "outer checksum verifies") &&
+	       ASSERT_MEMEQ(r->out + 34, in + 14, len - 14, "inner packet unchanged");
+}
+
+static bool build(const struct pkt_spec *s, uint8_t *buf, size_t *len)
+{
+	*len = pkt_build(s, buf, 2048);
+	return ASSERT_NE(*len, 0, "packet built");
+}
+
+TEST(syn_to_vip_is_encapsulated_and_sent_back_out)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40001, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_reason(&r, FLB_R_FWD_TX);
+	ASSERT_EQ(r.events[FLB_E_SYN_LOOKUP], 1, "SYN took a Maglev lookup");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "conntrack entry made");
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+}
+
+TEST(ack_after_syn_hits_conntrack_same_backend)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40002, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "conntrack hit");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 0, "no new entry");
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+}
+
+TEST(udp_to_vip_is_forwarded)
+{
+	struct pkt_spec s = spec("10.100.0.3", 53, 5353, 0);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	s.proto = IPPROTO_UDP;
+	s.frag_off = 0; /* no DF: the outer header must not set it either */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_reason(&r, FLB_R_FWD_TX);
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+}
+
+TEST(backend_behind_other_interface_is_redirected)
+{
+	struct pkt_spec s = spec("10.100.0.2", 80, 40003, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_REDIRECT, "action");
+	assert_reason(&r, FLB_R_FWD_REDIRECT);
+	assert_encap(&r, in, len, &s, "10.10.2.12", BE12_MAC, T1_MAC);
+}
+
+TEST(unresolved_neighbour_goes_to_kernel_encapsulated)
+{
+	struct pkt_spec s = spec("10.100.0.7", 80, 40004, 0x02);
+	uint8_t in[2048], outer[20];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_PASS, "action");
+	assert_reason(&r, FLB_R_PASS_NO_NEIGH);
+	expected_outer(&s, len - 14, "10.10.2.13", outer);
+	/* MACs of the original frame, so the kernel takes it as ours. */
+	ASSERT_MEMEQ(r.out, in, 12, "original MACs kept");
+	ASSERT_MEMEQ(r.out + 14, outer, 20, "outer IPv4 header");
+	ASSERT_MEMEQ(r.out + 34, in + 14, len - 14, "inner packet unchanged");
+}
+
+TEST(ipv4_options_any_ihl_forwarded_intact)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40005, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	s.ihl = 15; /* 40 bytes of options: the most there can be */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+}
+
+TEST(portless_vip_matches_every_port)
+{
+	uint16_t ports[] = { 1, 443, 8080, 65535 };
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		struct pkt_spec s = spec("10.100.0.4", ports[i], 40006, 0x02);
+		uint8_t in[2048];
+		struct run r;
+		size_t len;
+
+		if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+			return;
+		ASSERT_EQ(r.action, XDP_TX, "action");
+		assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+	}
+}
+
+/* Passed unchanged, with one reason counted. */
+static void expect_pass(const uint8_t *in, size_t len, int reason)
+{
+	struct run r;
+
+	if (!run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_PASS, "action");
+	assert_reason(&r, reason);
+	ASSERT_EQ(r.out_len, len, "length unchanged");
+	ASSERT_MEMEQ(r.out, in, len, "packet unchanged");
+}
+
+TEST(not_a_vip_passes_unchanged)
+{
+	struct pkt_spec s = spec("10.100.0.1", 81, 40007, 0x02); /* VIP address, other port */
+	uint8_t in[2048];
+	size_t len;
+
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_VIP);
+	s = spec("10.200.0.1", 80, 40007, 0x02);
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_VIP);
+	s = spec("10.100.0.1", 80, 40007, 0x02); /* VIP address and port, UDP */
+	s.proto = IPPROTO_UDP;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_VIP);
+}
+
+TEST(non_ip_and_ipv6_pass_unchanged)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40008, 0x02);
+	uint8_t in[2048];
+	size_t len;
+
+	s.ethertype = 0x0806; /* ARP */
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_IP);
+	s.ethertype = 0x86dd;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_IPV6);
+}
+
+TEST(other_ip_protocols_pass_unchanged)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40009, 0);
+	uint8_t in[2048];
+	size_t len;
+
+	s.proto = IPPROTO_ICMP;
+	s.payload = 8;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_L4_OTHER);
+}
+
+TEST(fragments_pass_unchanged)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40010, 0x02);
+	uint8_t in[2048];
+	size_t len;
+
+	s.frag_off = 0x2000; /* more fragments */
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_FRAGMENT);
+	s.frag_off = 0x0010; /* offset 128 */
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_FRAGMENT);
+}
+
+TEST(truncated_headers_pass_unchanged_counted)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40011, 0x02);
+	uint8_t in[2048];
+	size_t len;
+
+	if (!build(&s, in, &len))
+		return;
+	/* BAD_ETH is not reachable here: BPF_PROG_TEST_RUN refuses frames
+	 * shorter than an Ethernet header (EINVAL), as NICs do. */
+	expect_pass(in, 14, FLB_R_BAD_IPV4);           /* no IPv4 header at all */
+	expect_pass(in, 14 + 12, FLB_R_BAD_IPV4);      /* half an IPv4 header */
+	expect_pass(in, 14 + 20 + 10, FLB_R_BAD_IPV4); /* shorter than total length */
+
+	s.payload = 0;
+	if (!build(&s, in, &len))
+		return;
+	/* IPv4 header whole and consistent, TCP header cut to 10 bytes. */
+	in[14 + 3] = 30;
+	in[14 + 2] = 0;
+	expect_pass(in, 14 + 30, FLB_R_BAD_L4);
+
+	if (!build(&s, in, &len))
+		return;
+	in[14] = 0x44; /* IHL 4: less than the header itself */
+	expect_pass(in, len, FLB_R_BAD_IPV4);
+	in[14] = 0x65; /* version 6 in an IPv4 frame */
+	expect_pass(in, len, FLB_R_BAD_IPV4);
+}
+
+TEST(vip_without_backends_drops_counted)
+{
+	struct pkt_spec s = spec("10.100.0.5", 80, 40012, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_DROP, "action");
+	assert_reason(&r, FLB_R_DROP_NO_BACKEND);
+}
+
+TEST(not_ready_passes_everything)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40013, 0x02);
+	struct flb_ctl ctl, off;
+	uint8_t in[2048];
+	size_t len;
+
+	if (!ASSERT_OK(maps_get_ctl(maps, &ctl), "read ctl"))
+		return;
+	off = ctl;
+	off.ready = 0;
+	if (!ASSERT_OK(maps_set_ctl(maps, &off), "clear ready"))
+		return;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_READY);
+	ASSERT_OK(maps_set_ctl(maps, &ctl), "restore ready");
+}
+
+TEST(vip_and_backend_counters_count_exactly)
+{
+	struct flb_traffic v0, v1, b0, b1;
+	struct pkt_spec s = spec("10.100.0.2", 80, 40014, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+	uint32_t vip_id = 1, be_id;
+	struct flb_vip_key keys[FLB_MAX_VIPS];
+	struct flb_vip vips[FLB_MAX_VIPS];
+	int n = maps_list_vips(maps, keys, vips, FLB_MAX_VIPS);
+
+	for (int i = 0; i < n; i++)
+		if (keys[i].addr[0] == inet_addr("10.100.0.2"))
+			vip_id = vips[i].id;
+	be_id = 2; /* 10.10.2.12: the second address in the config */
+	maps_read_vip_stats(maps, vip_id, &v0);
+	maps_read_be_stats(maps, be_id, &b0);
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	s.tcp_flags = 0x10;
+	for (int i = 0; i < 4; i++)
+		if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+			return;
+	maps_read_vip_stats(maps, vip_id, &v1);
+	maps_read_be_stats(maps, be_id, &b1);
+	ASSERT_EQ(v1.packets - v0.packets, 5, "VIP packets");
+	ASSERT_EQ(v1.bytes - v0.bytes, 5 * len, "VIP bytes (as received)");
+	ASSERT_EQ(v1.new_flows - v0.new_flows, 1, "VIP new flows");
+	ASSERT_EQ(b1.packets - b0.packets, 5, "backend packets");
+	ASSERT_EQ(b1.new_flows - b0.new_flows, 1, "backend new flows");
+}
+
+/* The backend address the program chose: the outer destination. */
+static uint32_t chosen(const struct run *r)
+{
+	uint32_t a;
+
+	memcpy(&a, r->out + 14 + 16, 4);
+	return a;
+}
+
+TEST(oracle_1000_random_flows_match_shared_hash_and_table)
+{
+	struct flb_vip_key keys[FLB_MAX_VIPS];
+	struct flb_vip vips[FLB_MAX_VIPS];
+	uint32_t *table = NULL, size = 0, vip_id = UINT32_MAX, seed = 20261128;
+	int n = maps_list_vips(maps, keys, vips, FLB_MAX_VIPS), mismatches = 0;
+
+	for (int i = 0; i < n; i++)
+		if (keys[i].addr[0] == inet_addr("10.100.0.6"))
+			vip_id = vips[i].id;
+	if (!ASSERT_OK(maps_get_ring(maps, vip_id, &table, &size), "read table") ||
+	    !ASSERT_EQ(size, 65537, "table size"))
+		goto out;
+	printf("  seed %u\n", seed);
+	srand(seed);
+	for (int i = 0; i < 1000; i++) {
+		struct pkt_spec s = spec("10.100.0.6", 80, 1024 + rand() % 60000, 0x02);
+		struct flb_backend be;
+		struct flb_flow flow;
+		uint8_t in[2048];
+		struct run r;
+		size_t len;
+
+		s.saddr = htonl(0x0a000000 | (rand() & 0xffffff));
+		if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+			goto out;
+		pkt_flow(&s, &flow);
+		if (maps_get_backend(maps, table[flb_flow_hash(&flow) % size], &be) ||
+		    r.action != XDP_TX || chosen(&r) != be.addr[0])
+			mismatches++;
+	}
+	ASSERT_EQ(mismatches, 0, "flows where the program and the oracle disagree");
+out:
+	free(table);
+}
+
+TEST(flow_keeps_backend_that_left_the_service_but_still_lives)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40015, 0x02);
+	struct flb_backend before, after;
+	char *cfg = malloc(sizeof(base_config) + 256);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!cfg || !build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	maps_get_backend(maps, 1, &before); /* 10.10.2.11 */
+	/* Swap 10.10.2.11 for 10.10.2.12 in the "tx" service only... */
+	snprintf(cfg, sizeof(base_config) + 256, "%s", base_config);
+	char *p = strstr(cfg, "10.10.2.11}]}\n  - {name: redirect");
+	if (!ASSERT_TRUE(p != NULL, "config edit"))
+		goto out;
+	memcpy(p, "10.10.2.12", 10);
+	if (!ASSERT_OK(apply_config(cfg), "apply"))
+		goto out;
+	/* ...the established flow stays where it is (the backend lives on
+	 * for other services, so it can finish the connection: drain)... */
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.action, XDP_TX, "still to 10.10.2.11");
+	ASSERT_EQ(chosen(&r), inet_addr("10.10.2.11"), "same backend");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "conntrack hit");
+	/* ...while a new flow takes the new table. */
+	s.sport = 40115;
+	s.tcp_flags = 0x02;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.action, XDP_REDIRECT, "new flow to 10.10.2.12");
+	ASSERT_EQ(chosen(&r), inet_addr("10.10.2.12"), "new backend");
+	/* 10.10.2.11 is still used by other services: same id, same gen. */
+	maps_get_backend(maps, 1, &after);
+	ASSERT_EQ(after.gen, before.gen, "shared backend keeps its generation");
+	ASSERT_OK(apply_config(base_config), "restore");
+out:
+	free(cfg);
+}
+
+TEST(freed_id_reused_with_next_generation)
+{
+	static const char one[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}]}\n";
+	static const char other[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}]}\n";
+	struct pkt_spec s = spec("10.100.0.1", 80, 40016, 0x02);
+	struct flb_backend b1, b2;
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!ASSERT_OK(apply_config(one), "apply one") || !build(&s, in, &len) ||
+	    !run_pkt(in, len, &r))
+		goto out;
+	maps_get_backend(maps, 1, &b1);
+	ASSERT_EQ(b1.addr[0], inet_addr("10.10.2.11"), "id 1 is 10.10.2.11");
+	/* 10.10.2.11 leaves, 10.10.2.12 arrives and may take its id... */
+	if (!ASSERT_OK(apply_config(other), "apply other"))
+		goto out;
+	maps_get_backend(maps, 1, &b2);
+	if (b2.state != FLB_BE_UNUSED && b2.addr[0] == inet_addr("10.10.2.12"))
+		ASSERT_EQ(b2.gen, b1.gen + 1, "reused id carries the next generation");
+	/* ...and the old flow must not follow the id: it is re-steered. */
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(chosen(&r), inet_addr("10.10.2.12"), "flow re-steered to the live backend");
+	ASSERT_EQ(r.events[FLB_E_CT_STALE], 1, "stale conntrack entry detected");
+out:
+	ASSERT_OK(apply_config(base_config), "restore");
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A small packet builder for the BPF tests: Ethernet + IPv4 (any IHL) +
+ * TCP or UDP with correct checksums, from a spec whose fields default to
+ * something sane when zero. Also the RFC 1071 checksum the tests use to
+ * check what the program wrote, computed independently of bpf/csum.h.
+ */
+#ifndef FLB_TEST_PKT_H
+#define FLB_TEST_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flb_abi.h"
+
+struct pkt_spec {
+	uint8_t smac[6], dmac[6];
+	uint16_t ethertype;   /* host order; 0: IPv4 */
+	uint32_t saddr, daddr;/* network order */
+	uint8_t proto;        /* IPPROTO_TCP (0 means TCP) or IPPROTO_UDP or other */
+	uint8_t ihl;          /* 0: 5 */
+	uint8_t tos;
+	uint8_t ttl;          /* 0: 64 */
+	uint16_t ip_id;       /* host order */
+	uint16_t frag_off;    /* host order, flags included (0x4000 = DF) */
+	uint16_t sport, dport;/* host order */
+	uint8_t tcp_flags;    /* 0x02 SYN, 0x10 ACK ... */
+	size_t payload;       /* bytes of payload after the L4 header */
+};
+
+/* Returns the frame length, or 0 when buf is too small. */
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t len);
+
+/* The flow key the balancer derives from such a packet. */
+void pkt_flow(const struct pkt_spec *s, struct flb_flow *flow);
+
+uint16_t csum_rfc1071(const void *data, size_t len);
+
+#endif
