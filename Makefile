@@ -113,4 +113,8 @@ $(BUILD)/bpf $(BUILD)/skel:
 clean:
 	rm -rf $(BUILD)
 
+# Benchmarks and fuzzing keep their rules beside their sources.
+-include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
