@@ -7,7 +7,6 @@ BUILD      ?= build
 CC         ?= gcc
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
-LLVM_STRIP ?= llvm-strip
 ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 
@@ -48,13 +47,14 @@ LIB       := $(BUILD)/libfluxlb.a
 BINS      := $(PROGS:%=$(BUILD)/bin/%)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TEST_PROGS := $(patsubst tests/bpf/progs/%.bpf.c,$(BUILD)/tests/progs/%.bpf.o,$(wildcard tests/bpf/progs/*.bpf.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
 .PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz clean help
 .DEFAULT_GOAL := all
 
-all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS)
+all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS) $(TEST_PROGS)
 
 help:
 	@echo 'make            build BPF objects, skeletons, fluxlbd, fluxlb and tests'
@@ -82,7 +82,11 @@ test-unit: $(TEST_BINS)
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	$(Q)$(LLVM_STRIP) -g $@ -o $@.stripped 2>/dev/null && rm -f $@.stripped || true
+
+$(BUILD)/tests/progs/%.bpf.o: tests/bpf/progs/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/skel
 	$(call msg,SKEL,$@)

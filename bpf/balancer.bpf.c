@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The fluxlb balancer, attached at XDP on the node's NIC. For each packet:
- * parse, find its VIP, pick the backend (conntrack first, the VIP's Maglev
- * table for new flows and every TCP SYN), encapsulate in IPIP, and send it
- * to the next hop the kernel's FIB names. Anything that is not for a VIP is
- * passed to the stack unchanged. Every exit counts exactly one reason
- * (include/flb_reasons.h).
+ * parse, find its VIP, pick the backend (fragments follow their datagram,
+ * then conntrack, then the VIP's Maglev table for new flows and every TCP
+ * SYN), look up the next hop, encapsulate and send. ICMP errors about a VIP
+ * flow go to that flow's backend; a packet too big once encapsulated gets a
+ * "too big" reply. Anything that is not for a VIP passes unchanged. Every
+ * exit counts exactly one reason (include/flb_reasons.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -15,14 +16,20 @@
 #include "flb_hash.h"
 #include "flb_reasons.h"
 #include "encap.h"
+#include "icmp.h"
 #include "maps.h"
 #include "parse.h"
 
 #define AF_INET 2
+#define AF_INET6 10
+#define NS_PER_S 1000000000ULL
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline struct flb_vip *vip_find(const struct pkt *p, const struct flb_ctl *ctl)
+static __always_inline __u32 vip_find(const struct pkt *p, const struct flb_ctl *ctl)
 {
 	struct flb_vip_key key = {
 		.addr = { p->flow.dst[0], p->flow.dst[1], p->flow.dst[2], p->flow.dst[3] },
@@ -30,33 +37,46 @@ static __always_inline struct flb_vip *vip_find(const struct pkt *p, const struc
 		.proto = p->flow.proto,
 		.family = p->flow.family,
 	};
-	struct flb_vip *vip = bpf_map_lookup_elem(&flb_vips, &key);
+	struct flb_vip *vip;
 
-	if (vip || !(ctl->flags & FLB_CTL_PORTLESS))
-		return vip;
-	key.port = 0;
-	return bpf_map_lookup_elem(&flb_vips, &key);
+	if (p->frag == FRAG_LATER) {
+		/* No port in this packet: the address's fragment VIP. */
+		struct flb_vip_addr a = {
+			.addr = { key.addr[0], key.addr[1], key.addr[2], key.addr[3] },
+			.proto = key.proto,
+			.family = key.family,
+		};
+		__u32 *id = bpf_map_lookup_elem(&flb_vip_addrs, &a);
+
+		return id ? *id : FLB_MAX_VIPS;
+	}
+	vip = bpf_map_lookup_elem(&flb_vips, &key);
+	if (!vip && (ctl->flags & FLB_CTL_PORTLESS)) {
+		key.port = 0;
+		vip = bpf_map_lookup_elem(&flb_vips, &key);
+	}
+	return vip ? vip->id : FLB_MAX_VIPS;
 }
 
-/* The conntrack entry's backend, when it still is the backend the entry was
- * made for (same generation) and still takes existing flows. */
-static __always_inline __u32 ct_backend(struct flb_ct *ct, struct flb_backend **be)
+/* The backend of an entry, when it still is the backend the entry was made
+ * for (same generation) and still takes existing flows; else 0. */
+static __always_inline __u32 entry_backend(const struct flb_ct *ct)
 {
 	__u32 id = ct->backend;
+	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
 
-	*be = bpf_map_lookup_elem(&flb_backends, &id);
-	if (!*be || (*be)->gen != ct->gen || (*be)->state == FLB_BE_UNUSED)
+	if (!be || be->gen != ct->gen || be->state == FLB_BE_UNUSED)
 		return 0;
 	return id;
 }
 
 /* Slot hash % M of the VIP's current table; 0 when it has no backend. */
-static __always_inline __u32 maglev_backend(const struct flb_vip *vip, __u32 hash)
+static __always_inline __u32 maglev_backend(__u32 vip_id, __u32 hash)
 {
 	__u32 zero = 0, slot, m, *id, *mp;
 	void *table;
 
-	table = bpf_map_lookup_elem(&flb_rings, &vip->id);
+	table = bpf_map_lookup_elem(&flb_rings, &vip_id);
 	if (!table)
 		return 0;
 	mp = bpf_map_lookup_elem(table, &zero);
@@ -67,84 +87,123 @@ static __always_inline __u32 maglev_backend(const struct flb_vip *vip, __u32 has
 	return id ? *id : 0;
 }
 
-/* Picks the backend and keeps conntrack in step. Returns the backend id
- * (0: none) and whether this packet made a new entry. */
-static __always_inline __u32 pick_backend(const struct pkt *p, const struct flb_vip *vip,
-					  __u32 hash, struct flb_backend **be, bool *new_flow)
+static __always_inline __u64 timeout_ns(const struct flb_ctl *ctl, __u8 proto)
+{
+	return (__u64)(proto == IPPROTO_TCP ? ctl->tcp_timeout_s : ctl->udp_timeout_s) * NS_PER_S;
+}
+
+/* A new entry for the flow (or the datagram, for fragments). */
+static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now)
+{
+	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
+	struct flb_ct fresh = { .backend = id, .last_seen = now };
+
+	if (!be)
+		return false;
+	fresh.gen = be->gen;
+	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
+}
+
+/* Conntrack, then Maglev. Returns the backend id (0: none). */
+static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 hash,
+				       const struct flb_ctl *ctl, bool *new_flow)
 {
 	bool syn = p->flow.proto == IPPROTO_TCP &&
 		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u64 now = bpf_ktime_get_ns();
-	struct flb_ct *ct, fresh = {};
+	__u64 now = bpf_ktime_get_ns(), tmo = timeout_ns(ctl, p->flow.proto);
+	struct flb_ct *ct;
 	__u32 id;
 
-	*new_flow = false;
 	if (syn) {
 		count_event(FLB_E_SYN_LOOKUP);
-	} else {
-		ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow);
-		if (ct) {
-			id = ct_backend(ct, be);
-			if (id) {
-				count_event(FLB_E_CT_HIT);
+	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
+		if (tmo && now - ct->last_seen > tmo) {
+			count_event(FLB_E_CT_EXPIRED);
+		} else if ((id = entry_backend(ct))) {
+			count_event(FLB_E_CT_HIT);
+			/* A client's RST ends the connection: keep the entry
+			 * only for the RST's retransmits. */
+			if ((p->tcp_flags & TCP_FLAG_RST) && tmo > FLB_CT_RST_GRACE_S * NS_PER_S) {
+				ct->last_seen = now - tmo + FLB_CT_RST_GRACE_S * NS_PER_S;
+				count_event(FLB_E_CT_RST);
+			} else if (!p->icmp) {
 				ct->last_seen = now;
-				return id;
 			}
-			count_event(FLB_E_CT_STALE);
+			return id;
 		} else {
-			count_event(FLB_E_CT_MISS);
+			count_event(FLB_E_CT_STALE);
 		}
+	} else {
+		count_event(FLB_E_CT_MISS);
 	}
 
-	id = maglev_backend(vip, hash);
+	id = maglev_backend(vip_id, hash);
 	if (!id)
 		return 0;
-	*be = bpf_map_lookup_elem(&flb_backends, &id);
-	if (!*be || (*be)->state != FLB_BE_ACTIVE)
-		return 0;
-
-	fresh.backend = id;
-	fresh.gen = (*be)->gen;
-	fresh.last_seen = now;
-	if (!bpf_map_update_elem(&flb_conntrack, &p->flow, &fresh, BPF_ANY)) {
+	/* An ICMP error does not open a flow. */
+	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}
 	return id;
 }
 
-/* Next hop for the encapsulated packet. SUCCESS: rewrite MACs and TX or
- * redirect. NO_NEIGH: the kernel forwards it and resolves the neighbour on
- * the way. Anything else: no way to the backend. */
-static __always_inline int send(struct xdp_md *ctx, __be32 saddr, __be32 daddr, __u8 tos,
-				__u16 len)
+/* Fragments: every fragment of a datagram goes where the first one that
+ * arrived went. The first fragment has ports and takes the flow's path; a
+ * later one that arrives first is steered by the 3-tuple. */
+static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __u32 hash,
+					   const struct flb_ctl *ctl, bool *new_flow)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET,
-		.tos = tos,
-		.l4_protocol = IPPROTO_IPIP,
-		.tot_len = len,
-		.ipv4_src = saddr,
-		.ipv4_dst = daddr,
-		.ifindex = ctx->ingress_ifindex,
+	struct flb_frag_key key = {
+		.id = p->frag_id,
+		.proto = p->flow.proto,
+		.family = p->flow.family,
 	};
-	struct ethhdr *eth = data;
-	int rc;
+	__u64 now = bpf_ktime_get_ns();
+	struct flb_ct *e;
+	__u32 id;
 
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
-	if ((void *)(eth + 1) > end)
+	__builtin_memcpy(key.src, p->flow.src, 16);
+	__builtin_memcpy(key.dst, p->flow.dst, 16);
+	e = bpf_map_lookup_elem(&flb_frags, &key);
+	if (e && (id = entry_backend(e))) {
+		count_event(FLB_E_FRAG_FOLLOW);
+		return id;
+	}
+	if (p->frag == FRAG_FIRST) {
+		count_event(FLB_E_FRAG_FIRST);
+		id = pick_flow(p, vip_id, hash, ctl, new_flow);
+	} else {
+		count_event(FLB_E_FRAG_UNKNOWN);
+		id = maglev_backend(vip_id, hash);
+	}
+	if (id)
+		remember(&flb_frags, &key, id, now);
+	return id;
+}
+
+/* IPv4 VIPs go to IPv4 or IPv6 backends; IPv6 VIPs to IPv6 backends. */
+static __always_inline int overhead(const struct pkt *p, const struct flb_backend *be)
+{
+	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
+}
+
+/* Answers the client "too big", or lets the kernel fragment (IPv4 without
+ * DF: the outer header copies DF, so the kernel may fragment it). */
+static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
+				   const struct flb_backend *be, __u16 mtu)
+{
+	int room = mtu - overhead(p, be);
+
+	if (p->flow.family == FLB_AF_INET) {
+		if (!(p->frag_off & bpf_htons(IP_DF)))
+			return -1;
+		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
+			return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+	} else if (icmp6_too_big(ctx, p, len, room)) {
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	if (fib.ifindex == ctx->ingress_ifindex)
-		return count_reason(FLB_R_FWD_TX, XDP_TX);
-	count_reason(FLB_R_FWD_REDIRECT, 0);
-	return bpf_redirect(fib.ifindex, 0);
+	}
+	return count_reason(FLB_R_TX_ICMP_TOO_BIG, XDP_TX);
 }
 
 SEC("xdp")
@@ -152,47 +211,96 @@ int balancer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct cursor c = { .pos = data, .end = end };
-	__u32 key = 0, hash, id, bytes = end - data;
-	struct flb_backend *be = NULL;
-	struct flb_vip *vip;
+	__u32 key = 0, hash, id, vip_id, bytes = end - data;
+	struct bpf_fib_lookup fib = {};
+	struct flb_backend *be;
+	bool new_flow = false;
 	struct flb_ctl *ctl;
 	struct pkt p = {};
+	__be32 src6[4];
 	__be16 proto;
-	__be32 saddr;
-	bool new_flow;
-	int r;
+	int r, rc;
 
 	ctl = bpf_map_lookup_elem(&flb_ctl, &key);
 	if (!ctl || !ctl->ready)
 		return count_reason(FLB_R_PASS_NOT_READY, XDP_PASS);
 
-	r = parse_eth(&c, &proto);
+	r = parse_eth(&c, &p, &proto);
 	if (r != FLB_OK)
 		return count_reason(r, XDP_PASS);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return count_reason(FLB_R_PASS_IPV6, XDP_PASS);
-	if (proto != bpf_htons(ETH_P_IP))
-		return count_reason(FLB_R_PASS_NOT_IP, XDP_PASS);
-	r = parse_ipv4(&c, &p, data);
-	if (r != FLB_OK)
-		return count_reason(r, XDP_PASS);
-	r = parse_l4(&c, &p);
+	if (proto == bpf_htons(ETH_P_IP))
+		r = parse_ipv4(&c, &p);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		r = parse_ipv6(&c, &p);
+	else
+		r = FLB_R_PASS_NOT_IP;
+	if (r == FLB_OK)
+		r = parse_l4(&c, &p);
 	if (r != FLB_OK)
 		return count_reason(r, XDP_PASS);
 
-	vip = vip_find(&p, ctl);
-	if (!vip)
+	vip_id = vip_find(&p, ctl);
+	if (vip_id >= FLB_MAX_VIPS)
 		return count_reason(FLB_R_PASS_NOT_VIP, XDP_PASS);
 
 	hash = flb_flow_hash(&p.flow);
-	id = pick_backend(&p, vip, hash, &be, &new_flow);
-	if (!id || !be)
+	if (p.icmp)
+		count_event(FLB_E_ICMP_STEERED);
+	id = p.frag ? pick_fragment(&p, vip_id, hash, ctl, &new_flow)
+		    : pick_flow(&p, vip_id, hash, ctl, &new_flow);
+	be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
+	if (!be || !be->family || (p.flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
 		return count_reason(FLB_R_DROP_NO_BACKEND, XDP_DROP);
-	count_traffic(&flb_vip_stats, vip->id, bytes, new_flow);
+	count_traffic(&flb_vip_stats, vip_id, bytes, new_flow);
 	count_traffic(&flb_be_stats, id, bytes, new_flow);
 
-	saddr = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
-	if (encap_ipip(ctx, &p, saddr, be->addr[0]))
+	/* Next hop first, on the outer header to be: the FIB also checks the
+	 * MTU, and a "too big" reply needs the packet still unchanged. */
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = p.ip_len + overhead(&p, be);
+	if (be->family == FLB_AF_INET) {
+		fib.family = AF_INET;
+		fib.tos = p.tos;
+		fib.l4_protocol = IPPROTO_IPIP;
+		fib.ipv4_src = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
+		fib.ipv4_dst = be->addr[0];
+	} else {
+		src6[0] = ctl->encap_src6[0];
+		src6[1] = ctl->encap_src6[1];
+		src6[2] = ctl->encap_src6[2];
+		src6[3] = bpf_htonl(hash);
+		fib.family = AF_INET6;
+		fib.l4_protocol = p.flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+		__builtin_memcpy(fib.ipv6_src, src6, 16);
+		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
+		if (r >= 0)
+			return r;
+	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
+	}
+
+	if (be->family == FLB_AF_INET)
+		r = encap_ipip(ctx, &p, fib.ipv4_src, fib.ipv4_dst);
+	else
+		r = encap_ip6(ctx, &p, src6, be->addr, hash);
+	if (r)
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	return send(ctx, saddr, be->addr[0], p.tos, p.ip_len + sizeof(struct iphdr));
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
+
+	data = (void *)(long)ctx->data;
+	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
+		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return count_reason(FLB_R_FWD_TX, XDP_TX);
+	count_reason(FLB_R_FWD_REDIRECT, 0);
+	return bpf_redirect(fib.ifindex, 0);
 }

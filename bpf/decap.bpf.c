@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Decapsulation for backend hosts, attached at XDP on the host's NIC: an
- * IPIP packet (RFC 2003) whose outer destination is one of this host's
+ * IPv4-in-IPv4, IPv6-in-IPv6 or IPv4-in-IPv6 packet (RFC 2003, RFC 2473)
+ * whose outer destination is one of this host's
  * addresses (flb_dcp_addrs, filled by `fluxlb decap attach`) loses its outer header and goes up the stack as the client's
  * original packet, addressed to the VIP (which the host has on a loopback).
  * Needed because this kernel has no ipip module; also cheaper than one.
@@ -12,6 +13,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -55,15 +57,59 @@ static __always_inline bool is_local(const struct iphdr *ip)
 	return bpf_map_lookup_elem(&flb_dcp_addrs, &key) != NULL;
 }
 
+/* Removes hlen bytes of outer header after the Ethernet header; the MACs
+ * move up against the inner header, which has the given ethertype. */
+static __always_inline int strip(struct xdp_md *ctx, struct ethhdr *eth, void *inner, __u32 hlen,
+				 __be16 proto)
+{
+	struct ethhdr *neth = inner - sizeof(*neth);
+
+	__builtin_memmove(neth->h_source, eth->h_source, ETH_ALEN);
+	__builtin_memmove(neth->h_dest, eth->h_dest, ETH_ALEN);
+	neth->h_proto = proto;
+	if (bpf_xdp_adjust_head(ctx, hlen))
+		return count(FLB_R_DECAP_BAD, XDP_DROP);
+	return count(FLB_R_DECAP_OK, XDP_PASS);
+}
+
+/* IPv6 outer header (no extension headers) carrying IPv6 (41) or IPv4 (4). */
+static __always_inline int decap6(struct xdp_md *ctx, struct ethhdr *eth, void *end)
+{
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct flb_dcp_addr key = { .family = FLB_AF_INET6 };
+	__u8 *inner;
+
+	if ((void *)(ip6 + 1) > end)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	if (ip6->nexthdr != IPPROTO_IPV6 && ip6->nexthdr != IPPROTO_IPIP)
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	inner = (void *)(ip6 + 1);
+	if ((void *)(inner + sizeof(struct ipv6hdr)) > end && ip6->nexthdr == IPPROTO_IPV6)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	if ((void *)(inner + sizeof(struct iphdr)) > end)
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	if ((inner[0] >> 4) != (ip6->nexthdr == IPPROTO_IPV6 ? 6 : 4))
+		return count(FLB_R_DECAP_BAD, XDP_PASS);
+	__builtin_memcpy(key.addr, &ip6->daddr, 16);
+	if (!bpf_map_lookup_elem(&flb_dcp_addrs, &key))
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	return strip(ctx, eth, inner, sizeof(*ip6),
+		     bpf_htons(ip6->nexthdr == IPPROTO_IPV6 ? ETH_P_IPV6 : ETH_P_IP));
+}
+
 SEC("xdp")
 int decap(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data, *neth;
+	struct ethhdr *eth = data;
 	struct iphdr *ip, *inner;
 	__u32 hlen;
 
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if ((void *)(eth + 1) > end)
+		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return decap6(ctx, eth, end);
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end)
@@ -78,13 +124,5 @@ int decap(struct xdp_md *ctx)
 		return count(FLB_R_DECAP_BAD, XDP_PASS);
 	if (!is_local(ip))
 		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
-
-	/* Move the MACs up against the inner header, then drop the outer. */
-	neth = (void *)inner - sizeof(*neth);
-	__builtin_memmove(neth->h_source, eth->h_source, ETH_ALEN);
-	__builtin_memmove(neth->h_dest, eth->h_dest, ETH_ALEN);
-	neth->h_proto = bpf_htons(ETH_P_IP);
-	if (bpf_xdp_adjust_head(ctx, hlen))
-		return count(FLB_R_DECAP_BAD, XDP_DROP);
-	return count(FLB_R_DECAP_OK, XDP_PASS);
+	return strip(ctx, eth, inner, hlen, bpf_htons(ETH_P_IP));
 }

@@ -31,6 +31,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_vips SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FLB_MAX_VIPS);
+	__type(key, struct flb_vip_addr);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flb_vip_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FLB_FRAG_SIZE);
+	__type(key, struct flb_frag_key);
+	__type(value, struct flb_ct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flb_frags SEC(".maps");
+
 /*
  * One Maglev table per VIP, indexed by flb_vip.id. An inner table is an
  * array of M + 1 u32: element 0 holds M, elements 1..M backend ids (0: no

@@ -17,6 +17,9 @@
 #define FLB_MAX_VIPS      1024
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
 #define FLB_CT_SIZE       262144 /* conntrack entries (LRU); ~30 MiB */
+#define FLB_FRAG_SIZE     16384  /* datagrams being reassembled somewhere (LRU) */
+#define FLB_MAX_EXT_HDRS  8      /* IPv6 extension headers walked before giving up */
+#define FLB_CT_RST_GRACE_S 10    /* a client's RST leaves the entry this long */
 #define FLB_TTL           64     /* outer header TTL / hop limit */
 
 /* Address families as stored in keys (not AF_*: the kernel's values differ
@@ -80,12 +83,37 @@ struct flb_ctl {
 	__u32 ready;         /* 0 until the daemon has filled every map */
 	__u32 flags;         /* FLB_CTL_* */
 	__be32 encap_src4;   /* outer IPv4 source prefix; low 16 bits per flow */
-	__u32 pad;
+	__u32 tcp_timeout_s; /* idle TCP conntrack entries older than this are ignored */
 	__be32 encap_src6[4];/* outer IPv6 source prefix; low 32 bits per flow */
+	__u32 udp_timeout_s; /* the same for UDP */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct flb_ctl) == 32, "flb_ctl layout");
+_Static_assert(sizeof(struct flb_ctl) == 40, "flb_ctl layout");
 
 #define FLB_CTL_PORTLESS 0x1 /* some VIP is port-less: do the second lookup */
+
+/* flb_vip_addrs: (address, protocol) -> the VIP a non-first fragment of an
+ * unknown datagram is steered by (it carries no port). The daemon picks the
+ * port-less VIP of the address if there is one, else the lowest port. */
+struct flb_vip_addr {
+	__be32 addr[4];
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_vip_addr) == 20, "flb_vip_addr layout");
+
+/* flb_frags: a datagram being fragmented -> the backend its fragments go to,
+ * so every fragment of one datagram reaches one backend. */
+struct flb_frag_key {
+	__be32 src[4];
+	__be32 dst[4];
+	__be32 id;        /* IPv4 identification (low 16 bits) or IPv6 fragment id */
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_frag_key) == 40, "flb_frag_key layout");
 
 /* flb_vip_stats[vip id], flb_be_stats[backend id]: per-CPU, summed by readers. */
 struct flb_traffic {
@@ -109,6 +137,8 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 #define FLB_MAP_NAMES(X)      \
 	X(flb_ctl)            \
 	X(flb_vips)           \
+	X(flb_vip_addrs)      \
+	X(flb_frags)          \
 	X(flb_rings)          \
 	X(flb_backends)       \
 	X(flb_conntrack)      \

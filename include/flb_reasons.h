@@ -17,14 +17,17 @@
 	X(FWD_REDIRECT,     "fwd_redirect")     /* encapsulated, redirected to another NIC */ \
 	X(PASS_NOT_READY,   "pass_not_ready")   /* daemon has not set ready yet */ \
 	X(PASS_NOT_IP,      "pass_not_ip")      /* ethertype is neither IPv4 nor IPv6 */ \
-	X(PASS_IPV6,        "pass_ipv6")        /* IPv6: not balanced yet */ \
-	X(PASS_FRAGMENT,    "pass_fragment")    /* IPv4 fragment: not balanced yet */ \
+	X(PASS_QINQ,        "pass_qinq")        /* more than one VLAN tag */ \
 	X(PASS_NOT_VIP,     "pass_not_vip")     /* destination is no VIP */ \
-	X(PASS_L4_OTHER,    "pass_l4_other")    /* IP protocol other than TCP/UDP */ \
+	X(PASS_L4_OTHER,    "pass_l4_other")    /* IP protocol other than TCP/UDP, ICMP that is no error */ \
+	X(PASS_EXT_DEPTH,   "pass_ext_depth")   /* IPv6 extension header chain longer than we walk */ \
 	X(PASS_NO_NEIGH,    "pass_no_neigh")    /* encapsulated, next hop unresolved: kernel resolves it */ \
-	X(BAD_ETH,          "bad_eth")          /* truncated Ethernet header */ \
+	X(PASS_BIG_NO_DF,   "pass_big_no_df")   /* encapsulated, over the MTU, DF clear: kernel fragments */ \
+	X(TX_ICMP_TOO_BIG,  "tx_icmp_too_big")  /* over the MTU after encapsulation: ICMP sent to client */ \
+	X(BAD_ETH,          "bad_eth")          /* truncated Ethernet or VLAN header */ \
 	X(BAD_IPV4,         "bad_ipv4")         /* truncated IPv4 header, IHL < 5, bad total length */ \
-	X(BAD_L4,           "bad_l4")           /* truncated TCP/UDP header */ \
+	X(BAD_IPV6,         "bad_ipv6")         /* truncated IPv6 or extension header, bad payload length */ \
+	X(BAD_L4,           "bad_l4")           /* truncated TCP/UDP/ICMP header or quoted header */ \
 	X(DROP_NO_BACKEND,  "drop_no_backend")  /* VIP has no usable backend */ \
 	X(DROP_NO_ROUTE,    "drop_no_route")    /* FIB has no route to the backend */ \
 	X(DROP_ENCAP,       "drop_encap")       /* headroom could not be grown */ \
@@ -49,7 +52,13 @@ enum flb_reason {
 	X(CT_MISS,         "ct_miss")         /* no usable entry for a non-SYN packet */ \
 	X(CT_STALE,        "ct_stale")        /* entry named a removed or reused backend */ \
 	X(CT_INSERT,       "ct_insert")       /* entry created or replaced */ \
-	X(SYN_LOOKUP,      "syn_lookup")      /* TCP SYN took a fresh Maglev lookup */
+	X(SYN_LOOKUP,      "syn_lookup")      /* TCP SYN took a fresh Maglev lookup */ \
+	X(CT_EXPIRED,      "ct_expired")      /* entry idle past its timeout: ignored */ \
+	X(CT_RST,          "ct_rst")          /* client RST: entry's life shortened */ \
+	X(ICMP_STEERED,    "icmp_steered")    /* ICMP error steered by the flow it quotes */ \
+	X(FRAG_FIRST,      "frag_first")      /* first fragment: datagram recorded */ \
+	X(FRAG_FOLLOW,     "frag_follow")     /* later fragment followed its datagram */ \
+	X(FRAG_UNKNOWN,    "frag_unknown")    /* later fragment before its first: 3-tuple hash */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

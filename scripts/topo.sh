@@ -3,8 +3,8 @@
 # topology in network namespaces. Every name carries $TOPO (unique per run),
 # and topo_down removes everything topo_up made, whatever state it is in.
 #
-#   client (10.10.1.2) --c0/eth0-- lb (10.10.1.1; XDP balancer on eth0)
-#   lb --b1/eth0-- backend 1 (10.10.2.11, VIP on lo, decap XDP on eth0)
+#   client (10.10.1.2, fd00:10:1::2) --c0/eth0-- lb (10.10.1.1; XDP balancer on eth0)
+#   lb --b1/eth0-- backend 1 (10.10.2.11, fd00:10:2::11; VIPs on lo, decap on eth0)
 #   lb --b2/eth0-- backend 2 (10.10.2.12)  ...  one veth pair per backend
 #
 # The LB reaches each backend over its own veth (XDP_REDIRECT into a veth
@@ -14,6 +14,8 @@
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=$ROOT/build/bin
 VIP=${VIP:-10.100.0.1}
+VIP6=${VIP6:-fd00:100::1}
+LINK_MTU=${LINK_MTU:-}          # MTU of the LB-to-backend links (PMTU tests)
 NBACKENDS=${NBACKENDS:-3}
 TOPO=${TOPO:-flb$$}
 BPFFS=/run/$TOPO/bpffs          # a bpffs of our own: ip netns exec hides /sys/fs/bpf
@@ -45,24 +47,42 @@ topo_up() {
 	ip -n "$(ns cl)" addr add 10.10.1.2/24 dev c0
 	ip -n "$(ns cl)" link set c0 up
 	ip -n "$(ns cl)" route add default via 10.10.1.1
+	ip -n "$(ns cl)" -6 addr add fd00:10:1::2/64 dev c0 nodad
+	ip -n "$(ns cl)" -6 route add default via fd00:10:1::1
 	# The client's stack leaves TCP checksums to the NIC (CHECKSUM_PARTIAL);
 	# after XDP redirects a frame nobody fills them in.
 	in_ns cl ethtool -K c0 tx off >/dev/null
+	# XDP_TX back to the client (our "too big" replies) reaches c0 only if
+	# c0 runs an XDP program too; a pass program is enough.
+	ip -n "$(ns cl)" link set dev c0 xdpdrv obj "$ROOT/build/tests/progs/xdp_pass.bpf.o" sec xdp
 	ip -n "$(ns lb)" addr add 10.10.1.1/24 dev eth0
+	ip -n "$(ns lb)" -6 addr add fd00:10:1::1/64 dev eth0 nodad
 	ip -n "$(ns lb)" link set eth0 up
+	# Forwarding: bpf_fib_lookup() refuses to answer without it, and the
+	# kernel forwards what waits for a neighbour.
 	in_ns lb sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.default.rp_filter=0
+		net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1
 	for i in $(seq 1 "$NBACKENDS"); do
 		local b=b$i addr=10.10.2.1$i
 		ip -n "$(ns lb)" link add "$b" type veth peer name eth0 netns "$(ns "$b")"
 		ip -n "$(ns lb)" addr add 10.10.2.1/32 dev "$b"
+		ip -n "$(ns lb)" -6 addr add fd00:10:2::1/128 dev "$b" nodad
+		if [ -n "$LINK_MTU" ]; then
+			ip -n "$(ns lb)" link set "$b" mtu "$LINK_MTU"
+			ip -n "$(ns "$b")" link set eth0 mtu "$LINK_MTU"
+		fi
 		ip -n "$(ns lb)" link set "$b" up
 		ip -n "$(ns lb)" route add "$addr/32" dev "$b"
+		ip -n "$(ns lb)" -6 route add "fd00:10:2::1$i/128" dev "$b"
 		ip -n "$(ns "$b")" addr add "$addr/32" dev eth0
+		ip -n "$(ns "$b")" -6 addr add "fd00:10:2::1$i/128" dev eth0 nodad
 		ip -n "$(ns "$b")" link set eth0 up
 		ip -n "$(ns "$b")" route add 10.10.2.1/32 dev eth0
 		ip -n "$(ns "$b")" route add default via 10.10.2.1 dev eth0
+		ip -n "$(ns "$b")" -6 route add fd00:10:2::1/128 dev eth0
+		ip -n "$(ns "$b")" -6 route add default via fd00:10:2::1 dev eth0
 		ip -n "$(ns "$b")" addr add "$VIP/32" dev lo
+		ip -n "$(ns "$b")" -6 addr add "$VIP6/128" dev lo nodad
 		in_ns "$b" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
 		in_ns "$b" "$BIN/fluxlb" decap attach eth0 >/dev/null
 		bg_in_ns "$b" "/run/$TOPO/httpd-$i.log" python3 "$ROOT/tests/lib/httpd.py" "backend-$i" 80
@@ -70,6 +90,7 @@ topo_up() {
 	# Resolve the LB's neighbours now, so the first packets need no detour.
 	for i in $(seq 1 "$NBACKENDS"); do
 		in_ns lb ping -c1 -W1 "10.10.2.1$i" >/dev/null || true
+		in_ns lb ping -6 -c1 -W1 "fd00:10:2::1$i" >/dev/null || true
 	done
 	in_ns cl ping -c1 -W1 10.10.1.1 >/dev/null || true
 }
@@ -87,6 +108,13 @@ topo_config() {
 		echo "    backends:"
 		for i in $(seq 1 "$NBACKENDS"); do
 			echo "      - address: 10.10.2.1$i"
+		done
+		echo "  - name: web6"
+		echo "    vip: \"$VIP6\""
+		echo "    port: 80"
+		echo "    backends:"
+		for i in $(seq 1 "$NBACKENDS"); do
+			echo "      - address: \"fd00:10:2::1$i\""
 		done
 	} >"$CONFIG"
 }

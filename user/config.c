@@ -11,6 +11,9 @@
  *	  xdp_mode: native            # native | skb
  *	  encap_source: 172.16.0.0    # IPv4 /16 prefix
  *	  encap_source6: "fd00:f1b::" # IPv6 /96 prefix
+ *	  conntrack:
+ *	    tcp_timeout: 1h           # idle entries older than this are ignored
+ *	    udp_timeout: 30s
  *	services: []                  # see config_service.c
  */
 #include <errno.h>
@@ -23,6 +26,7 @@
 
 #include "config.h"
 #include "config_service.h"
+#include "duration.h"
 #include "yaml_walk.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -150,11 +154,49 @@ static int parse_encap6(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return parse_prefix(ctx, node, AF_INET6, 4, &((struct flb_config *)obj)->encap_src6);
 }
 
+/* Conntrack timeouts: whole seconds, 1 s .. 7 days. */
+static int parse_timeout(struct yw_ctx *ctx, yaml_node_t *node, uint32_t *out)
+{
+	const char *s;
+	uint64_t ms;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (duration_parse_ms(s, &ms))
+		return yw_err(ctx, node, "\"%s\" is not a duration (like 30s, 5m, 1h, 1h30m)", s);
+	if (ms < 1000 || ms > 7 * 86400 * 1000ULL || ms % 1000)
+		return yw_err(ctx, node, "%s is out of range: whole seconds from 1s to 168h", s);
+	*out = (uint32_t)(ms / 1000);
+	return 0;
+}
+
+static int parse_tcp_timeout(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_timeout(ctx, node, &((struct flb_config *)obj)->ct_tcp_timeout_s);
+}
+
+static int parse_udp_timeout(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_timeout(ctx, node, &((struct flb_config *)obj)->ct_udp_timeout_s);
+}
+
+static const struct yw_key conntrack_keys[] = {
+	{ "tcp_timeout", 0, parse_tcp_timeout },
+	{ "udp_timeout", 0, parse_udp_timeout },
+};
+
+static int parse_conntrack(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, conntrack_keys, ARRAY_SIZE(conntrack_keys), obj);
+}
+
 static const struct yw_key node_keys[] = {
 	{ "bpffs", 0, parse_bpffs },
 	{ "xdp_mode", 0, parse_xdp_mode },
 	{ "encap_source", 0, parse_encap4 },
 	{ "encap_source6", 0, parse_encap6 },
+	{ "conntrack", 0, parse_conntrack },
 };
 
 static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
@@ -195,6 +237,8 @@ int config_parse(const char *name, const char *buf, size_t len,
 	out->xdp_mode = FLB_XDP_NATIVE;
 	out->encap_src4 = default_src4;
 	out->encap_src6 = default_src6;
+	out->ct_tcp_timeout_s = FLB_CFG_DEFAULT_TCP_TIMEOUT_S;
+	out->ct_udp_timeout_s = FLB_CFG_DEFAULT_UDP_TIMEOUT_S;
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
 out:
 	yaml_document_delete(&doc);

@@ -23,6 +23,8 @@
 #define FLB_CFG_TABLE_MIN 251		/* smallest prime table_size */
 #define FLB_CFG_TABLE_MAX 1048573	/* largest prime below 2^20 */
 #define FLB_CFG_DEFAULT_BPFFS "/sys/fs/bpf/fluxlb"
+#define FLB_CFG_DEFAULT_TCP_TIMEOUT_S 3600
+#define FLB_CFG_DEFAULT_UDP_TIMEOUT_S 30
 
 enum flb_xdp_mode {
 	FLB_XDP_NATIVE,
@@ -58,6 +60,8 @@ struct flb_config {
 	 * Those low bits are zero here.
 	 */
 	struct flb_addr encap_src4, encap_src6;
+	/* Idle conntrack entries older than these are ignored (node.conntrack). */
+	uint32_t ct_tcp_timeout_s, ct_udp_timeout_s;
 	struct flb_service_cfg *services;
 	size_t n_services;
 };

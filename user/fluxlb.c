@@ -221,10 +221,17 @@ static int decap_fill_addrs(struct decap *skel)
 		struct flb_dcp_addr key = {};
 		__u32 val = if_nametoindex(i->ifa_name);
 
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+		if (!i->ifa_addr)
 			continue;
-		key.family = FLB_AF_INET;
-		key.addr[0] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			key.family = FLB_AF_INET;
+			key.addr[0] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			key.family = FLB_AF_INET6;
+			memcpy(key.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
 		if (!bpf_map_update_elem(fd, &key, &val, BPF_ANY))
 			n++;
 	}

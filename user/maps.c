@@ -186,6 +186,32 @@ int maps_del_vip(struct flb_maps *m, const struct flb_vip_key *key)
 	return 0;
 }
 
+int maps_set_vip_addr(struct flb_maps *m, const struct flb_vip_addr *a, uint32_t vip_id)
+{
+	return update(m->flb_vip_addrs, a, &vip_id);
+}
+
+int maps_prune_vip_addrs(struct flb_maps *m, uint32_t vip_id, const uint32_t *keep, size_t n_keep)
+{
+	struct flb_vip_addr k, next;
+	void *prev = NULL;
+	uint32_t id;
+
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep[i] == vip_id)
+			return 0;
+	while (!bpf_map_get_next_key(m->flb_vip_addrs, prev, &next)) {
+		if (!bpf_map_lookup_elem(m->flb_vip_addrs, &next, &id) && id == vip_id) {
+			bpf_map_delete_elem(m->flb_vip_addrs, &next);
+			prev = NULL; /* the walk restarts after a delete */
+			continue;
+		}
+		k = next;
+		prev = &k;
+	}
+	return 0;
+}
+
 int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
 		   size_t max)
 {

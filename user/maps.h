@@ -40,6 +40,11 @@ int maps_del_vip(struct flb_maps *m, const struct flb_vip_key *key);
 int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
 		   size_t max);
 
+/* Fragment VIPs (flb_vip_addrs). Pruning removes entries naming vip_id
+ * unless vip_id is still in keep[0..n_keep). */
+int maps_set_vip_addr(struct flb_maps *m, const struct flb_vip_addr *a, uint32_t vip_id);
+int maps_prune_vip_addrs(struct flb_maps *m, uint32_t vip_id, const uint32_t *keep, size_t n_keep);
+
 /* Builds a new inner table [M, ids[0..M)] and swaps it in for vip_id in one
  * update, so the datapath sees the old table or the new one, never a mix. */
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size);

@@ -44,21 +44,50 @@ void reconcile_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *ke
 	key->family = flb_family(svc->vip.family);
 }
 
-/* The dataplane of this release encapsulates IPv4 in IPv4 only. */
+/* The dataplane carries IPv4 in IPv4 or IPv6, and IPv6 in IPv6: an IPv6
+ * packet does not fit in an IPv4 tunnel (Katran makes the same choice). */
 static int check_supported(const struct flb_config *cfg)
 {
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 
-		if (svc->vip.family != AF_INET)
-			return log_err(-EOPNOTSUPP, "IPv6 VIPs are not supported by this dataplane yet",
-				       "service=%s line=%d", svc->name, svc->line);
+		if (svc->vip.family != AF_INET6)
+			continue;
 		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].addr.family != AF_INET)
+			if (svc->backends[b].addr.family != AF_INET6)
 				return log_err(-EOPNOTSUPP,
-					       "IPv6 backends are not supported by this dataplane yet",
+					       "an IPv6 VIP needs IPv6 backends (IPv6 cannot be carried in IPv4)",
 					       "service=%s backend=%s line=%d", svc->name,
 					       svc->backends[b].id, svc->backends[b].line);
+	}
+	return 0;
+}
+
+/* The fragment VIP of each (address, protocol): the port-less VIP if there
+ * is one, else the one with the lowest port. Rewritten whole each run. */
+static int write_vip_addrs(struct flb_maps *m, const struct flb_config *cfg, const uint32_t *vip_ids)
+{
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+		size_t best = s;
+		struct flb_vip_addr a = {};
+		int err;
+
+		for (size_t o = 0; o < cfg->n_services; o++) {
+			const struct flb_service_cfg *x = &cfg->services[o];
+
+			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
+			    x->port < cfg->services[best].port)
+				best = o;
+		}
+		if (best != s)
+			continue;
+		memcpy(a.addr, svc->vip.bytes, sizeof(a.addr));
+		a.proto = svc->proto;
+		a.family = flb_family(svc->vip.family);
+		err = maps_set_vip_addr(m, &a, vip_ids[s]);
+		if (err)
+			return log_err(err, "cannot write fragment VIP", "service=%s", svc->name);
 	}
 	return 0;
 }
@@ -259,6 +288,9 @@ static int apply(struct flb_maps *m, const struct flb_config *cfg, struct ids *i
 			ctl.flags |= FLB_CTL_PORTLESS;
 	}
 	rep->vips = cfg->n_services;
+	err = write_vip_addrs(m, cfg, vip_ids);
+	if (err)
+		return err;
 
 	/* Removals, after the new state serves: VIPs, their tables, backends. */
 	for (int i = 0; i < n_old; i++) {
@@ -267,6 +299,8 @@ static int apply(struct flb_maps *m, const struct flb_config *cfg, struct ids *i
 		err = maps_del_vip(m, &old_keys[i]);
 		if (!err)
 			err = maps_del_ring(m, old_vips[i].id);
+		if (!err)
+			err = maps_prune_vip_addrs(m, old_vips[i].id, vip_ids, cfg->n_services);
 		if (err)
 			return log_err(err, "cannot remove VIP", "vip_id=%u", old_vips[i].id);
 		rep->vips_removed++;
@@ -284,6 +318,8 @@ static int apply(struct flb_maps *m, const struct flb_config *cfg, struct ids *i
 	/* Ready last: until now a fresh datapath passed everything. */
 	memcpy(&ctl.encap_src4, cfg->encap_src4.bytes, 4);
 	memcpy(ctl.encap_src6, cfg->encap_src6.bytes, 16);
+	ctl.tcp_timeout_s = cfg->ct_tcp_timeout_s;
+	ctl.udp_timeout_s = cfg->ct_udp_timeout_s;
 	ctl.ready = 1;
 	return maps_set_ctl(m, &ctl);
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -50,6 +51,10 @@ static const char base_config[] =
 	"  - {name: anyport, vip: 10.100.0.4, backends: [{address: 10.10.2.11}]}\n"
 	"  - {name: empty, vip: 10.100.0.5, port: 80, backends: []}\n"
 	"  - {name: noneigh, vip: 10.100.0.7, port: 80, backends: [{address: 10.10.2.13}]}\n"
+	"  - {name: mtu, vip: 10.100.0.8, port: 80, backends: [{address: 10.10.2.14}]}\n"
+	"  - {name: v4in6, vip: 10.100.0.9, port: 80, backends: [{address: 'fd00:10:2::12'}]}\n"
+	"  - {name: v6, vip: 'fd00:100::1', port: 80, backends: [{address: 'fd00:10:2::11'}]}\n"
+	"  - {name: v6mtu, vip: 'fd00:100::2', port: 80, backends: [{address: 'fd00:10:2::14'}]}\n"
 	"  - name: many\n"
 	"    vip: 10.100.0.6\n"
 	"    port: 80\n"
@@ -100,6 +105,19 @@ int flb_test_setup(char *why, size_t len)
 		"ip route add 10.10.2.12/32 dev t1",
 		"ip route add 10.10.2.13/32 dev t0",
 		"ip route add 10.10.3.0/24 dev t0",
+		/* A link with a smaller MTU toward the "mtu" backends. */
+		"ip link add t2 mtu 1400 address 02:00:00:00:00:a2 type veth peer name t3 mtu 1400",
+		"ip link set t2 up", "ip link set t3 up",
+		"ip route add 10.10.2.14/32 dev t2",
+		"ip neigh add 10.10.2.14 lladdr 02:00:00:00:00:14 dev t2 nud permanent",
+		"ip -6 addr add fd00:10:1::1/64 dev t0 nodad",
+		"ip -6 route add fd00:10:2::11/128 dev t0",
+		"ip -6 route add fd00:10:2::12/128 dev t0",
+		"ip -6 route add fd00:10:2::14/128 dev t2",
+		"ip -6 neigh add fd00:10:2::11 lladdr 02:00:00:00:00:21 dev t0 nud permanent",
+		"ip -6 neigh add fd00:10:2::12 lladdr 02:00:00:00:00:22 dev t0 nud permanent",
+		"ip -6 neigh add fd00:10:2::14 lladdr 02:00:00:00:00:24 dev t2 nud permanent",
+		"sysctl -qw net.ipv6.conf.all.forwarding=1",
 		"ip neigh add 10.10.2.11 lladdr 02:00:00:00:00:11 dev t0 nud permanent",
 		"ip neigh add 10.10.2.12 lladdr 02:00:00:00:00:12 dev t1 nud permanent",
 		"for i in 1 2 3 4 5 6 7; do ip neigh add 10.10.3.$i lladdr 02:00:00:00:03:0$i dev t0 nud permanent; done",
@@ -400,9 +418,9 @@ TEST(non_ip_and_ipv6_pass_unchanged)
 	s.ethertype = 0x0806; /* ARP */
 	if (build(&s, in, &len))
 		expect_pass(in, len, FLB_R_PASS_NOT_IP);
-	s.ethertype = 0x86dd;
+	s.ethertype = 0x86dd; /* an IPv4 header behind the IPv6 ethertype */
 	if (build(&s, in, &len))
-		expect_pass(in, len, FLB_R_PASS_IPV6);
+		expect_pass(in, len, FLB_R_BAD_IPV6);
 }
 
 TEST(other_ip_protocols_pass_unchanged)
@@ -415,20 +433,6 @@ TEST(other_ip_protocols_pass_unchanged)
 	s.payload = 8;
 	if (build(&s, in, &len))
 		expect_pass(in, len, FLB_R_PASS_L4_OTHER);
-}
-
-TEST(fragments_pass_unchanged)
-{
-	struct pkt_spec s = spec("10.100.0.1", 80, 40010, 0x02);
-	uint8_t in[2048];
-	size_t len;
-
-	s.frag_off = 0x2000; /* more fragments */
-	if (build(&s, in, &len))
-		expect_pass(in, len, FLB_R_PASS_FRAGMENT);
-	s.frag_off = 0x0010; /* offset 128 */
-	if (build(&s, in, &len))
-		expect_pass(in, len, FLB_R_PASS_FRAGMENT);
 }
 
 TEST(truncated_headers_pass_unchanged_counted)
@@ -646,4 +650,374 @@ TEST(freed_id_reused_with_next_generation)
 	ASSERT_EQ(r.events[FLB_E_CT_STALE], 1, "stale conntrack entry detected");
 out:
 	ASSERT_OK(apply_config(base_config), "restore");
+}
+
+/* ---- IPv6, VLAN, ICMP, PMTU, fragments, timeouts ---- */
+
+static struct pkt_spec spec6(const char *dst, uint16_t dport, uint16_t sport, uint8_t flags)
+{
+	struct pkt_spec s = spec("10.100.0.1", dport, sport, flags);
+
+	s.v6 = 1;
+	s.tos = 0x28;
+	inet_pton(AF_INET6, "fd00:10:1::2", s.saddr6);
+	inet_pton(AF_INET6, dst, s.daddr6);
+	return s;
+}
+
+/* The IPv6 outer header the program must write: traffic class copied,
+ * flow label and the low 32 bits of the source from the flow hash. */
+static void expected_outer6(const struct pkt_spec *s, size_t inner_len, uint8_t next,
+			    const char *backend, uint8_t *hdr)
+{
+	struct flb_flow flow;
+	uint32_t h;
+
+	pkt_flow(s, &flow);
+	h = flb_flow_hash(&flow);
+	memset(hdr, 0, 40);
+	hdr[0] = 0x60 | (s->tos >> 4);
+	hdr[1] = (uint8_t)(s->tos << 4) | ((h >> 16) & 0x0f);
+	hdr[2] = h >> 8;
+	hdr[3] = h & 0xff;
+	hdr[4] = inner_len >> 8;
+	hdr[5] = inner_len & 0xff;
+	hdr[6] = next;
+	hdr[7] = 64;
+	inet_pton(AF_INET6, "fd00:f1b::", hdr + 8);
+	hdr[20] = h >> 24, hdr[21] = h >> 16, hdr[22] = h >> 8, hdr[23] = h & 0xff;
+	inet_pton(AF_INET6, backend, hdr + 24);
+}
+
+static bool assert_encap6(const struct run *r, const uint8_t *in, size_t len, size_t l2,
+			  const struct pkt_spec *s, uint8_t next, const char *backend,
+			  const char *dmac)
+{
+	uint8_t outer[40];
+
+	expected_outer6(s, len - l2, next, backend, outer);
+	return ASSERT_EQ(r->out_len, len + 40, "output grew by one IPv6 header") &&
+	       ASSERT_MEMEQ(r->out, dmac, 6, "destination MAC from the neighbour table") &&
+	       ASSERT_MEMEQ(r->out + 6, T0_MAC, 6, "source MAC of the egress interface") &&
+	       ASSERT_MEMEQ(r->out + l2 - 2, "\x86\xdd", 2, "ethertype IPv6") &&
+	       ASSERT_MEMEQ(r->out + l2, outer, 40, "outer IPv6 header") &&
+	       ASSERT_MEMEQ(r->out + l2 + 40, in + l2, len - l2, "inner packet unchanged");
+}
+
+TEST(ipv6_vip_ip6ip6_to_ipv6_backend)
+{
+	struct pkt_spec s = spec6("fd00:100::1", 80, 40101, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_reason(&r, FLB_R_FWD_TX);
+	assert_encap6(&r, in, len, 14, &s, 41, "fd00:10:2::11", "\x02\x00\x00\x00\x00\x21");
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "IPv6 flow hits conntrack");
+	assert_encap6(&r, in, len, 14, &s, 41, "fd00:10:2::11", "\x02\x00\x00\x00\x00\x21");
+}
+
+TEST(ipv4_vip_to_ipv6_backend_is_ipv4_in_ipv6)
+{
+	struct pkt_spec s = spec("10.100.0.9", 80, 40102, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_encap6(&r, in, len, 14, &s, 4, "fd00:10:2::12", "\x02\x00\x00\x00\x00\x22");
+}
+
+TEST(ipv6_extension_headers_walked_bounded)
+{
+	struct pkt_spec s = spec6("fd00:100::1", 80, 40103, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	s.n_ext = 3;
+	s.ext[0] = 0, s.ext[1] = 60, s.ext[2] = 43; /* hop-by-hop, dest opts, routing */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_encap6(&r, in, len, 14, &s, 41, "fd00:10:2::11", "\x02\x00\x00\x00\x00\x21");
+
+	s.n_ext = 8; /* eight headers before TCP: more than the walk allows */
+	for (int i = 0; i < 8; i++)
+		s.ext[i] = 60;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_EXT_DEPTH);
+	/* A header whose length runs past the packet. */
+	s.n_ext = 1;
+	if (build(&s, in, &len)) {
+		in[14 + 40 + 1] = 200;
+		expect_pass(in, len, FLB_R_BAD_IPV6);
+	}
+}
+
+TEST(vlan_tag_kept_outer_header_after_it)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40104, 0x02);
+	uint8_t in[2048], outer[20];
+	struct run r;
+	size_t len;
+
+	s.vlan = 100;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	expected_outer(&s, len - 18, "10.10.2.11", outer);
+	ASSERT_EQ(r.out_len, len + 20, "grew by one IPv4 header");
+	ASSERT_MEMEQ(r.out, BE11_MAC, 6, "destination MAC");
+	ASSERT_MEMEQ(r.out + 12, "\x81\x00\x00\x64\x08\x00", 6, "802.1Q tag kept, then IPv4");
+	ASSERT_MEMEQ(r.out + 18, outer, 20, "outer IPv4 header");
+	ASSERT_MEMEQ(r.out + 38, in + 18, len - 18, "inner packet unchanged");
+
+	s.vlan2 = 200; /* QinQ: counted and passed */
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_QINQ);
+}
+
+/* The packet from the VIP to the client that a router refused: what an
+ * ICMP error quotes (IP header + 8 bytes). */
+static size_t reply_quote(const struct pkt_spec *flow, uint8_t *q)
+{
+	struct pkt_spec back = *flow;
+	uint8_t frame[2048];
+	size_t len, l3 = 14, ql;
+
+	back.sport = flow->dport, back.dport = flow->sport;
+	back.saddr = flow->daddr, back.daddr = flow->saddr;
+	memcpy(back.saddr6, flow->daddr6, 16);
+	memcpy(back.daddr6, flow->saddr6, 16);
+	back.tcp_flags = 0x10;
+	back.payload = 100;
+	len = pkt_build(&back, frame, sizeof(frame));
+	ql = flow->v6 ? 40 + 8 : 20 + 8;
+	memcpy(q, frame + l3, ql);
+	return len ? ql : 0;
+}
+
+TEST(icmp_errors_go_to_the_backend_of_the_quoted_flow)
+{
+	struct pkt_spec s = spec("10.100.0.6", 80, 40105, 0x02), router;
+	uint8_t in[2048], q[128], syn_out[2048];
+	struct run r;
+	size_t len, ql;
+
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	memcpy(syn_out, r.out, 34); /* the flow's backend is the outer destination */
+	ql = reply_quote(&s, q);
+	router = s;
+	inet_pton(AF_INET, "10.10.9.9", &router.saddr); /* a router on the way back */
+	router.daddr = s.daddr;                         /* to the VIP */
+	len = pkt_icmp_error(&router, 3, 4, 1300, q, ql, in, sizeof(in));
+	if (!ASSERT_NE(len, 0, "icmp built") || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	ASSERT_EQ(r.events[FLB_E_ICMP_STEERED], 1, "steered by the quoted flow");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "found the flow's conntrack entry");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 0, "an error opens no flow");
+	ASSERT_MEMEQ(r.out + 14 + 16, syn_out + 14 + 16, 4, "same backend as the flow");
+	ASSERT_MEMEQ(r.out + 34, in + 14, len - 14, "ICMP packet carried unchanged");
+
+	/* ICMPv6 packet too big for an IPv6 flow. */
+	s = spec6("fd00:100::1", 80, 40106, 0x02);
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ql = reply_quote(&s, q);
+	router = s;
+	inet_pton(AF_INET6, "fd00:10:9::9", router.saddr6);
+	len = pkt_icmp_error(&router, 2, 0, 1300, q, ql, in, sizeof(in));
+	if (!run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action (v6)");
+	ASSERT_EQ(r.events[FLB_E_ICMP_STEERED], 1, "steered by the quoted flow (v6)");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "found the flow's entry (v6)");
+
+	/* Echo requests to a VIP are no error: passed. */
+	router = spec("10.100.0.6", 0, 0, 0);
+	len = pkt_icmp_error(&router, 8, 0, 0, q, 8, in, sizeof(in));
+	expect_pass(in, len, FLB_R_PASS_L4_OTHER);
+}
+
+TEST(too_big_with_df_answers_icmp_frag_needed)
+{
+	struct pkt_spec s = spec("10.100.0.8", 80, 40107, 0x10);
+	uint8_t in[2048], want[128];
+	struct run r;
+	size_t len, wl;
+
+	s.payload = 1400 - 40; /* IP packet of 1400: 1420 once encapsulated, link MTU 1400 */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_reason(&r, FLB_R_TX_ICMP_TOO_BIG);
+	/* Expected: from the VIP to the client, type 3 code 4, MTU 1380,
+	 * quoting the IP header + 8 bytes; MACs swapped. */
+	{
+		struct pkt_spec o = s;
+
+		memcpy(o.smac, T0_MAC, 6);
+		memcpy(o.dmac, CLIENT_MAC, 6);
+		o.saddr = s.daddr, o.daddr = s.saddr;
+		wl = pkt_icmp_error(&o, 3, 4, 1380, in + 14, 28, want, sizeof(want));
+	}
+	ASSERT_EQ(r.out_len, wl, "reply length");
+	ASSERT_MEMEQ(r.out, want, 14 + 9, "L2 and IPv4 header up to the protocol");
+	ASSERT_MEMEQ(r.out + 14 + 12, want + 14 + 12, wl - 26, "addresses, ICMP header, quote");
+	ASSERT_EQ(csum_rfc1071(r.out + 14, 20), 0, "IPv4 checksum verifies");
+	ASSERT_EQ(csum_rfc1071(r.out + 34, wl - 34), 0, "ICMP checksum verifies");
+
+	/* Without DF the kernel gets it, encapsulated, and may fragment. */
+	s.frag_off = 0;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_PASS, "action without DF");
+	assert_reason(&r, FLB_R_PASS_BIG_NO_DF);
+	ASSERT_EQ(r.out_len, len + 20, "encapsulated");
+
+	/* One byte less fits. */
+	s.frag_off = 0x4000;
+	s.payload = 1380 - 40;
+	if (build(&s, in, &len) && run_pkt(in, len, &r))
+		ASSERT_EQ(r.action, XDP_REDIRECT, "fits: forwarded");
+	ASSERT_EQ(r.reasons[FLB_R_FWD_REDIRECT], 1, "counted forwarded");
+}
+
+TEST(too_big_ipv6_answers_packet_too_big)
+{
+	struct pkt_spec s = spec6("fd00:100::2", 80, 40108, 0x10);
+	uint8_t in[2048], want[512];
+	struct run r;
+	size_t len, wl;
+
+	s.payload = 1400 - 60;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "action");
+	assert_reason(&r, FLB_R_TX_ICMP_TOO_BIG);
+	{
+		struct pkt_spec o = s;
+
+		memcpy(o.smac, T0_MAC, 6);
+		memcpy(o.dmac, CLIENT_MAC, 6);
+		memcpy(o.saddr6, s.daddr6, 16);
+		memcpy(o.daddr6, s.saddr6, 16);
+		wl = pkt_icmp_error(&o, 2, 0, 1360, in + 14, 256, want, sizeof(want));
+	}
+	ASSERT_EQ(r.out_len, wl, "reply length");
+	ASSERT_MEMEQ(r.out, want, 14, "MACs swapped");
+	ASSERT_MEMEQ(r.out + 14 + 4, want + 14 + 4, wl - 18, "IPv6 header, ICMPv6 with checksum, quote");
+}
+
+TEST(fragments_of_one_datagram_reach_one_backend)
+{
+	struct pkt_spec first = spec("10.100.0.6", 80, 40109, 0x10), later;
+	uint8_t in[2048], be_first[4];
+	struct run r;
+	size_t len;
+
+	first.frag_off = 0x2000; /* MF, offset 0 */
+	first.ip_id = 0x4242;
+	if (!build(&first, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "first fragment forwarded");
+	ASSERT_EQ(r.events[FLB_E_FRAG_FIRST], 1, "datagram recorded");
+	memcpy(be_first, r.out + 30, 4);
+	later = first;
+	later.frag_off = 0x0010; /* offset 128, last */
+	later.payload = 64;
+	if (!build(&later, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "later fragment forwarded");
+	ASSERT_EQ(r.events[FLB_E_FRAG_FOLLOW], 1, "followed the first");
+	ASSERT_MEMEQ(r.out + 30, be_first, 4, "same backend");
+
+	/* A later fragment first: steered by the 3-tuple, and the first
+	 * fragment that comes after it follows it. */
+	later.ip_id = 0x4343;
+	if (!build(&later, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_FRAG_UNKNOWN], 1, "unknown datagram");
+	memcpy(be_first, r.out + 30, 4);
+	first.ip_id = 0x4343;
+	for (int sport = 1; sport < 40; sport++) { /* whatever its 5-tuple says */
+		first.sport = sport;
+		if (!build(&first, in, &len) || !run_pkt(in, len, &r))
+			return;
+		if (!ASSERT_MEMEQ(r.out + 30, be_first, 4, "first fragment follows"))
+			break;
+	}
+
+	/* IPv6: fragment header. */
+	struct pkt_spec f6 = spec6("fd00:100::1", 80, 40110, 0x02);
+
+	f6.n_ext = 1, f6.ext[0] = 44, f6.frag6_off = 1, f6.frag6_id = 77;
+	if (!build(&f6, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "IPv6 first fragment");
+	f6.frag6_off = 64 << 3, f6.payload = 64;
+	if (!build(&f6, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "IPv6 later fragment");
+	ASSERT_EQ(r.events[FLB_E_FRAG_FOLLOW], 1, "IPv6 later fragment followed");
+}
+
+static void set_timeouts(uint32_t tcp, uint32_t udp)
+{
+	struct flb_ctl ctl;
+
+	maps_get_ctl(maps, &ctl);
+	ctl.tcp_timeout_s = tcp;
+	ctl.udp_timeout_s = udp;
+	maps_set_ctl(maps, &ctl);
+}
+
+TEST(idle_entries_expire_and_client_rst_shortens_life)
+{
+	struct pkt_spec s = spec("10.100.0.6", 80, 40111, 0x02);
+	struct flb_flow flow;
+	struct flb_ct ct;
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	set_timeouts(1, 1);
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	usleep(1100 * 1000);
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.events[FLB_E_CT_EXPIRED], 1, "idle past 1 s: expired");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "entry made anew");
+
+	set_timeouts(3600, 30);
+	s.tcp_flags = 0x14; /* RST + ACK */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.events[FLB_E_CT_RST], 1, "RST shortened the entry");
+	pkt_flow(&s, &flow);
+	if (ASSERT_OK(maps_ct_lookup(maps, &flow, &ct), "entry still there")) {
+		struct timespec now;
+		uint64_t ns;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+		/* It looks 3600 - 10 s old: it expires within the grace time. */
+		ASSERT_LE(ct.last_seen, ns - (3600 - FLB_CT_RST_GRACE_S) * 1000000000ULL + 1000000000ULL,
+			  "last_seen moved back");
+	}
+out:
+	set_timeouts(3600, 30);
 }

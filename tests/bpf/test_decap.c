@@ -35,6 +35,11 @@ int flb_test_setup(char *why, size_t len)
 		return -1;
 	}
 	key.addr[0] = inet_addr("10.10.2.11");
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.flb_dcp_addrs), &key, &val, 0))
+		return -1;
+	memset(&key, 0, sizeof(key));
+	key.family = FLB_AF_INET6;
+	inet_pton(AF_INET6, "fd00:10:2::11", key.addr);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.flb_dcp_addrs), &key, &val, 0) ? -1 : 0;
 }
 
@@ -153,4 +158,50 @@ TEST(truncated_ipip_passes_unchanged_counted)
 	(void)len;
 	expect_unchanged(in, 14 + 10, FLB_R_DECAP_BAD);      /* half an outer header */
 	expect_unchanged(in, 14 + 20 + 8, FLB_R_DECAP_BAD);  /* half an inner header */
+}
+
+/* An IPv6 outer header (next header 41 or 4) in front of an inner frame. */
+static size_t ip6_tunnel(uint8_t *buf, const uint8_t *inner, size_t inner_len, const char *dst)
+{
+	size_t ip_len = inner_len - 14;
+	uint8_t *o = buf + 14;
+
+	memcpy(buf, inner, 12);
+	buf[12] = 0x86, buf[13] = 0xdd;
+	memset(o, 0, 40);
+	o[0] = 0x60;
+	o[4] = ip_len >> 8, o[5] = ip_len & 0xff;
+	o[6] = (inner[12] == 0x86) ? 41 : 4;
+	o[7] = 64;
+	inet_pton(AF_INET6, "fd00:f1b::1", o + 8);
+	inet_pton(AF_INET6, dst, o + 24);
+	memcpy(o + 40, inner + 14, ip_len);
+	return 14 + 40 + ip_len;
+}
+
+TEST(ipv6_tunnels_to_host_are_stripped)
+{
+	struct pkt_spec s6 = { .v6 = 1, .proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+			       .tcp_flags = 0x02, .payload = 32 };
+	uint8_t inner[2048], in[2048], out[2048];
+	size_t ilen, len;
+	uint32_t out_len;
+
+	inet_pton(AF_INET6, "fd00:10:1::2", s6.saddr6);
+	inet_pton(AF_INET6, "fd00:100::1", s6.daddr6);
+	ilen = pkt_build(&s6, inner, sizeof(inner));
+	len = ip6_tunnel(in, inner, ilen, "fd00:10:2::11");
+	ASSERT_EQ(run(in, len, out, &out_len), XDP_PASS, "IP6IP6 action");
+	ASSERT_EQ(out_len, ilen, "IP6IP6 outer removed");
+	ASSERT_MEMEQ(out, inner, ilen, "IPv6 inner frame byte for byte");
+
+	ilen = inner_frame(inner); /* IPv4 inner: 4in6 */
+	len = ip6_tunnel(in, inner, ilen, "fd00:10:2::11");
+	ASSERT_EQ(run(in, len, out, &out_len), XDP_PASS, "4in6 action");
+	ASSERT_EQ(out_len, ilen, "4in6 outer removed");
+	ASSERT_MEMEQ(out + 12, "\x08\x00", 2, "ethertype back to IPv4");
+	ASSERT_MEMEQ(out + 14, inner + 14, ilen - 14, "IPv4 inner byte for byte");
+
+	len = ip6_tunnel(in, inner, ilen, "fd00:10:2::99");
+	expect_unchanged(in, len, FLB_R_DECAP_PASS_OTHER);
 }

@@ -7,6 +7,9 @@
   client.py tuple VIP PORT SPORT K      K connections from the same source port
                                         (closed with RST so the 5-tuple is free
                                         again at once): {"backends": [...]}
+  client.py big VIP PORT BYTES          one POST of BYTES: {"backend": name,
+                                        "received": n} (n == BYTES when it all arrived)
+VIP may be IPv4 or IPv6.
 """
 import json
 import socket
@@ -15,8 +18,9 @@ import sys
 import time
 
 
-def get(vip, port, sport=0, timeout=3.0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def get(vip, port, sport=0, timeout=3.0, body=None):
+    family = socket.AF_INET6 if ":" in vip else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Linger 0: close() sends RST and leaves no TIME_WAIT, so the same
@@ -24,9 +28,13 @@ def get(vip, port, sport=0, timeout=3.0):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     try:
         if sport:
-            s.bind(("0.0.0.0", sport))
+            s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", sport))
         s.connect((vip, port))
-        s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n")
+        if body is None:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n\r\n")
+        else:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: vip\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
         data = b""
         while True:  # the server closes after the answer (Connection: close)
             chunk = s.recv(4096)
@@ -63,6 +71,11 @@ def main():
             names.append(get(vip, port, sport))
             time.sleep(0.02)
         print(json.dumps({"backends": names}))
+    elif mode == "big":
+        n = int(sys.argv[4])
+        answer = get(vip, port, body=b"x" * n, timeout=10.0)
+        name, _, got = (answer or " -1").partition(" ")
+        print(json.dumps({"backend": name, "received": int(got)}))
     else:
         sys.exit("unknown mode " + mode)
 

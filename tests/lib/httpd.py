@@ -4,6 +4,7 @@
 its own name, so the client can tell which backend served it.
 Usage: httpd.py NAME [PORT]"""
 import http.server
+import socket
 import socketserver
 import sys
 
@@ -22,6 +23,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        # Answers "<name> <bytes received>": the client checks the whole
+        # body arrived (large requests exercise path MTU discovery).
+        n = int(self.headers.get("Content-Length", "0"))
+        got = 0
+        while got < n:
+            chunk = self.rfile.read(min(65536, n - got))
+            if not chunk:
+                break
+            got += len(chunk)
+        body = ("%s %d\n" % (NAME, got)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *args):
         pass
 
@@ -30,6 +48,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        # One socket for IPv4 and IPv6 VIPs.
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
 
-Server(("0.0.0.0", PORT), Handler).serve_forever()
+Server(("::", PORT), Handler).serve_forever()

@@ -26,6 +26,15 @@ struct pkt_spec {
 	uint16_t sport, dport;/* host order */
 	uint8_t tcp_flags;    /* 0x02 SYN, 0x10 ACK ... */
 	size_t payload;       /* bytes of payload after the L4 header */
+	uint16_t vlan;        /* 802.1Q TCI; 0: untagged */
+	uint16_t vlan2;       /* a second (inner) tag: QinQ */
+	/* IPv6 instead of IPv4 when v6 is set. */
+	int v6;
+	uint8_t saddr6[16], daddr6[16];
+	uint8_t ext[8];       /* extension headers before L4: 0, 43, 60 (8 bytes each) or 44 */
+	int n_ext;
+	uint16_t frag6_off;   /* for an ext 44: offset in 8-byte units << 3 | M */
+	uint32_t frag6_id;
 };
 
 /* Returns the frame length, or 0 when buf is too small. */
@@ -35,5 +44,11 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t len);
 void pkt_flow(const struct pkt_spec *s, struct flb_flow *flow);
 
 uint16_t csum_rfc1071(const void *data, size_t len);
+
+/* An ICMP (IPv4) or ICMPv6 error from `outer` (addresses, MACs, v6 flag)
+ * quoting qlen bytes of an IP packet; mtu goes in the MTU field of
+ * "fragmentation needed" / "packet too big". Returns the frame length. */
+size_t pkt_icmp_error(const struct pkt_spec *outer, uint8_t type, uint8_t code, uint32_t mtu,
+		      const uint8_t *quote, size_t qlen, uint8_t *buf, size_t len);
 
 #endif

@@ -181,6 +181,25 @@ TEST(defaults)
 	ASSERT_EQ(s->table_size, 0, "table_size auto");
 	ASSERT_EQ(s->backends[0].weight, 1, "weight");
 	ASSERT_STREQ(s->backends[0].id, "10.10.2.11:0", "id of a port-less VIP");
+	ASSERT_EQ(cfg.ct_tcp_timeout_s, 3600, "tcp timeout 1h");
+	ASSERT_EQ(cfg.ct_udp_timeout_s, 30, "udp timeout 30s");
+	config_free(&cfg);
+}
+
+TEST(conntrack_timeouts)
+{
+	static const char yaml[] =
+		"interfaces: [eth0]\n"
+		"node:\n"
+		"  conntrack: {tcp_timeout: 2h30m, udp_timeout: 45s}\n"
+		"services: []\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(parse(yaml, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(cfg.ct_tcp_timeout_s, 9000, "tcp");
+	ASSERT_EQ(cfg.ct_udp_timeout_s, 45, "udp");
 	config_free(&cfg);
 }
 
@@ -502,6 +521,12 @@ static const struct bad_case bad_cases[] = {
 	  T "6: services[0].backends[0].port: 8080 differs from the service port 80; the dataplane does not translate ports yet, so a backend port must equal the service port"),
 	EXACT(HDR "  - name: web\n    vip: 10.100.0.1\n    backends: [{address: 10.0.0.1, port: 80}]\n",
 	  T "5: services[0].backends[0].port: 80 given but the service has no port (it matches every port); the dataplane does not translate ports yet, so omit the backend port"),
+	EXACT("interfaces: [eth0]\nnode:\n  conntrack:\n    tcp_timeout: 10\nservices: []\n",
+	      T "4: node.conntrack.tcp_timeout: \"10\" is not a duration (like 30s, 5m, 1h, 1h30m)"),
+	EXACT("interfaces: [eth0]\nnode:\n  conntrack:\n    udp_timeout: 500ms\nservices: []\n",
+	      T "4: node.conntrack.udp_timeout: 500ms is out of range: whole seconds from 1s to 168h"),
+	PREFIX("interfaces: [eth0]\nnode:\n  conntrack:\n    icmp_timeout: 1s\nservices: []\n",
+	       T "4: node.conntrack.icmp_timeout: unknown key"),
 	/* key order does not matter: the port after the backends still counts */
 	PREFIX(HDR "  - name: web\n    backends: [{address: 10.0.0.1, port: 80}]\n    port: 81\n    vip: 10.100.0.1\n",
 	  T "4: services[0].backends[0].port: 80 differs from the service port 81"),
