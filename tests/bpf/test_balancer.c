@@ -55,6 +55,11 @@ static const char base_config[] =
 	"  - {name: v4in6, vip: 10.100.0.9, port: 80, backends: [{address: 'fd00:10:2::12'}]}\n"
 	"  - {name: v6, vip: 'fd00:100::1', port: 80, backends: [{address: 'fd00:10:2::11'}]}\n"
 	"  - {name: v6mtu, vip: 'fd00:100::2', port: 80, backends: [{address: 'fd00:10:2::14'}]}\n"
+	"  - name: many6\n"
+	"    vip: 'fd00:100::3'\n"
+	"    port: 443\n"
+	"    backends: [{address: 'fd00:10:3::1'}, {address: 'fd00:10:3::2'}, {address: 'fd00:10:3::3'},\n"
+	"               {address: 'fd00:10:3::4', weight: 3}, {address: 'fd00:10:3::5'}]\n"
 	"  - name: many\n"
 	"    vip: 10.100.0.6\n"
 	"    port: 80\n"
@@ -117,6 +122,8 @@ int flb_test_setup(char *why, size_t len)
 		"ip -6 neigh add fd00:10:2::11 lladdr 02:00:00:00:00:21 dev t0 nud permanent",
 		"ip -6 neigh add fd00:10:2::12 lladdr 02:00:00:00:00:22 dev t0 nud permanent",
 		"ip -6 neigh add fd00:10:2::14 lladdr 02:00:00:00:00:24 dev t2 nud permanent",
+		"ip -6 route add fd00:10:3::/64 dev t0",
+		"for i in 1 2 3 4 5; do ip -6 neigh add fd00:10:3::$i lladdr 02:00:00:00:06:0$i dev t0 nud permanent; done",
 		"sysctl -qw net.ipv6.conf.all.forwarding=1",
 		"ip neigh add 10.10.2.11 lladdr 02:00:00:00:00:11 dev t0 nud permanent",
 		"ip neigh add 10.10.2.12 lladdr 02:00:00:00:00:12 dev t1 nud permanent",
@@ -1020,4 +1027,42 @@ TEST(idle_entries_expire_and_client_rst_shortens_life)
 	}
 out:
 	set_timeouts(3600, 30);
+}
+
+TEST(oracle_1000_random_ipv6_flows_match_shared_hash_and_table)
+{
+	struct flb_vip_key keys[FLB_MAX_VIPS];
+	struct flb_vip vips[FLB_MAX_VIPS];
+	uint32_t *table = NULL, size = 0, vip_id = UINT32_MAX, seed = 20261129;
+	int n = maps_list_vips(maps, keys, vips, FLB_MAX_VIPS), mismatches = 0;
+	uint8_t vip6[16];
+
+	inet_pton(AF_INET6, "fd00:100::3", vip6);
+	for (int i = 0; i < n; i++)
+		if (!memcmp(keys[i].addr, vip6, 16))
+			vip_id = vips[i].id;
+	if (!ASSERT_OK(maps_get_ring(maps, vip_id, &table, &size), "read table"))
+		goto out;
+	printf("  seed %u\n", seed);
+	srand(seed);
+	for (int i = 0; i < 1000; i++) {
+		struct pkt_spec s = spec6("fd00:100::3", 443, 1024 + rand() % 60000, 0x02);
+		struct flb_backend be;
+		struct flb_flow flow;
+		uint8_t in[2048];
+		struct run r;
+		size_t len;
+
+		for (int b = 8; b < 16; b++)
+			s.saddr6[b] = rand();
+		if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+			goto out;
+		pkt_flow(&s, &flow);
+		if (maps_get_backend(maps, table[flb_flow_hash(&flow) % size], &be) ||
+		    r.action != XDP_TX || memcmp(r.out + 14 + 24, be.addr, 16))
+			mismatches++;
+	}
+	ASSERT_EQ(mismatches, 0, "IPv6 flows where the program and the oracle disagree");
+out:
+	free(table);
 }

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -76,5 +77,42 @@ TEST(reason_labels_unique_and_safe)
 		ASSERT_TRUE(label_ok(labels[i]), labels[i]);
 		for (size_t j = i + 1; j < n; j++)
 			ASSERT_TRUE(strcmp(labels[i], labels[j]) != 0, labels[i]);
+	}
+}
+
+/* README.md's counter tables list every reason at its index and every
+ * event: operators read flb_reasons by position. */
+TEST(readme_lists_every_reason_and_event)
+{
+	static const char *const reasons[] = {
+#define L(n, label) label,
+		FLB_REASONS(L)
+#undef L
+	};
+	static const char *const events[] = {
+#define L(n, label) label,
+		FLB_EVENTS(L)
+#undef L
+	};
+	static char readme[1 << 18];
+	FILE *f = fopen("README.md", "r");
+	size_t n;
+
+	if (!ASSERT_TRUE(f != NULL, "open README.md"))
+		return;
+	n = fread(readme, 1, sizeof(readme) - 1, f);
+	fclose(f);
+	readme[n] = 0;
+	for (int i = 0; i < FLB_R_MAX; i++) {
+		char row[96];
+
+		snprintf(row, sizeof(row), "| %d | `%s` |", i, reasons[i]);
+		ASSERT_STRCONTAINS(readme, row, reasons[i]);
+	}
+	for (int i = 0; i < FLB_E_MAX; i++) {
+		char word[64];
+
+		snprintf(word, sizeof(word), "`%s`", events[i]);
+		ASSERT_STRCONTAINS(readme, word, events[i]);
 	}
 }
