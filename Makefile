@@ -25,7 +25,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS  += -DFLB_VERSION=\"$(VERSION)\"
 CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
            -Iinclude -Iuser -Itests/lib -I$(BUILD)/skel
-LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz
+LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz -lpthread
 ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
