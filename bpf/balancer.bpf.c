@@ -65,7 +65,8 @@ static __always_inline __u32 entry_backend(const struct flb_ct *ct)
 	__u32 id = ct->backend;
 	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
 
-	if (!be || be->gen != ct->gen || be->state == FLB_BE_UNUSED)
+	if (!be || be->gen != ct->gen ||
+	    (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
 		return 0;
 	return id;
 }
@@ -210,7 +211,7 @@ SEC("xdp")
 int balancer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct cursor c = { .pos = data, .end = end };
+	struct cursor c = { .pos = data, .end = end, .start = data, .limit = 0xffff };
 	__u32 key = 0, hash, id, vip_id, bytes = end - data;
 	struct bpf_fib_lookup fib = {};
 	struct flb_backend *be;

@@ -50,8 +50,17 @@ struct icmp4hdr {
 
 struct cursor {
 	void *pos;
-	void *end;
+	void *end;         /* end of the frame */
+	void *start;       /* start of the frame */
+	__u32 limit;       /* end of the IP packet (its own length), from start */
 };
+
+/* A header ending at hdr_end lies within the frame and within the IP
+ * packet's own length (a frame may carry padding beyond the packet). */
+static __always_inline bool fits(const struct cursor *c, const void *hdr_end)
+{
+	return hdr_end <= c->end && (__u32)(hdr_end - c->start) <= c->limit;
+}
 
 enum { FRAG_NONE, FRAG_FIRST, FRAG_LATER };
 
@@ -113,6 +122,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	if (p->ip_len < hlen || c->pos + p->ip_len > c->end)
 		return FLB_R_BAD_IPV4;
 
+	c->limit = (__u32)((void *)ip - c->start) + p->ip_len;
 	p->tos = ip->tos;
 	p->frag_off = ip->frag_off;
 	p->ip_id = ip->id;
@@ -151,13 +161,13 @@ static __always_inline int parse_ipv6_ext(struct cursor *c, struct pkt *p, __u8 
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
-			if ((void *)(h + 2) > c->end)
+			if (!fits(c, h + 2))
 				return FLB_R_BAD_IPV6;
 			*next = h[0];
 			c->pos += (h[1] + 1) * 8;
 			break;
 		case IPPROTO_AH:
-			if ((void *)(h + 2) > c->end)
+			if (!fits(c, h + 2))
 				return FLB_R_BAD_IPV6;
 			*next = h[0];
 			c->pos += (h[1] + 2) * 4;
@@ -166,7 +176,7 @@ static __always_inline int parse_ipv6_ext(struct cursor *c, struct pkt *p, __u8 
 			struct ipv6_frag *f = c->pos;
 			__u16 off;
 
-			if ((void *)(f + 1) > c->end)
+			if (!fits(c, f + 1))
 				return FLB_R_BAD_IPV6;
 			*next = f->nexthdr;
 			off = bpf_ntohs(f->frag_off);
@@ -180,7 +190,7 @@ static __always_inline int parse_ipv6_ext(struct cursor *c, struct pkt *p, __u8 
 		default:
 			return FLB_OK;
 		}
-		if (c->pos > c->end)
+		if (!fits(c, c->pos))
 			return FLB_R_BAD_IPV6;
 	}
 	return FLB_R_PASS_EXT_DEPTH;
@@ -196,6 +206,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	if (c->pos + p->ip_len > c->end)
 		return FLB_R_BAD_IPV6;
+	c->limit = (__u32)((void *)ip6 - c->start) + p->ip_len;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->flow.family = FLB_AF_INET6;
 	__builtin_memcpy(p->flow.src, &ip6->saddr, 16);
@@ -215,7 +226,7 @@ static __always_inline int parse_ports(struct cursor *c, struct pkt *p)
 	if (p->flow.proto == IPPROTO_TCP) {
 		struct tcphdr *th = c->pos;
 
-		if ((void *)(th + 1) > c->end || th->doff < 5)
+		if (!fits(c, th + 1) || th->doff < 5)
 			return FLB_R_BAD_L4;
 		p->flow.sport = th->source;
 		p->flow.dport = th->dest;
@@ -225,7 +236,7 @@ static __always_inline int parse_ports(struct cursor *c, struct pkt *p)
 	if (p->flow.proto == IPPROTO_UDP) {
 		struct udphdr *uh = c->pos;
 
-		if ((void *)(uh + 1) > c->end)
+		if (!fits(c, uh + 1))
 			return FLB_R_BAD_L4;
 		p->flow.sport = uh->source;
 		p->flow.dport = uh->dest;
@@ -239,7 +250,7 @@ static __always_inline int quoted_ports(struct cursor *c, struct pkt *p, __u8 pr
 {
 	__be16 *ports = c->pos;
 
-	if ((void *)(ports + 2) > c->end)
+	if (!fits(c, ports + 2))
 		return FLB_R_BAD_L4;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return FLB_R_PASS_L4_OTHER;
@@ -260,13 +271,13 @@ static __always_inline int parse_icmp4(struct cursor *c, struct pkt *p)
 	struct iphdr *in;
 	__be32 outer_dst = p->flow.dst[0];
 
-	if ((void *)(ic + 1) > c->end)
+	if (!fits(c, ic + 1))
 		return FLB_R_BAD_L4;
 	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED &&
 	    ic->type != ICMP_PARAMETERPROB)
 		return FLB_R_PASS_L4_OTHER;
 	in = (void *)(ic + 1);
-	if ((void *)(in + 1) > c->end || in->ihl < 5 || in->version != 4)
+	if (!fits(c, in + 1) || in->ihl < 5 || in->version != 4)
 		return FLB_R_BAD_L4;
 	/* Only errors about a packet from the address they are sent to. */
 	if (in->saddr != outer_dst)
@@ -282,12 +293,12 @@ static __always_inline int parse_icmp6(struct cursor *c, struct pkt *p)
 	struct icmp6hdr *ic = c->pos;
 	struct ipv6hdr *in;
 
-	if ((void *)(ic + 1) > c->end)
+	if (!fits(c, ic + 1))
 		return FLB_R_BAD_L4;
 	if (ic->icmp6_type < ICMPV6_DEST_UNREACH || ic->icmp6_type > ICMPV6_PARAMPROB)
 		return FLB_R_PASS_L4_OTHER;
 	in = (void *)(ic + 1);
-	if ((void *)(in + 1) > c->end)
+	if (!fits(c, in + 1))
 		return FLB_R_BAD_L4;
 	if (in->saddr.in6_u.u6_addr32[0] != p->flow.dst[0] ||
 	    in->saddr.in6_u.u6_addr32[1] != p->flow.dst[1] ||
