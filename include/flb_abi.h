@@ -56,6 +56,7 @@ enum flb_backend_state {
 	FLB_BE_UNUSED = 0,   /* id free: flows naming it are re-steered */
 	FLB_BE_ACTIVE = 1,   /* takes new and existing flows */
 	FLB_BE_DRAINING = 2, /* keeps existing flows, takes no new ones */
+	FLB_BE_DOWN = 3,     /* failed health checks: its flows are re-steered */
 };
 
 /* flb_conntrack key: the 5-tuple as the client sent it. Also the input of

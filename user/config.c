@@ -14,6 +14,7 @@
  *	  conntrack:
  *	    tcp_timeout: 1h           # idle entries older than this are ignored
  *	    udp_timeout: 30s
+ *	metrics, source, defaults     # see config_health.c
  *	services: []                  # see config_service.c
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_health.h"
 #include "config_service.h"
 #include "duration.h"
 #include "yaml_walk.h"
@@ -206,9 +208,13 @@ static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 
 /* ---- top level ---- */
 
+/* defaults before services: a service inherits defaults.health_check. */
 static const struct yw_key top_keys[] = {
 	{ "interfaces", YW_REQUIRED, parse_interfaces },
 	{ "node", 0, parse_node },
+	{ "metrics", 0, config_parse_metrics },
+	{ "source", 0, config_parse_source },
+	{ "defaults", 0, config_parse_defaults },
 	{ "services", YW_REQUIRED, config_parse_services },
 };
 
@@ -239,6 +245,8 @@ int config_parse(const char *name, const char *buf, size_t len,
 	out->encap_src6 = default_src6;
 	out->ct_tcp_timeout_s = FLB_CFG_DEFAULT_TCP_TIMEOUT_S;
 	out->ct_udp_timeout_s = FLB_CFG_DEFAULT_UDP_TIMEOUT_S;
+	out->drain_timeout_ms = FLB_CFG_DEFAULT_DRAIN_MS;
+	out->panic_percent = FLB_CFG_DEFAULT_PANIC_PERCENT;
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
 out:
 	yaml_document_delete(&doc);

@@ -25,10 +25,28 @@
 #define FLB_CFG_DEFAULT_BPFFS "/sys/fs/bpf/fluxlb"
 #define FLB_CFG_DEFAULT_TCP_TIMEOUT_S 3600
 #define FLB_CFG_DEFAULT_UDP_TIMEOUT_S 30
+#define FLB_CFG_DEFAULT_DRAIN_MS 30000
+#define FLB_CFG_DEFAULT_PANIC_PERCENT 50
 
 enum flb_xdp_mode {
 	FLB_XDP_NATIVE,
 	FLB_XDP_SKB,
+};
+
+enum flb_hc_type {
+	FLB_HC_NONE = 0,	/* no checks: backends count as healthy */
+	FLB_HC_TCP,		/* connect() succeeds */
+	FLB_HC_HTTP,		/* GET path answers a status in [expect_min, expect_max] */
+};
+
+struct flb_health_cfg {
+	enum flb_hc_type type;
+	uint16_t port;		/* 0: the service port */
+	char path[128];		/* HTTP path, default "/health" */
+	uint16_t expect_min, expect_max; /* default 200..399 */
+	uint32_t interval_ms;	/* default 2 s */
+	uint32_t timeout_ms;	/* default 1 s, at most interval */
+	uint32_t rise, fall;	/* successes to come back, failures to go down: 2, 3 */
 };
 
 struct flb_backend_cfg {
@@ -44,6 +62,7 @@ struct flb_service_cfg {
 	uint16_t port;		/* 0 = port-less VIP: matches every port */
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t table_size;	/* prime Maglev table size; 0 = auto */
+	struct flb_health_cfg health; /* from defaults.health_check, then its own */
 	struct flb_backend_cfg *backends;
 	size_t n_backends;
 	int line;
@@ -62,6 +81,10 @@ struct flb_config {
 	struct flb_addr encap_src4, encap_src6;
 	/* Idle conntrack entries older than these are ignored (node.conntrack). */
 	uint32_t ct_tcp_timeout_s, ct_udp_timeout_s;
+	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
+	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
+	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
+	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */
 	struct flb_service_cfg *services;
 	size_t n_services;
 };

@@ -16,6 +16,7 @@
  *	      - address: 10.10.2.11
  *	        weight: 1             # 0..10000; 0 = drain
  *	        port: 80              # must equal the service port
+ *	    health_check: {...}       # see config_health.c
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_health.h"
 #include "config_service.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -267,6 +269,11 @@ static int parse_table_size(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+static int parse_health(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_health(ctx, node, &((struct flb_service_cfg *)obj)->health);
+}
+
 /* Table order is parse order: backends read the port parsed before them. */
 static const struct yw_key service_keys[] = {
 	{ "name", YW_REQUIRED, parse_name },
@@ -274,6 +281,7 @@ static const struct yw_key service_keys[] = {
 	{ "port", 0, parse_port },
 	{ "protocol", 0, parse_protocol },
 	{ "table_size", 0, parse_table_size },
+	{ "health_check", 0, parse_health },
 	{ "backends", YW_REQUIRED, parse_backends },
 };
 
@@ -318,6 +326,11 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 			      "%s is already the VIP of service \"%s\" (line %d)",
 			      vip, o->name, o->line);
 	}
+	if (svc->health.type != FLB_HC_NONE && !svc->health.port && !svc->port) {
+		yw_push_key(ctx, "health_check");
+		return yw_err(ctx, yw_map_get(ctx, map, "health_check") ?: map,
+			      "a port-less VIP needs health_check.port");
+	}
 	if (!svc->table_size)
 		return 0;
 	for (size_t i = 0; i < svc->n_backends; i++)
@@ -341,6 +354,7 @@ static int parse_service(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
 
 	svc->proto = IPPROTO_TCP;
 	svc->line = yw_line(item);
+	svc->health = cfg->health; /* defaults.health_check, if any */
 	err = yw_mapping(ctx, item, service_keys, ARRAY_SIZE(service_keys), svc);
 	return err ? err : check_service(ctx, item, cfg, idx);
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "maps.h"
 #include "reconcile.h"
+#include "daemon.h"
 #include "xdp_attach.h"
 
 #define DEFAULT_CONFIG "/etc/fluxlb/fluxlbd.yaml"
@@ -108,28 +108,20 @@ static int load_config(const char *path, struct flb_config *cfg, bool plain)
 	return rc;
 }
 
-static int attach_all(const struct flb_config *cfg, struct flb_maps *m)
+/* Pins of another ABI version are never reused: say so, once, loudly. */
+static void check_other_abis(const struct flb_config *cfg, const struct opts *o)
 {
-	for (size_t i = 0; i < cfg->n_ifaces; i++) {
-		int err = xdp_attach(cfg->ifaces[i], maps_prog_fd(m), PROG_NAME,
-				     cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB :
-								    FLB_ATTACH_NATIVE);
-		if (err)
-			return err;
+	const char *base = o->bpffs ? o->bpffs : cfg->bpffs;
+	char path[PATH_MAX + 16];
+
+	for (int v = 0; v < 16; v++) {
+		if (v == FLB_ABI_VERSION)
+			continue;
+		snprintf(path, sizeof(path), "%s/v%d", base, v);
+		if (!access(path, F_OK))
+			log_warn("pinned maps of another ABI version found; not used (this fluxlbd uses its own folder). Remove them once no node needs them",
+				 "path=%s abi=v%d ours=v%d", path, v, FLB_ABI_VERSION);
 	}
-	return 0;
-}
-
-static int apply(struct flb_maps *m, const struct flb_config *cfg)
-{
-	struct reconcile_report rep;
-	int err = reconcile(m, cfg, &rep);
-
-	if (err)
-		return err;
-	log_info("state applied", "vips=%u backends=%u tables_built=%u vips_removed=%u backends_removed=%u",
-		 rep.vips, rep.backends, rep.tables_built, rep.vips_removed, rep.backends_removed);
-	return 0;
 }
 
 static int cleanup(const struct flb_config *cfg, const char *dir)
@@ -149,61 +141,6 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 	if (rmdir(dir) && errno != ENOENT)
 		log_warn("pin folder not removed", "path=%s err=\"%s\"", dir, strerror(errno));
 	log_info("cleaned up", "pin_dir=%s interfaces=%zu", dir, cfg->n_ifaces);
-	return err;
-}
-
-static int run(const struct opts *o, struct flb_config *cfg, const char *dir)
-{
-	struct signalfd_siginfo si;
-	struct flb_maps *m;
-	sigset_t mask;
-	int sfd, err;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0)
-		return log_err(-errno, "signalfd failed", "err=\"%s\"", strerror(errno));
-
-	m = maps_open(dir);
-	if (!m)
-		return -errno;
-	err = apply(m, cfg);
-	if (!err)
-		err = attach_all(cfg, m);
-	if (err)
-		goto out;
-	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", dir, cfg->n_ifaces,
-		 cfg->n_services);
-
-	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			struct flb_config next = {};
-
-			log_info("reloading", "config=%s", o->config);
-			if (load_config(o->config, &next, false)) {
-				log_warn("reload rejected; the running state keeps serving", NULL);
-				continue;
-			}
-			if (apply(m, &next)) {
-				log_warn("reload failed to apply; earlier state partly kept", NULL);
-				config_free(&next);
-				continue;
-			}
-			config_free(cfg);
-			*cfg = next;
-			continue;
-		}
-		log_info("stopping; the dataplane keeps forwarding (fluxlbd --cleanup removes it)",
-			 "signal=%s", strsignal(si.ssi_signo));
-		break;
-	}
-out:
-	maps_close(m);
-	close(sfd);
 	return err;
 }
 
@@ -302,7 +239,12 @@ int main(int argc, char **argv)
 		goto out;
 	log_info("starting", "version=%s abi=v%d config=%s pin_dir=%s", FLB_VERSION,
 		 FLB_ABI_VERSION, o.config, dir);
-	rc = run(&o, &cfg, dir) ? 3 : 0;
+	check_other_abis(&cfg, &o);
+	{
+		struct daemon_opts dopts = { .config_path = o.config, .pin_dir = dir };
+
+		rc = daemon_run(&dopts, &cfg) ? 3 : 0;
+	}
 out:
 	config_free(&cfg);
 	return rc;

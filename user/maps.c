@@ -371,6 +371,42 @@ int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic
 	return percpu_sum(m->flb_be_stats, id, (uint64_t *)out, 3);
 }
 
+int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx)
+{
+	enum { BATCH = 4096 };
+	struct flb_flow *keys = malloc(BATCH * sizeof(*keys));
+	struct flb_ct *vals = malloc(BATCH * sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct flb_flow in_batch, out_batch;
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+		int rc = bpf_map_lookup_batch(m->flb_conntrack, first ? NULL : &in_batch, &out_batch,
+					      keys, vals, &count, &opts);
+
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++)
+			fn(&keys[i], &vals[i], ctx);
+		if (rc) /* ENOENT: that was the last batch */
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 long maps_count_flows(const struct flb_maps *m, uint32_t id)
 {
 	int fd = m->flb_conntrack;

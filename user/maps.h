@@ -58,6 +58,11 @@ int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX]);
 int maps_read_vip_stats(const struct flb_maps *m, uint32_t vip_id, struct flb_traffic *out);
 int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic *out);
 
+/* Calls fn for every conntrack entry, reading in batches (one syscall per
+ * few thousand entries). Returns 0 or -errno. */
+typedef void (*ct_visit_fn)(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx);
+int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx);
+
 /* Conntrack entries naming backend id (with any generation). */
 long maps_count_flows(const struct flb_maps *m, uint32_t id);
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct);

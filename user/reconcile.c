@@ -1,38 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Reconciliation of desired state into the maps (see reconcile.h). Backend
- * ids are per address (the datapath only needs the address to encapsulate),
- * shared by every service that names the address. A freed id keeps its
- * generation in the map, and the next backend to take the id gets the
- * generation plus one, so conntrack entries never follow an id to a new
- * backend.
+ * The reconciler (see reconcile.h). It keeps a mirror of flb_backends (it is
+ * the only writer, so the map is read once), the drain start of each
+ * draining id, and the last table of each VIP: a table that did not change
+ * is not swapped, and one that did is compared with the last for the
+ * disruption report. Backend ids are per address (the datapath only needs
+ * the address to encapsulate), shared by every service that names it.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 #include "maglev.h"
 #include "reconcile.h"
+#include "reconcile_tables.h"
 
-struct ids {
-	struct flb_backend be[FLB_MAX_BACKENDS]; /* as in the map, then as desired */
-	bool wanted[FLB_MAX_BACKENDS];
-	bool touched[FLB_MAX_BACKENDS];
+struct reconciler {
+	struct flb_maps *m;
+	struct flb_status *st;
+	bool loaded;                              /* be[] mirrors the map */
+	struct flb_backend be[FLB_MAX_BACKENDS];
+	uint64_t drain_start[FLB_MAX_BACKENDS];   /* CLOCK_MONOTONIC ns; 0: not draining */
+	bool configured[FLB_MAX_BACKENDS];        /* named by the last applied config */
+	struct table_cache tables;
 };
+
+/* Per run: what each id should become, and the ids of each service's backends. */
+struct plan {
+	uint8_t state[FLB_MAX_BACKENDS];          /* desired FLB_BE_*; 0 = not named */
+	uint32_t **ids;                           /* ids[service][backend] */
+	uint32_t **weights;                       /* effective weights (health, panic) */
+	bool *panic;                              /* per service */
+	uint32_t *vip_ids;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static uint8_t flb_family(int af)
 {
 	return af == AF_INET6 ? FLB_AF_INET6 : FLB_AF_INET;
-}
-
-static void to_be(const struct flb_addr *a, struct flb_backend *be)
-{
-	memcpy(be->addr, a->bytes, sizeof(be->addr));
-	be->family = flb_family(a->family);
 }
 
 void reconcile_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *key)
@@ -44,8 +62,26 @@ void reconcile_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *ke
 	key->family = flb_family(svc->vip.family);
 }
 
-/* The dataplane carries IPv4 in IPv4 or IPv6, and IPv6 in IPv6: an IPv6
- * packet does not fit in an IPv4 tunnel (Katran makes the same choice). */
+struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
+{
+	struct reconciler *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->m = m;
+	r->st = st;
+	return r;
+}
+
+void reconciler_free(struct reconciler *r)
+{
+	if (!r)
+		return;
+	tables_free(&r->tables);
+	free(r);
+}
+
+/* IPv4 goes in IPv4 or IPv6 tunnels, IPv6 only in IPv6 ones (as Katran). */
 static int check_supported(const struct flb_config *cfg)
 {
 	for (size_t s = 0; s < cfg->n_services; s++) {
@@ -63,146 +99,136 @@ static int check_supported(const struct flb_config *cfg)
 	return 0;
 }
 
-/* The fragment VIP of each (address, protocol): the port-less VIP if there
- * is one, else the one with the lowest port. Rewritten whole each run. */
-static int write_vip_addrs(struct flb_maps *m, const struct flb_config *cfg, const uint32_t *vip_ids)
+static int load_mirror(struct reconciler *r)
 {
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
-		size_t best = s;
-		struct flb_vip_addr a = {};
-		int err;
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		int err = maps_get_backend(r->m, id, &r->be[id]);
 
-		for (size_t o = 0; o < cfg->n_services; o++) {
-			const struct flb_service_cfg *x = &cfg->services[o];
-
-			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
-			    x->port < cfg->services[best].port)
-				best = o;
-		}
-		if (best != s)
-			continue;
-		memcpy(a.addr, svc->vip.bytes, sizeof(a.addr));
-		a.proto = svc->proto;
-		a.family = flb_family(svc->vip.family);
-		err = maps_set_vip_addr(m, &a, vip_ids[s]);
 		if (err)
-			return log_err(err, "cannot write fragment VIP", "service=%s", svc->name);
+			return log_err(err, "cannot read backend map", "id=%u", id);
+		if (r->be[id].state == FLB_BE_DRAINING)
+			r->drain_start[id] = now_ns(); /* adopted: its drain starts now */
 	}
+	r->loaded = true;
 	return 0;
 }
 
-static uint32_t find_or_alloc(struct ids *ids, const struct flb_addr *a)
+/* The id of an address: the one it has, else a free one with a new generation. */
+static uint32_t id_of(struct reconciler *r, struct plan *p, const struct flb_addr *a)
 {
-	struct flb_backend want = {};
+	struct flb_backend want = { .family = flb_family(a->family) };
 	uint32_t free_id = 0;
 
-	to_be(a, &want);
+	memcpy(want.addr, a->bytes, sizeof(want.addr));
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		struct flb_backend *be = &ids->be[id];
+		const struct flb_backend *be = &r->be[id];
 
-		if (be->state != FLB_BE_UNUSED && be->family == want.family &&
+		/* Named already, or given to the address earlier in this run. */
+		if ((be->state != FLB_BE_UNUSED || p->state[id]) && be->family == want.family &&
 		    !memcmp(be->addr, want.addr, sizeof(want.addr)))
 			return id;
-		if (!free_id && be->state == FLB_BE_UNUSED && !ids->wanted[id])
+		if (!free_id && be->state == FLB_BE_UNUSED && !p->state[id])
 			free_id = id;
 	}
-	if (!free_id)
-		return 0;
-	/* A fresh owner for this id: new generation, so old flows never match. */
-	want.gen = ids->be[free_id].gen + 1;
-	want.state = FLB_BE_ACTIVE;
-	ids->be[free_id] = want;
-	ids->touched[free_id] = true;
+	if (free_id) {
+		want.gen = r->be[free_id].gen + 1;
+		want.state = FLB_BE_UNUSED; /* written by write_backends() */
+		r->be[free_id] = want;
+	}
 	return free_id;
 }
 
-static int write_backends(struct flb_maps *m, const struct flb_config *cfg, struct ids *ids,
-			  uint32_t **svc_ids, uint32_t *n_used)
+/* Effective weights: health-down backends get 0, unless too few are healthy
+ * (panic: then every configured backend serves, and the log says so). */
+static void plan_weights(const struct flb_config *cfg, size_t s, health_fn health, void *hctx,
+			 struct plan *p)
+{
+	const struct flb_service_cfg *svc = &cfg->services[s];
+	size_t total = 0, healthy = 0;
+
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		bool down = health && health(hctx, svc->name, &svc->backends[b].addr) == FLB_HEALTH_DOWN;
+
+		if (!svc->backends[b].weight)
+			continue;
+		total++;
+		healthy += !down;
+		p->weights[s][b] = down ? 0 : svc->backends[b].weight;
+	}
+	p->panic[s] = total && healthy * 100 < (size_t)cfg->panic_percent * total;
+	if (p->panic[s])
+		for (size_t b = 0; b < svc->n_backends; b++)
+			p->weights[s][b] = svc->backends[b].weight;
+}
+
+static int plan_backends(struct reconciler *r, const struct flb_config *cfg, health_fn health,
+			 void *hctx, struct plan *p)
 {
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 
+		plan_weights(cfg, s, health, hctx, p);
 		for (size_t b = 0; b < svc->n_backends; b++) {
-			uint32_t id = find_or_alloc(ids, &svc->backends[b].addr);
+			uint32_t id = id_of(r, p, &svc->backends[b].addr);
+			uint8_t want;
 
 			if (!id)
 				return log_err(-ENOSPC, "no free backend id", "max=%d",
 					       FLB_MAX_BACKENDS - 1);
-			if (!ids->wanted[id])
-				(*n_used)++;
-			ids->wanted[id] = true;
-			svc_ids[s][b] = id;
-			if (ids->be[id].state != FLB_BE_ACTIVE) {
-				ids->be[id].state = FLB_BE_ACTIVE;
-				ids->touched[id] = true;
-			}
+			p->ids[s][b] = id;
+			want = p->weights[s][b] ? FLB_BE_ACTIVE :
+			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			/* Shared address: the most serving state wins. */
+			if (!p->state[id] || want == FLB_BE_ACTIVE ||
+			    (want == FLB_BE_DRAINING && p->state[id] == FLB_BE_DOWN))
+				p->state[id] = want;
 		}
 	}
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		int err;
-
-		if (!ids->touched[id])
-			continue;
-		err = maps_set_backend(m, id, &ids->be[id]);
-		if (err)
-			return log_err(err, "cannot write backend", "id=%u err=\"%s\"", id,
-				       strerror(-err));
-	}
+	/* Left the configuration: drain. */
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (!p->state[id] && r->be[id].state != FLB_BE_UNUSED)
+			p->state[id] = r->be[id].state == FLB_BE_DOWN ? FLB_BE_DOWN : FLB_BE_DRAINING;
 	return 0;
 }
 
-/* Builds the service's table and swaps it in. */
-static int write_table(struct flb_maps *m, const struct flb_service_cfg *svc, uint32_t vip_id,
-		       const uint32_t *backend_ids)
+/* Writes backends whose state changes; raise_only: only those becoming
+ * ACTIVE (before the tables name them), else the rest (after). */
+static int write_backends(struct reconciler *r, const struct plan *p, bool raise_only,
+			  struct reconcile_report *rep)
 {
-	struct maglev_backend *mb = calloc(svc->n_backends + 1, sizeof(*mb));
-	uint32_t size = svc->table_size, active = 0, *slots = NULL;
-	uint64_t fp;
-	int err;
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct flb_backend next = r->be[id];
+		int err;
 
-	if (!mb)
-		return -ENOMEM;
-	for (size_t b = 0; b < svc->n_backends; b++) {
-		mb[b].name = svc->backends[b].id;
-		mb[b].weight = svc->backends[b].weight;
-		active += mb[b].weight > 0;
+		if (!p->state[id] || (p->state[id] == FLB_BE_ACTIVE) != raise_only)
+			continue;
+		next.state = p->state[id];
+		if (next.state == FLB_BE_DRAINING)
+			rep->backends_draining++;
+		if (!memcmp(&next, &r->be[id], sizeof(next)) && r->be[id].state != FLB_BE_UNUSED)
+			continue;
+		err = maps_set_backend(r->m, id, &next);
+		if (err)
+			return log_err(err, "cannot write backend", "id=%u err=\"%s\"", id,
+				       strerror(-err));
+		if (next.state == FLB_BE_DRAINING && r->be[id].state != FLB_BE_DRAINING) {
+			r->drain_start[id] = now_ns();
+			log_info("backend draining: no new flows, existing flows continue",
+				 "id=%u gen=%u", id, next.gen);
+		} else if (next.state != FLB_BE_DRAINING) {
+			r->drain_start[id] = 0;
+		}
+		r->be[id] = next;
 	}
-	if (!size)
-		size = maglev_auto_size(active);
-	slots = malloc(size * sizeof(*slots));
-	err = slots ? maglev_build(mb, svc->n_backends, size, slots) : -ENOMEM;
-	if (err) {
-		log_error("cannot build Maglev table", "service=%s size=%u err=\"%s\"", svc->name,
-			  size, strerror(-err));
-		goto out;
-	}
-	fp = maglev_fingerprint(slots, size, mb, svc->n_backends);
-	/* Slots hold indexes into the service's backends; the map wants ids. */
-	for (uint32_t i = 0; i < size; i++)
-		slots[i] = slots[i] == MAGLEV_EMPTY ? 0 : backend_ids[slots[i]];
-	err = maps_set_ring(m, vip_id, slots, size);
-	if (err) {
-		log_error("cannot swap in Maglev table", "service=%s err=\"%s\"", svc->name,
-			  strerror(-err));
-		goto out;
-	}
-	log_info("table updated",
-		 "service=%s vip_id=%u size=%u backends=%zu active=%u fingerprint=%016llx",
-		 svc->name, vip_id, size, svc->n_backends, active, (unsigned long long)fp);
-out:
-	free(slots);
-	free(mb);
-	return err;
+	return 0;
 }
 
 /* VIP ids: the pinned one when the VIP exists, else the lowest free id. */
 static int assign_vip_ids(const struct flb_config *cfg, const struct flb_vip_key *old_keys,
 			  const struct flb_vip *old_vips, int n_old, uint32_t *vip_ids)
 {
-	static bool used[FLB_MAX_VIPS];
+	bool used[FLB_MAX_VIPS] = {};
 
-	memset(used, 0, sizeof(used));
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		struct flb_vip_key key;
 
@@ -242,78 +268,121 @@ static bool key_wanted(const struct flb_config *cfg, const struct flb_vip_key *k
 	return false;
 }
 
-static int read_backends(struct flb_maps *m, struct ids *ids)
+/* The fragment VIP of each (address, protocol): the port-less VIP if there
+ * is one, else the one with the lowest port. */
+static int write_vip_addrs(struct flb_maps *m, const struct flb_config *cfg, const uint32_t *vip_ids)
 {
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		int err = maps_get_backend(m, id, &ids->be[id]);
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+		struct flb_vip_addr a = {};
+		size_t best = s;
+		int err;
 
+		for (size_t o = 0; o < cfg->n_services; o++) {
+			const struct flb_service_cfg *x = &cfg->services[o];
+
+			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
+			    x->port < cfg->services[best].port)
+				best = o;
+		}
+		if (best != s)
+			continue;
+		memcpy(a.addr, svc->vip.bytes, sizeof(a.addr));
+		a.proto = svc->proto;
+		a.family = flb_family(svc->vip.family);
+		err = maps_set_vip_addr(m, &a, vip_ids[s]);
 		if (err)
-			return log_err(err, "cannot read backend map", "id=%u", id);
+			return log_err(err, "cannot write fragment VIP", "service=%s", svc->name);
 	}
 	return 0;
 }
 
-static int apply(struct flb_maps *m, const struct flb_config *cfg, struct ids *ids,
-		 uint32_t **svc_ids, uint32_t *vip_ids, struct flb_vip_key *old_keys,
-		 struct flb_vip *old_vips, struct reconcile_report *rep)
+static int write_vips(struct reconciler *r, const struct flb_config *cfg, struct plan *p,
+		      struct flb_ctl *ctl, struct reconcile_report *rep)
 {
-	struct flb_ctl ctl = {};
-	int n_old, err;
-
-	err = read_backends(m, ids);
-	if (err)
-		return err;
-	n_old = maps_list_vips(m, old_keys, old_vips, FLB_MAX_VIPS);
-	err = assign_vip_ids(cfg, old_keys, old_vips, n_old, vip_ids);
-	if (!err)
-		err = write_backends(m, cfg, ids, svc_ids, &rep->backends);
-	if (err)
-		return err;
-
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
+		struct flb_vip vip = { .id = p->vip_ids[s] };
 		struct flb_vip_key key;
-		struct flb_vip vip = { .id = vip_ids[s] };
+		int err, built;
 
-		err = write_table(m, svc, vip_ids[s], svc_ids[s]);
-		if (err)
-			return err;
-		rep->tables_built++;
 		reconcile_vip_key(svc, &key);
-		err = maps_set_vip(m, &key, &vip);
+		built = tables_apply(&r->tables, r->m, svc, &key, p->vip_ids[s], p->ids[s],
+				     p->weights[s], p->panic[s]);
+		if (built < 0)
+			return built;
+		rep->tables_built += built;
+		err = maps_set_vip(r->m, &key, &vip);
 		if (err)
 			return log_err(err, "cannot write VIP", "service=%s err=\"%s\"", svc->name,
 				       strerror(-err));
 		if (!svc->port)
-			ctl.flags |= FLB_CTL_PORTLESS;
+			ctl->flags |= FLB_CTL_PORTLESS;
 	}
 	rep->vips = cfg->n_services;
-	err = write_vip_addrs(m, cfg, vip_ids);
-	if (err)
-		return err;
+	return write_vip_addrs(r->m, cfg, p->vip_ids);
+}
 
-	/* Removals, after the new state serves: VIPs, their tables, backends. */
+static int remove_vips(struct reconciler *r, const struct flb_config *cfg, const struct plan *p,
+		       const struct flb_vip_key *old_keys, const struct flb_vip *old_vips, int n_old,
+		       struct reconcile_report *rep)
+{
 	for (int i = 0; i < n_old; i++) {
+		int err;
+
 		if (key_wanted(cfg, &old_keys[i]))
 			continue;
-		err = maps_del_vip(m, &old_keys[i]);
+		err = maps_del_vip(r->m, &old_keys[i]);
 		if (!err)
-			err = maps_del_ring(m, old_vips[i].id);
+			err = maps_del_ring(r->m, old_vips[i].id);
 		if (!err)
-			err = maps_prune_vip_addrs(m, old_vips[i].id, vip_ids, cfg->n_services);
+			err = maps_prune_vip_addrs(r->m, old_vips[i].id, p->vip_ids, cfg->n_services);
 		if (err)
 			return log_err(err, "cannot remove VIP", "vip_id=%u", old_vips[i].id);
+		tables_forget(&r->tables, &old_keys[i]);
+		log_info("VIP removed", "vip_id=%u", old_vips[i].id);
 		rep->vips_removed++;
 	}
+	return 0;
+}
+
+static void publish(struct reconciler *r, const struct flb_config *cfg, const struct plan *p);
+
+static int apply(struct reconciler *r, const struct flb_config *cfg, health_fn health, void *hctx,
+		 struct plan *p, struct reconcile_report *rep)
+{
+	struct flb_vip_key *old_keys = calloc(FLB_MAX_VIPS, sizeof(*old_keys));
+	struct flb_vip *old_vips = calloc(FLB_MAX_VIPS, sizeof(*old_vips));
+	struct flb_ctl ctl = {};
+	int n_old, err = -ENOMEM;
+
+	if (!old_keys || !old_vips)
+		goto out;
+	err = r->loaded ? 0 : load_mirror(r);
+	if (err)
+		goto out;
+	n_old = maps_list_vips(r->m, old_keys, old_vips, FLB_MAX_VIPS);
+	err = assign_vip_ids(cfg, old_keys, old_vips, n_old, p->vip_ids);
+	if (!err)
+		err = plan_backends(r, cfg, health, hctx, p);
+	if (!err)
+		err = write_backends(r, p, true, rep);
+	if (!err)
+		err = write_vips(r, cfg, p, &ctl, rep);
+	/* Removals, after the new state serves. */
+	if (!err)
+		err = remove_vips(r, cfg, p, old_keys, old_vips, n_old, rep);
+	if (!err)
+		err = write_backends(r, p, false, rep);
+	if (err)
+		goto out;
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		if (ids->wanted[id] || ids->be[id].state == FLB_BE_UNUSED)
-			continue;
-		ids->be[id].state = FLB_BE_UNUSED; /* keeps gen: the next owner bumps it */
-		err = maps_set_backend(m, id, &ids->be[id]);
-		if (err)
-			return log_err(err, "cannot retire backend", "id=%u", id);
-		rep->backends_removed++;
+		r->configured[id] = false;
+		rep->backends += r->be[id].state != FLB_BE_UNUSED;
 	}
+	for (size_t s = 0; s < cfg->n_services; s++)
+		for (size_t b = 0; b < cfg->services[s].n_backends; b++)
+			r->configured[p->ids[s][b]] = true;
 
 	/* Ready last: until now a fresh datapath passed everything. */
 	memcpy(&ctl.encap_src4, cfg->encap_src4.bytes, 4);
@@ -321,36 +390,137 @@ static int apply(struct flb_maps *m, const struct flb_config *cfg, struct ids *i
 	ctl.tcp_timeout_s = cfg->ct_tcp_timeout_s;
 	ctl.udp_timeout_s = cfg->ct_udp_timeout_s;
 	ctl.ready = 1;
-	return maps_set_ctl(m, &ctl);
+	err = maps_set_ctl(r->m, &ctl);
+	if (!err)
+		publish(r, cfg, p);
+out:
+	free(old_vips);
+	free(old_keys);
+	return err;
 }
 
-int reconcile(struct flb_maps *m, const struct flb_config *cfg, struct reconcile_report *rep)
+static void plan_free(struct plan *p, size_t n)
 {
-	struct flb_vip_key *old_keys = calloc(FLB_MAX_VIPS, sizeof(*old_keys));
-	struct flb_vip *old_vips = calloc(FLB_MAX_VIPS, sizeof(*old_vips));
-	uint32_t *vip_ids = calloc(cfg->n_services + 1, sizeof(*vip_ids));
-	uint32_t **svc_ids = calloc(cfg->n_services + 1, sizeof(*svc_ids));
-	struct ids *ids = calloc(1, sizeof(*ids));
+	for (size_t s = 0; s < n; s++) {
+		if (p->ids)
+			free(p->ids[s]);
+		if (p->weights)
+			free(p->weights[s]);
+	}
+	free(p->ids);
+	free(p->weights);
+	free(p->panic);
+	free(p->vip_ids);
+}
+
+int reconciler_apply(struct reconciler *r, const struct flb_config *cfg, health_fn health,
+		     void *health_ctx, struct reconcile_report *rep)
+{
+	size_t n = cfg->n_services;
+	struct plan *p = calloc(1, sizeof(*p));
 	int err = -ENOMEM;
 
 	memset(rep, 0, sizeof(*rep));
-	if (!old_keys || !old_vips || !vip_ids || !svc_ids || !ids)
+	if (!p)
+		return -ENOMEM;
+	p->ids = calloc(n + 1, sizeof(*p->ids));
+	p->weights = calloc(n + 1, sizeof(*p->weights));
+	p->panic = calloc(n + 1, sizeof(*p->panic));
+	p->vip_ids = calloc(n + 1, sizeof(*p->vip_ids));
+	if (!p->ids || !p->weights || !p->panic || !p->vip_ids)
 		goto out;
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		svc_ids[s] = calloc(cfg->services[s].n_backends + 1, sizeof(**svc_ids));
-		if (!svc_ids[s])
+	for (size_t s = 0; s < n; s++) {
+		p->ids[s] = calloc(cfg->services[s].n_backends + 1, sizeof(**p->ids));
+		p->weights[s] = calloc(cfg->services[s].n_backends + 1, sizeof(**p->weights));
+		if (!p->ids[s] || !p->weights[s])
 			goto out;
 	}
 	err = check_supported(cfg);
 	if (!err)
-		err = apply(m, cfg, ids, svc_ids, vip_ids, old_keys, old_vips, rep);
+		err = apply(r, cfg, health, health_ctx, p, rep);
 out:
-	for (size_t s = 0; svc_ids && s < cfg->n_services; s++)
-		free(svc_ids[s]);
-	free(svc_ids);
-	free(vip_ids);
-	free(ids);
-	free(old_vips);
-	free(old_keys);
+	plan_free(p, n);
+	free(p);
 	return err;
+}
+
+struct drain_count {
+	const struct reconciler *r;
+	long *flows;
+	uint64_t now, tcp_ns, udp_ns;
+};
+
+/* Counts live entries of draining ids: same generation, not idle past the
+ * dataplane's timeout (an expired entry would be ignored anyway). */
+static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx)
+{
+	struct drain_count *c = ctx;
+	uint64_t tmo = flow->proto == IPPROTO_TCP ? c->tcp_ns : c->udp_ns;
+
+	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->drain_start[ct->backend] ||
+	    ct->gen != c->r->be[ct->backend].gen)
+		return;
+	if (tmo && c->now > ct->last_seen && c->now - ct->last_seen > tmo)
+		return;
+	c->flows[ct->backend]++;
+}
+
+int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
+{
+	struct drain_count c = { .r = r, .now = now_ns() };
+	struct flb_ctl ctl = {};
+	int freed = 0, err;
+
+	c.flows = calloc(FLB_MAX_BACKENDS, sizeof(*c.flows));
+	if (!c.flows)
+		return -ENOMEM;
+	maps_get_ctl(r->m, &ctl);
+	c.tcp_ns = (uint64_t)ctl.tcp_timeout_s * 1000000000ULL;
+	c.udp_ns = (uint64_t)ctl.udp_timeout_s * 1000000000ULL;
+	err = maps_ct_scan(r->m, count_flow, &c);
+	if (err)
+		goto out;
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct flb_backend next = r->be[id];
+		uint64_t age_ms;
+
+		if (!r->drain_start[id])
+			continue;
+		age_ms = (c.now - r->drain_start[id]) / 1000000;
+		tables_status_flows(r->st, id, c.flows[id]);
+		if (c.flows[id] && age_ms < drain_timeout_ms)
+			continue;
+		/* Still configured (weight 0): DOWN keeps the id; else free it. */
+		next.state = r->configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
+		err = maps_set_backend(r->m, id, &next);
+		if (err)
+			break;
+		log_info(c.flows[id] ? "drain timed out; remaining flows are re-steered" :
+				       "backend drained",
+			 "id=%u flows=%ld after_ms=%llu state=%s", id, c.flows[id],
+			 (unsigned long long)age_ms, r->configured[id] ? "down" : "freed");
+		r->be[id] = next;
+		r->drain_start[id] = 0;
+		freed++;
+	}
+out:
+	free(c.flows);
+	return err ? err : freed;
+}
+
+int reconcile(struct flb_maps *m, const struct flb_config *cfg, struct reconcile_report *rep)
+{
+	struct reconciler *r = reconciler_new(m, NULL);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	err = reconciler_apply(r, cfg, NULL, NULL, rep);
+	reconciler_free(r);
+	return err;
+}
+
+static void publish(struct reconciler *r, const struct flb_config *cfg, const struct plan *p)
+{
+	tables_publish(&r->tables, r->st, cfg, p->ids, p->weights, r->be, r->drain_start);
 }

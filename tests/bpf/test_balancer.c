@@ -40,6 +40,7 @@
 #define CLIENT_MAC "\x02\x00\x00\x00\x00\xcc"
 
 static struct flb_maps *maps;
+static struct reconciler *rec; /* one for the suite, as in the daemon */
 static int t0_ifindex;
 
 static const char base_config[] =
@@ -93,7 +94,7 @@ static int apply_config(const char *yaml)
 		fprintf(stderr, "config: %s\n", err);
 		return rc;
 	}
-	rc = reconcile(maps, &cfg, &rep);
+	rc = reconciler_apply(rec, &cfg, NULL, NULL, &rep);
 	config_free(&cfg);
 	return rc;
 }
@@ -152,6 +153,11 @@ int flb_test_setup(char *why, size_t len)
 		snprintf(why, len, "cannot load the balancer: %s", strerror(errno));
 		return -1;
 	}
+	rec = reconciler_new(maps, NULL);
+	if (!rec) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
 	if (apply_config(base_config)) {
 		snprintf(why, len, "the base configuration did not apply");
 		return -1;
@@ -161,6 +167,7 @@ int flb_test_setup(char *why, size_t len)
 
 void flb_test_teardown(void)
 {
+	reconciler_free(rec);
 	maps_close(maps);
 }
 
@@ -624,7 +631,7 @@ out:
 	free(cfg);
 }
 
-TEST(freed_id_reused_with_next_generation)
+TEST(removed_backend_drains_then_its_id_is_reused_with_next_generation)
 {
 	static const char one[] =
 		"interfaces: [t0]\nservices:\n"
@@ -643,18 +650,40 @@ TEST(freed_id_reused_with_next_generation)
 		goto out;
 	maps_get_backend(maps, 1, &b1);
 	ASSERT_EQ(b1.addr[0], inet_addr("10.10.2.11"), "id 1 is 10.10.2.11");
-	/* 10.10.2.11 leaves, 10.10.2.12 arrives and may take its id... */
+	/* 10.10.2.11 leaves: it drains, its established flow continues... */
 	if (!ASSERT_OK(apply_config(other), "apply other"))
 		goto out;
 	maps_get_backend(maps, 1, &b2);
-	if (b2.state != FLB_BE_UNUSED && b2.addr[0] == inet_addr("10.10.2.12"))
-		ASSERT_EQ(b2.gen, b1.gen + 1, "reused id carries the next generation");
-	/* ...and the old flow must not follow the id: it is re-steered. */
+	ASSERT_EQ(b2.state, FLB_BE_DRAINING, "removed backend drains");
 	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(chosen(&r), inet_addr("10.10.2.11"), "established flow stays while draining");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "conntrack hit");
+	/* ...a new flow goes to the new table... */
+	s.sport = 40116, s.tcp_flags = 0x02;
+	if (build(&s, in, &len) && run_pkt(in, len, &r))
+		ASSERT_EQ(chosen(&r), inet_addr("10.10.2.12"), "new flow to the live backend");
+	/* ...until the drain ends (timeout 0 here): the id is freed and the
+	 * flow is re-steered, never sent to whoever takes the id next. */
+	ASSERT_GE(reconciler_drain_tick(rec, 0), 1, "drain finished");
+	maps_get_backend(maps, 1, &b2);
+	ASSERT_EQ(b2.state, FLB_BE_UNUSED, "id freed");
+	ASSERT_EQ(b2.gen, b1.gen, "a freed id keeps its generation");
+	s.sport = 40016, s.tcp_flags = 0x10;
 	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
 		goto out;
 	ASSERT_EQ(chosen(&r), inet_addr("10.10.2.12"), "flow re-steered to the live backend");
 	ASSERT_EQ(r.events[FLB_E_CT_STALE], 1, "stale conntrack entry detected");
+	/* The next backend to take the id gets the next generation. */
+	if (!ASSERT_OK(apply_config(base_config), "restore"))
+		goto out;
+	for (uint32_t id = 1; id < 64; id++) {
+		struct flb_backend be;
+
+		if (!maps_get_backend(maps, id, &be) && be.state == FLB_BE_ACTIVE && id == 1)
+			ASSERT_EQ(be.gen, b1.gen + 1, "reused id carries the next generation");
+	}
 out:
 	ASSERT_OK(apply_config(base_config), "restore");
 }

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Health checks, defaults, metrics and source sections of the configuration
+ * (see config.c for how key tables work). The shapes:
+ *
+ *	metrics:
+ *	  listen: 127.0.0.1:9100      # host:port, [v6]:port or :port (all addresses)
+ *	source:
+ *	  type: file                  # the only source of this release
+ *	defaults:
+ *	  drain_timeout: 30s          # how long a draining backend keeps its flows
+ *	  panic_threshold: 50         # percent healthy below which all backends serve
+ *	  health_check: {...}         # as below; services without one inherit it
+ *	services:
+ *	  - health_check:
+ *	      type: http              # tcp | http | none
+ *	      port: 8080              # default: the service port
+ *	      path: /health           # http only; default /health
+ *	      expect: 200-399         # http status range; one code or a range
+ *	      interval: 2s            # 100ms..1h
+ *	      timeout: 1s             # 10ms..interval
+ *	      rise: 2                 # successes to come back (1..100)
+ *	      fall: 3                 # failures to go down (1..100)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_health.h"
+#include "duration.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+int config_parse_duration(struct yw_ctx *ctx, yaml_node_t *node, uint64_t min_ms,
+			  uint64_t max_ms, uint32_t *out_ms)
+{
+	const char *s;
+	uint64_t ms;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (duration_parse_ms(s, &ms))
+		return yw_err(ctx, node, "\"%s\" is not a duration (like 500ms, 30s, 5m, 1h)", s);
+	if (ms < min_ms || ms > max_ms)
+		return yw_err(ctx, node, "%s is out of range %llums..%llums", s,
+			      (unsigned long long)min_ms, (unsigned long long)max_ms);
+	*out_ms = (uint32_t)ms;
+	return 0;
+}
+
+static int hc_type(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum types[] = {
+		{ "none", FLB_HC_NONE }, { "tcp", FLB_HC_TCP }, { "http", FLB_HC_HTTP },
+	};
+	int t, err = yw_enum(ctx, node, types, ARRAY_SIZE(types), &t);
+
+	if (!err)
+		((struct flb_health_cfg *)obj)->type = t;
+	return err;
+}
+
+static int hc_port(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 1, 65535, &v);
+
+	if (!err)
+		((struct flb_health_cfg *)obj)->port = (uint16_t)v;
+	return err;
+}
+
+static int hc_path(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_health_cfg *hc = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (s[0] != '/' || strlen(s) >= sizeof(hc->path) || strpbrk(s, " \t\r\n"))
+		return yw_err(ctx, node, "\"%s\" is not an HTTP path (starts with /, no spaces, < %zu characters)",
+			      s, sizeof(hc->path));
+	strcpy(hc->path, s);
+	return 0;
+}
+
+static int hc_expect(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_health_cfg *hc = obj;
+	unsigned lo, hi;
+	const char *s;
+	char tail;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (sscanf(s, "%3u-%3u%c", &lo, &hi, &tail) == 2) {
+		/* a range */
+	} else if (sscanf(s, "%3u%c", &lo, &tail) == 1) {
+		hi = lo;
+	} else {
+		return yw_err(ctx, node, "\"%s\" is not a status code or a range like 200-399", s);
+	}
+	if (lo < 100 || hi > 599 || lo > hi)
+		return yw_err(ctx, node, "\"%s\" is not within 100-599 (low first)", s);
+	hc->expect_min = lo;
+	hc->expect_max = hi;
+	return 0;
+}
+
+static int hc_interval(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_duration(ctx, node, 100, 3600000,
+				     &((struct flb_health_cfg *)obj)->interval_ms);
+}
+
+static int hc_timeout(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_health_cfg *hc = obj;
+
+	return config_parse_duration(ctx, node, 10, hc->interval_ms, &hc->timeout_ms);
+}
+
+static int hc_count(struct yw_ctx *ctx, yaml_node_t *node, uint32_t *out)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 1, 100, &v);
+
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
+}
+
+static int hc_rise(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return hc_count(ctx, node, &((struct flb_health_cfg *)obj)->rise);
+}
+
+static int hc_fall(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return hc_count(ctx, node, &((struct flb_health_cfg *)obj)->fall);
+}
+
+/* interval before timeout: the timeout is bounded by the interval. */
+static const struct yw_key health_keys[] = {
+	{ "type", YW_REQUIRED, hc_type },
+	{ "port", 0, hc_port },
+	{ "path", 0, hc_path },
+	{ "expect", 0, hc_expect },
+	{ "interval", 0, hc_interval },
+	{ "timeout", 0, hc_timeout },
+	{ "rise", 0, hc_rise },
+	{ "fall", 0, hc_fall },
+};
+
+int config_parse_health(struct yw_ctx *ctx, yaml_node_t *node, struct flb_health_cfg *hc)
+{
+	if (!hc->interval_ms) { /* not inherited: the built-in defaults */
+		strcpy(hc->path, "/health");
+		hc->expect_min = 200;
+		hc->expect_max = 399;
+		hc->interval_ms = 2000;
+		hc->timeout_ms = 1000;
+		hc->rise = 2;
+		hc->fall = 3;
+	}
+	int err = yw_mapping(ctx, node, health_keys, ARRAY_SIZE(health_keys), hc);
+
+	if (!err && hc->timeout_ms > hc->interval_ms)
+		hc->timeout_ms = hc->interval_ms;
+	return err;
+}
+
+static int def_health(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_health(ctx, node, &((struct flb_config *)obj)->health);
+}
+
+static int def_drain(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_duration(ctx, node, 0, 86400000,
+				     &((struct flb_config *)obj)->drain_timeout_ms);
+}
+
+static int def_panic(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 0, 100, &v);
+
+	if (!err)
+		((struct flb_config *)obj)->panic_percent = (uint32_t)v;
+	return err;
+}
+
+static const struct yw_key defaults_keys[] = {
+	{ "drain_timeout", 0, def_drain },
+	{ "panic_threshold", 0, def_panic },
+	{ "health_check", 0, def_health },
+};
+
+int config_parse_defaults(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, defaults_keys, ARRAY_SIZE(defaults_keys), obj);
+}
+
+static int metrics_listen(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_config *cfg = obj;
+	const char *s, *colon;
+	char *end;
+	long port;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	colon = strrchr(s, ':');
+	port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || *end || port < 1 || port > 65535 || strlen(s) >= sizeof(cfg->metrics_listen) ||
+	    (s[0] == '[' && colon[-1] != ']'))
+		return yw_err(ctx, node, "\"%s\" is not host:port, [v6]:port or :port", s);
+	strcpy(cfg->metrics_listen, s);
+	return 0;
+}
+
+static const struct yw_key metrics_keys[] = {
+	{ "listen", YW_REQUIRED, metrics_listen },
+};
+
+int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, metrics_keys, ARRAY_SIZE(metrics_keys), obj);
+}
+
+static int source_type(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum types[] = { { "file", 0 } };
+	int t;
+
+	(void)obj;
+	return yw_enum(ctx, node, types, ARRAY_SIZE(types), &t);
+}
+
+static const struct yw_key source_keys[] = {
+	{ "type", YW_REQUIRED, source_type },
+};
+
+int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, source_keys, ARRAY_SIZE(source_keys), obj);
+}

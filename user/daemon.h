@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The daemon's main loop: one epoll set for signals, the config file's
+ * inotify watch, a 100 ms tick (health checks, debounced reloads, drain
+ * bookkeeping every second) and the health checker's sockets. Everything
+ * that changes the maps goes through the reconciler on this thread.
+ */
+#ifndef FLB_DAEMON_H
+#define FLB_DAEMON_H
+
+#include "config.h"
+
+struct daemon_opts {
+	const char *config_path;
+	const char *pin_dir;     /* <bpffs>/v<ABI> */
+};
+
+/* Runs until SIGTERM/SIGINT. cfg is the loaded configuration; the daemon
+ * takes it over (and frees it). Returns 0 or -errno. */
+int daemon_run(const struct daemon_opts *o, struct flb_config *cfg);
+
+#endif
