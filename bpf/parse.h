@@ -203,9 +203,15 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 
 	if ((void *)(ip6 + 1) > c->end || ip6->version != 6)
 		return FLB_R_BAD_IPV6;
-	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
-	if (c->pos + p->ip_len > c->end)
-		return FLB_R_BAD_IPV6;
+	/* In 32 bits: 40 + a payload length near 64 KiB would wrap the u16
+	 * (no jumbograms here: RFC 2675 needs a hop-by-hop option we pass). */
+	{
+		__u32 len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+
+		if (len > 0xffff || c->pos + len > c->end)
+			return FLB_R_BAD_IPV6;
+		p->ip_len = len;
+	}
 	c->limit = (__u32)((void *)ip6 - c->start) + p->ip_len;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->flow.family = FLB_AF_INET6;
