@@ -121,11 +121,13 @@ topo_config() {
 
 # Starts fluxlbd in the LB namespace and waits until it has set ready.
 daemon_start() {
-	local cfg=${1:-$CONFIG}
+	local cfg=${1:-$CONFIG} before
+	: >>"$DAEMON_LOG"
+	before=$(grep -c 'msg="ready"' "$DAEMON_LOG")
 	bg_in_ns lb "$DAEMON_LOG" "$BIN/fluxlbd" --config "$cfg"
 	DAEMON_PID=${PIDS[-1]}
 	for _ in $(seq 1 100); do
-		grep -q 'msg="ready"' "$DAEMON_LOG" 2>/dev/null && return 0
+		[ "$(grep -c 'msg="ready"' "$DAEMON_LOG")" -gt "$before" ] && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -64,6 +64,12 @@ int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
 		return log_err(-EBUSY, "interface already runs another XDP program; refusing to replace it",
 			       "iface=%s prog=%s id=%u", ifname, cur[0] ? cur : "?", cur_id);
 	if (cur_id) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		/* Already this very program (a reload): nothing to do. */
+		if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len) && info.id == cur_id)
+			return 0;
 		/* Our own program (an earlier daemon's): swap in place. */
 		old_fd = bpf_prog_get_fd_by_id(cur_id);
 		if (old_fd < 0)

@@ -9,6 +9,11 @@
                                         again at once): {"backends": [...]}
   client.py big VIP PORT BYTES          one POST of BYTES: {"backend": name,
                                         "received": n} (n == BYTES when it all arrived)
+  client.py stream VIP PORT SECONDS      new connections one after another for
+                                        SECONDS: {"ok", "failed", "by_backend", "errors"}
+  client.py hold VIP PORT N SECONDS      N long-lived keep-alive connections, a GET
+                                        on each every 200 ms for SECONDS:
+                                        {"connections": [{"backend", "ok", "failed"}]}
 VIP may be IPv4 or IPv6.
 """
 import json
@@ -51,6 +56,74 @@ def get(vip, port, sport=0, timeout=3.0, body=None):
         s.close()
 
 
+def stream(vip, port, seconds):
+    end = time.monotonic() + seconds
+    ok, failed, by, errors = 0, 0, {}, []
+    while time.monotonic() < end:
+        name = get(vip, port)
+        if name is None:
+            failed += 1
+            errors.append(round(time.monotonic() - end + seconds, 2))
+        else:
+            ok += 1
+            by[name] = by.get(name, 0) + 1
+    return {"ok": ok, "failed": failed, "by_backend": by, "errors": errors[:20]}
+
+
+class Held:
+    """One keep-alive connection that asks for the backend's name again and again."""
+
+    def __init__(self, vip, port):
+        self.s = socket.create_connection((vip, port), timeout=3.0)
+        self.backend, self.ok, self.failed, self.buf = None, 0, 0, b""
+
+    def ask(self):
+        if self.s is None:
+            self.failed += 1
+            return
+        try:
+            self.s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
+            while b"\r\n\r\n" not in self.buf:
+                chunk = self.s.recv(4096)
+                if not chunk:
+                    raise OSError("closed")
+                self.buf += chunk
+            head, _, rest = self.buf.partition(b"\r\n\r\n")
+            length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                          if h.lower().startswith(b"content-length")][0])
+            while len(rest) < length:
+                chunk = self.s.recv(4096)
+                if not chunk:
+                    raise OSError("closed")
+                rest += chunk
+            name, self.buf = rest[:length].decode().strip(), rest[length:]
+            if self.backend not in (None, name):
+                raise OSError("answered by another backend")
+            self.backend = name
+            self.ok += 1
+        except (OSError, ValueError, IndexError):
+            self.failed += 1
+            self.s.close()
+            self.s = None
+
+
+def hold(vip, port, n, seconds):
+    conns = []
+    for _ in range(n):
+        try:
+            conns.append(Held(vip, port))
+        except OSError:
+            pass
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for c in conns:
+            c.ask()
+        time.sleep(0.2)
+    return {"opened": len(conns),
+            "connections": [{"backend": c.backend, "ok": c.ok, "failed": c.failed}
+                            for c in conns]}
+
+
 def main():
     mode, vip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "spread":
@@ -71,6 +144,10 @@ def main():
             names.append(get(vip, port, sport))
             time.sleep(0.02)
         print(json.dumps({"backends": names}))
+    elif mode == "stream":
+        print(json.dumps(stream(vip, port, float(sys.argv[4]))))
+    elif mode == "hold":
+        print(json.dumps(hold(vip, port, int(sys.argv[4]), float(sys.argv[5]))))
     elif mode == "big":
         n = int(sys.argv[4])
         answer = get(vip, port, body=b"x" * n, timeout=10.0)

@@ -10,4 +10,4 @@ expect() {
 	shift
 	if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
 }
-json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
+json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
