@@ -62,6 +62,8 @@ help:
 	@echo 'make demo       build and run the demo topology (root)'
 	@echo 'make test       build and run unit, bpf and e2e tests (root)'
 	@echo 'make test-unit  unit tests only (no privileges needed)'
+	@echo 'make bench      benchmarks against baselines in the same run (root; ~2 min)'
+	@echo 'make fuzz       10^6 hostile frames through the balancer (FLB_FUZZ_SEED=...)'
 	@echo 'make clean      remove build/'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan/UBSan)'
 

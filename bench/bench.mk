@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Benchmarks (issue 8): `make bench`. Included at the end of the top-level
+# Makefile, so BUILD, CC, CLANG, CFLAGS, BPF_CFLAGS, LDLIBS, LIB, SKELS,
+# BPFTOOL and the msg/Q macros are those of the build. Everything generated
+# goes under $(BUILD)/bench. Never part of `make test`.
+
+BENCH_OUT   := $(BUILD)/bench
+BENCH_BPF   := bwrap bfwd
+BENCH_SKELS := $(BENCH_BPF:%=$(BENCH_OUT)/skel/%.skel.h)
+BENCH_PROGS := bench_dp bench_fwd bench_cp
+BENCH_BINS  := $(BENCH_PROGS:%=$(BENCH_OUT)/%)
+BENCH_COMMON := $(BENCH_OUT)/obj/bench_util.o
+
+.PHONY: bench bench-build
+
+bench: bench-build
+	$(Q)bench/run.sh
+
+bench-build: $(BENCH_BINS)
+
+$(BENCH_OUT)/bpf/%.bpf.o: bench/bpf/%.bpf.c bench/bench_abi.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(BENCH_OUT)/skel/%.skel.h: $(BENCH_OUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+$(BENCH_OUT)/obj/%.o: bench/%.c $(BENCH_SKELS) | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Ibench -I$(BENCH_OUT)/skel -c $< -o $@
+
+# Keep the BPF objects and skeletons (make would delete them as intermediates).
+.SECONDARY: $(BENCH_BPF:%=$(BENCH_OUT)/bpf/%.bpf.o) $(BENCH_SKELS)
+
+$(BENCH_BINS): $(BENCH_OUT)/%: $(BENCH_OUT)/obj/%.o $(BENCH_COMMON) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@

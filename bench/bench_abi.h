@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the benchmark's BPF programs (bench/bpf/) and their drivers share:
+ * the packet-restoring wrapper's settings (bwrap) and the forwarding
+ * benchmark's generator settings and sink counters (bfwd). Compiled by
+ * clang -target bpf and by gcc, so only <linux/types.h> types.
+ */
+#ifndef FLB_BENCH_ABI_H
+#define FLB_BENCH_ABI_H
+
+#include <linux/types.h>
+
+#define BW_PKT_MAX 256
+
+/* bw_jmp slots: what the wrapper tail-calls. */
+enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2, BW_SLOTS = 4 };
+
+/*
+ * bw_cfg[0]: the packet the wrapper writes over the frame before every
+ * iteration, and an optional per-iteration rewrite of one 32-bit field (a
+ * source address): value base + ctr (a new flow every packet) or
+ * base + ctr % nflows (cycling over nflows flows). ctr counts iterations.
+ */
+struct bw_cfg {
+	__u32 slot;    /* bw_jmp index */
+	__u32 len;     /* bytes of pkt[] that make the frame */
+	__u32 off;     /* 0: no rewrite; else offset of the field in the frame */
+	__u32 nflows;  /* 0: base + ctr; else base + ctr % nflows */
+	__u32 base;    /* host order */
+	__u32 ctr;
+	__u8 pkt[BW_PKT_MAX];
+};
+
+/* bw_cnt[]: per-CPU counters of the wrapper and the parse-only program. */
+enum { BW_C_PARSED = 0, BW_C_PARSE_FAIL, BW_C_WRAP_FAIL, BW_C_TAIL_FAIL, BW_C_MAX };
+
+/* The generator's settings (a global of bfwd, written before each run). */
+struct bf_gen_cfg {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__be32 daddr;
+	__u32 saddr;   /* host order: first client address, + flow index */
+	__u32 nflows;  /* power of two */
+	__u32 ctr;
+	__be16 dport;
+	__u8 proto;    /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 pad;
+};
+
+/* bf_kinds[] (counted by bf_sink): what reached the generator's side again, by kind. */
+enum { BF_K_IPIP = 0, BF_K_TO_VIP, BF_K_TO_BACKEND, BF_K_OTHER, BF_K_MAX };
+
+#endif

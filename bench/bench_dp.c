@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Part 1 of `make bench`: nanoseconds per packet through the real balancer,
+ * path by path, with BPF_PROG_TEST_RUN.
+ *
+ * repeat > 1 does not reset the frame between iterations, so the balancer
+ * is never run directly: bw_run (bench/bpf/bwrap.bpf.c) restores the stored
+ * packet before every iteration and tail-calls the balancer through a
+ * PROG_ARRAY. Each round times, for every path, the wrapper tail-calling an
+ * empty program (W) and the wrapper tail-calling the balancer (T), on the
+ * same packet with the same per-iteration rewrite; the path's cost is
+ * T - W. After every timed balancer run the reason and event counters must
+ * have moved by exactly the number of iterations on the intended path, or
+ * the path prints "n/a" with what was counted instead: no number is ever
+ * reported for a path that was not taken.
+ *
+ * The process runs in a network namespace of its own (unshare), with a
+ * veth pair, routes and permanent neighbours so bpf_fib_lookup() succeeds
+ * and packets leave by XDP_TX; nothing is pinned, nothing outlives it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "bench_abi.h"
+#include "bench_util.h"
+#include "bwrap.skel.h"
+#include "config.h"
+#include "flb_abi.h"
+#include "flb_reasons.h"
+#include "log.h"
+#include "maps.h"
+#include "reconcile.h"
+
+#define MAX_ROUNDS 64
+#define ITERS_HOT 100000
+#define ITERS_NEW 20000
+#define CYCLE_FLOWS 100000
+
+static const char *const reason_label[] = {
+#define X(name, label) label,
+	FLB_REASONS(X)
+#undef X
+};
+static const char *const event_label[] = {
+#define X(name, label) label,
+	FLB_EVENTS(X)
+#undef X
+};
+
+enum prep { PREP_NONE, PREP_WARM, PREP_WARM_CYCLE, PREP_CLEAR, PREP_FILL };
+enum rewrite { RW_NONE, RW_CYCLE, RW_NEW };
+#define WANT_ANY_FWD (-2) /* any reason labelled fwd_* */
+
+struct dcase {
+	const char *name;
+	struct bpkt spec;
+	bool warm_other;        /* warm with `warm` instead of the case's packet */
+	struct bpkt warm;
+	enum rewrite rw;
+	enum prep prep;
+	int slot;
+	int want_reason;        /* FLB_R_*, WANT_ANY_FWD, or -1 for the parse floor */
+	int want_event[2];      /* FLB_E_* or -1 */
+	uint32_t iters;
+	double katran;          /* field-notes anchor in ns, 0: none */
+	/* filled in */
+	uint8_t frame[BW_PKT_MAX];
+	uint32_t len, off, base_cycle;
+	double t[MAX_ROUNDS], w[MAX_ROUNDS], net[MAX_ROUNDS];
+	int n;
+	bool bad;
+	char proof[160], why[200];
+};
+
+static struct flb_maps *maps;
+static struct bwrap *skel;
+static int t0_ifindex, cfg_fd, ct_fd, run_fd, empty_fd, cnt_fd;
+static uint32_t next_new4 = 0x0b000000, next_new6 = 0x01000000; /* new-flow sources */
+static bool ct_full;
+static long ct_full_count = -1;
+static char v6_note[200] = "";
+
+static const char *v4_backends(void)
+{
+	return "      - {address: 10.10.3.1}\n      - {address: 10.10.3.2}\n"
+	       "      - {address: 10.10.3.3}\n      - {address: 10.10.3.4}\n"
+	       "      - {address: 10.10.3.5}\n      - {address: 10.10.3.6}\n"
+	       "      - {address: 10.10.3.7}\n      - {address: 10.10.3.8}\n"
+	       "      - {address: 10.10.3.9}\n      - {address: 10.10.3.10}\n";
+}
+
+static const char *v6_backends(void)
+{
+	return "      - {address: \"fd00:10:3::1\"}\n      - {address: \"fd00:10:3::2\"}\n"
+	       "      - {address: \"fd00:10:3::3\"}\n      - {address: \"fd00:10:3::4\"}\n"
+	       "      - {address: \"fd00:10:3::5\"}\n      - {address: \"fd00:10:3::6\"}\n"
+	       "      - {address: \"fd00:10:3::7\"}\n      - {address: \"fd00:10:3::8\"}\n"
+	       "      - {address: \"fd00:10:3::9\"}\n      - {address: \"fd00:10:3::a\"}\n";
+}
+
+static int apply_config(bool with_v6, char *err, size_t errlen)
+{
+	static char yaml[8192];
+	struct flb_config cfg = {};
+	struct reconcile_report rep;
+	int rc, n;
+
+	n = snprintf(yaml, sizeof(yaml),
+		     "interfaces: [t0]\nservices:\n"
+		     "  - name: web\n    vip: 10.100.0.1\n    port: 80\n    protocol: tcp\n"
+		     "    table_size: 65537\n    backends:\n%s"
+		     "  - name: dns\n    vip: 10.100.0.1\n    port: 53\n    protocol: udp\n"
+		     "    table_size: 65537\n    backends:\n%s",
+		     v4_backends(), v4_backends());
+	if (with_v6)
+		snprintf(yaml + n, sizeof(yaml) - n,
+			 "  - name: web6\n    vip: \"fd00:100::1\"\n    port: 80\n    protocol: tcp\n"
+			 "    table_size: 65537\n    backends:\n%s"
+			 "  - name: dns6\n    vip: \"fd00:100::1\"\n    port: 53\n    protocol: udp\n"
+			 "    table_size: 65537\n    backends:\n%s",
+			 v6_backends(), v6_backends());
+	rc = config_parse("bench.yaml", yaml, strlen(yaml), &cfg, err, errlen);
+	if (rc)
+		return rc;
+	rc = reconcile(maps, &cfg, &rep);
+	if (rc)
+		snprintf(err, errlen, "reconcile: %s", strerror(-rc));
+	config_free(&cfg);
+	return rc;
+}
+
+static int setup_netns(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add t0 address 02:00:00:00:00:a0 type veth peer name t1 address 02:00:00:00:00:a1",
+		"ip link set t0 up && ip link set t1 up",
+		"ip addr add 10.10.1.1/24 dev t0",
+		"ip route add 10.10.3.0/24 dev t0",
+		"for i in 1 2 3 4 5 6 7 8 9 10; do ip neigh add 10.10.3.$i lladdr 02:00:00:00:03:$i dev t0 nud permanent || exit 1; done",
+		"sysctl -qw net.ipv4.ip_forward=1",
+		"sysctl -qw net.ipv6.conf.all.forwarding=1",
+		"ip -6 addr add fd00:10:1::1/64 dev t0 nodad",
+		"ip -6 route add fd00:10:3::/64 dev t0",
+		"for i in 1 2 3 4 5 6 7 8 9 a; do ip -6 neigh add fd00:10:3::$i lladdr 02:00:00:00:06:0$i dev t0 nud permanent || exit 1; done",
+	};
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "bench_dp: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh("%s", cmds[i]))
+			return -1;
+	t0_ifindex = if_nametoindex("t0");
+	return 0;
+}
+
+/* The configuration with the IPv6 services when the control plane takes
+ * them, else IPv4 only (the v6 rows then say why they have no number). */
+static int load_config(void)
+{
+	char err[256] = "";
+	int saved, devnull, rc;
+
+	fflush(stderr);
+	saved = dup(2);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 2);
+	rc = apply_config(true, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(devnull);
+	if (!rc)
+		return 0;
+	snprintf(v6_note, sizeof(v6_note), "IPv6 VIP not accepted: %s", err);
+	rc = apply_config(false, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "bench_dp: the IPv4 configuration does not apply: %s\n", err);
+	return rc;
+}
+
+static void read_cnt(uint64_t out[BW_C_MAX])
+{
+	for (uint32_t i = 0; i < BW_C_MAX; i++)
+		percpu_sum(cnt_fd, i, &out[i], 1);
+}
+
+/* One BPF_PROG_TEST_RUN of the wrapper over `iters` iterations; returns the
+ * kernel's ns per iteration (its timer leaves out time given up to other
+ * tasks), or < 0. */
+static double run_case(struct dcase *c, int slot, uint32_t iters, int *retval)
+{
+	struct bw_cfg cfg = { .slot = slot, .len = c->len, .off = c->off };
+	struct xdp_md ctx = { .data_end = c->len, .ingress_ifindex = t0_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c->frame, .data_size_in = c->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = iters);
+	uint32_t zero = 0;
+
+	if (c->rw == RW_CYCLE) {
+		cfg.nflows = CYCLE_FLOWS;
+		cfg.base = c->base_cycle;
+	} else if (c->rw == RW_NEW) {
+		uint32_t *next = c->spec.v6 ? &next_new6 : &next_new4;
+
+		cfg.base = *next;
+		*next += iters;
+	}
+	memcpy(cfg.pkt, c->frame, c->len);
+	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+		return -1;
+	if (bpf_prog_test_run_opts(run_fd, &o))
+		return -1;
+	if (retval)
+		*retval = o.retval;
+	return o.duration;
+}
+
+static long ct_count(void)
+{
+	struct flb_flow key, next;
+	void *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(ct_fd, prev, &next)) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+static void ct_clear(void)
+{
+	static struct flb_flow keys[8192];
+	static struct flb_ct vals[8192];
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	uint32_t in, out, n;
+	bool first = true;
+	int err;
+
+	for (;;) {
+		n = 8192;
+		err = bpf_map_lookup_and_delete_batch(ct_fd, first ? NULL : &in, &out, keys, vals,
+						      &n, &o);
+		if (err && errno != ENOENT)
+			break;
+		if (err) /* ENOENT: that was the last batch */
+			goto done;
+		in = out;
+		first = false;
+	}
+	/* Batch ops refused: one key at a time. */
+	{
+		struct flb_flow k;
+
+		while (!bpf_map_get_next_key(ct_fd, NULL, &k))
+			bpf_map_delete_elem(ct_fd, &k);
+	}
+done:
+	ct_full = false;
+}
+
+static void describe_counted(const uint64_t *r, const uint64_t *e, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < FLB_R_MAX && o < len; i++)
+		if (r[i])
+			o += snprintf(buf + o, len - o, "%s%s=%llu", o ? " " : "", reason_label[i],
+				      (unsigned long long)r[i]);
+	for (int i = 0; i < FLB_E_MAX && o < len; i++)
+		if (e[i])
+			o += snprintf(buf + o, len - o, "%s%s=%llu", o ? " " : "", event_label[i],
+				      (unsigned long long)e[i]);
+	if (!o)
+		snprintf(buf, len, "no counter moved");
+}
+
+/* Did every iteration take the intended path? Fills c->proof (round 0) or
+ * c->why (first failure). */
+static bool check_path(struct dcase *c, const uint64_t *r, const uint64_t *e,
+		       const uint64_t *cnt, uint32_t iters, int retval, bool first)
+{
+	char counted[180];
+	uint64_t total = 0;
+	int want = c->want_reason;
+	bool ok = true;
+
+	if (cnt[BW_C_WRAP_FAIL] || cnt[BW_C_TAIL_FAIL]) {
+		snprintf(c->why, sizeof(c->why), "n/a (wrapper failed: restore %llu, tail call %llu)",
+			 (unsigned long long)cnt[BW_C_WRAP_FAIL],
+			 (unsigned long long)cnt[BW_C_TAIL_FAIL]);
+		return false;
+	}
+	if (want == -1) {
+		ok = cnt[BW_C_PARSED] == iters;
+		if (first || !ok)
+			snprintf(ok ? c->proof : c->why, ok ? sizeof(c->proof) : sizeof(c->why),
+				 ok ? "parsed=%llu" : "n/a (parse floor: parsed=%llu)",
+				 (unsigned long long)cnt[BW_C_PARSED]);
+		return ok;
+	}
+	for (int i = 0; i < FLB_R_MAX; i++)
+		total += r[i];
+	if (want == WANT_ANY_FWD) {
+		want = -1;
+		for (int i = 0; i < FLB_R_MAX; i++)
+			if (!strncmp(reason_label[i], "fwd_", 4) && r[i] == iters)
+				want = i;
+	}
+	ok = want >= 0 && r[want] == iters && total == iters;
+	for (int k = 0; k < 2; k++)
+		if (c->want_event[k] >= 0 && e[c->want_event[k]] != iters)
+			ok = false;
+	describe_counted(r, e, counted, sizeof(counted));
+	if (!ok) {
+		snprintf(c->why, sizeof(c->why), "n/a (path %s: %s)",
+			 first ? "not implemented" : "not taken every time", counted);
+		return false;
+	}
+	(void)retval;
+	if (first)
+		snprintf(c->proof, sizeof(c->proof), "%s", counted);
+	return true;
+}
+
+static void prepare(struct dcase *c, int round)
+{
+	switch (c->prep) {
+	case PREP_WARM:
+		if (c->warm_other) {
+			struct dcase w = *c;
+
+			w.len = bpkt_build(&c->warm, w.frame, sizeof(w.frame));
+			w.off = 0;
+			w.rw = RW_NONE;
+			run_case(&w, BW_SLOT_BALANCER, 1, NULL);
+		} else {
+			run_case(c, BW_SLOT_BALANCER, 1, NULL);
+		}
+		break;
+	case PREP_WARM_CYCLE:
+		run_case(c, BW_SLOT_BALANCER, CYCLE_FLOWS, NULL);
+		break;
+	case PREP_CLEAR:
+		ct_clear();
+		break;
+	case PREP_FILL:
+		if (!ct_full) {
+			run_case(c, BW_SLOT_BALANCER, FLB_CT_SIZE + FLB_CT_SIZE / 4, NULL);
+			ct_full = true;
+			if (round == 0)
+				ct_full_count = ct_count();
+		}
+		break;
+	case PREP_NONE:
+		break;
+	}
+}
+
+static void time_case(struct dcase *c, int round)
+{
+	uint64_t r0[FLB_R_MAX], r1[FLB_R_MAX], e0[FLB_E_MAX], e1[FLB_E_MAX];
+	uint64_t c0[BW_C_MAX], c1[BW_C_MAX];
+	double w, t;
+	int retval = 0;
+
+	if (c->bad)
+		return;
+	prepare(c, round);
+	w = run_case(c, BW_SLOT_EMPTY, c->iters, NULL);
+	maps_read_reasons(maps, r0);
+	maps_read_events(maps, e0);
+	read_cnt(c0);
+	t = run_case(c, c->slot, c->iters, &retval);
+	maps_read_reasons(maps, r1);
+	maps_read_events(maps, e1);
+	read_cnt(c1);
+	if (w < 0 || t < 0) {
+		snprintf(c->why, sizeof(c->why), "n/a (BPF_PROG_TEST_RUN failed: %s)",
+			 strerror(errno));
+		c->bad = true;
+		return;
+	}
+	for (int i = 0; i < FLB_R_MAX; i++)
+		r1[i] -= r0[i];
+	for (int i = 0; i < FLB_E_MAX; i++)
+		e1[i] -= e0[i];
+	for (int i = 0; i < BW_C_MAX; i++)
+		c1[i] -= c0[i];
+	if (!check_path(c, r1, e1, c1, c->iters, retval, round == 0)) {
+		c->bad = true;
+		return;
+	}
+	c->w[c->n] = w;
+	c->t[c->n] = t;
+	c->net[c->n] = t - w;
+	c->n++;
+}
+
+static struct bpkt client(bool v6, enum bp_kind kind, uint16_t dport, uint8_t flags)
+{
+	struct bpkt p = { .v6 = v6, .kind = kind, .sport = 40000, .dport = dport,
+			  .tcp_flags = flags, .payload = 0 };
+
+	memcpy(p.smac, "\x02\x00\x00\x00\x00\xcc", 6);
+	memcpy(p.dmac, "\x02\x00\x00\x00\x00\xa0", 6);
+	if (v6) {
+		inet_pton(AF_INET6, "fd00:c::2", p.saddr);
+		inet_pton(AF_INET6, "fd00:100::1", p.daddr);
+	} else {
+		inet_pton(AF_INET, "10.10.1.2", p.saddr);
+		inet_pton(AF_INET, "10.100.0.1", p.daddr);
+	}
+	return p;
+}
+
+/* A router (10.10.9.1 / fd00:9::1) tells the VIP that its packet to the
+ * client did not fit; the inner header names the client's flow. */
+static struct bpkt too_big(bool v6)
+{
+	struct bpkt p = client(v6, BP_ICMP_TOO_BIG, 80, 0);
+
+	memcpy(p.isaddr, p.saddr, 16);
+	memset(p.saddr, 0, 16);
+	if (v6) {
+		inet_pton(AF_INET6, "fd00:9::1", p.saddr);
+		p.mtu = 1280;
+	} else {
+		inet_pton(AF_INET, "10.10.9.1", p.saddr);
+		p.mtu = 1400;
+	}
+	p.payload = 1400;
+	return p;
+}
+
+#define EV(a, b) { a, b }
+#define NOEV EV(-1, -1)
+
+int main(int argc, char **argv)
+{
+	struct dcase cases[] = {
+		{ .name = "parse-only program (floor)", .spec = client(false, BP_TCP, 80, 0x10),
+		  .slot = BW_SLOT_PARSE, .want_reason = -1, .want_event = NOEV, .iters = ITERS_HOT },
+		{ .name = "not a VIP (IPv4 TCP)", .spec = client(false, BP_TCP, 81, 0x10),
+		  .want_reason = FLB_R_PASS_NOT_VIP, .want_event = NOEV, .iters = ITERS_HOT,
+		  .katran = 34 },
+		{ .name = "IPv4 TCP established, 1 hot flow", .spec = client(false, BP_TCP, 80, 0x10),
+		  .prep = PREP_WARM, .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_CT_HIT, -1),
+		  .iters = ITERS_HOT, .katran = 97 },
+		{ .name = "IPv4 TCP established, 100k flows", .spec = client(false, BP_TCP, 80, 0x10),
+		  .rw = RW_CYCLE, .prep = PREP_WARM_CYCLE, .want_reason = FLB_R_FWD_TX,
+		  .want_event = EV(FLB_E_CT_HIT, -1), .iters = CYCLE_FLOWS, .katran = 97 },
+		{ .name = "IPv6 TCP established, 1 hot flow", .spec = client(true, BP_TCP, 80, 0x10),
+		  .prep = PREP_WARM, .want_reason = WANT_ANY_FWD, .want_event = EV(FLB_E_CT_HIT, -1),
+		  .iters = ITERS_HOT, .katran = 90 },
+		{ .name = "IPv6 TCP established, 100k flows", .spec = client(true, BP_TCP, 80, 0x10),
+		  .rw = RW_CYCLE, .prep = PREP_WARM_CYCLE, .want_reason = WANT_ANY_FWD,
+		  .want_event = EV(FLB_E_CT_HIT, -1), .iters = CYCLE_FLOWS, .katran = 90 },
+		{ .name = "IPv4 UDP established", .spec = client(false, BP_UDP, 53, 0),
+		  .prep = PREP_WARM, .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_CT_HIT, -1),
+		  .iters = ITERS_HOT, .katran = 129 },
+		{ .name = "IPv4 TCP SYN, known flow", .spec = client(false, BP_TCP, 80, 0x02),
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_HOT, .katran = 220 },
+		{ .name = "ICMP frag. needed for a VIP flow", .spec = too_big(false),
+		  .warm_other = true, .warm = client(false, BP_TCP, 80, 0x10), .prep = PREP_WARM,
+		  .want_reason = WANT_ANY_FWD, .want_event = EV(FLB_E_ICMP_STEERED, -1), .iters = ITERS_HOT },
+		{ .name = "ICMPv6 packet too big for a VIP flow", .spec = too_big(true),
+		  .warm_other = true, .warm = client(true, BP_TCP, 80, 0x10), .prep = PREP_WARM,
+		  .want_reason = WANT_ANY_FWD, .want_event = EV(FLB_E_ICMP_STEERED, -1), .iters = ITERS_HOT },
+		{ .name = "IPv4 TCP SYN, new flow, conntrack not full",
+		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW, .katran = 470 },
+		{ .name = "IPv4 UDP new flow, conntrack not full", .spec = client(false, BP_UDP, 53, 0),
+		  .rw = RW_NEW, .want_reason = FLB_R_FWD_TX,
+		  .want_event = EV(FLB_E_CT_MISS, FLB_E_CT_INSERT), .iters = ITERS_NEW },
+		{ .name = "IPv4 TCP SYN, new flow, conntrack full (evicts)",
+		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .prep = PREP_FILL,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW, .katran = 900 },
+	};
+	size_t nc = sizeof(cases) / sizeof(cases[0]);
+	int rounds = 21, opt;
+	double empty_loop[MAX_ROUNDS], empty_call[MAX_ROUNDS];
+	uint32_t slot;
+	int fd;
+
+	while ((opt = getopt(argc, argv, "r:")) != -1)
+		if (opt == 'r')
+			rounds = atoi(optarg);
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		rounds = 21;
+	if (geteuid()) {
+		fprintf(stderr, "bench_dp: needs root (BPF, a network namespace)\n");
+		return 1;
+	}
+	if (setup_netns())
+		return 1;
+	log_setup(LOG_ERROR, false);
+	log_route_libs();
+	maps = maps_open(NULL);
+	if (!maps) {
+		fprintf(stderr, "bench_dp: cannot load the balancer: %s\n", strerror(errno));
+		return 1;
+	}
+	if (load_config())
+		return 1;
+	ct_fd = bpf_object__find_map_fd_by_name(maps_object(maps), "flb_conntrack");
+	skel = bwrap__open_and_load();
+	if (!skel || ct_fd < 0) {
+		fprintf(stderr, "bench_dp: cannot load the wrapper: %s\n", strerror(errno));
+		return 1;
+	}
+	cfg_fd = bpf_map__fd(skel->maps.bw_cfg);
+	cnt_fd = bpf_map__fd(skel->maps.bw_cnt);
+	run_fd = bpf_program__fd(skel->progs.bw_run);
+	empty_fd = bpf_program__fd(skel->progs.bw_empty);
+	fd = bpf_map__fd(skel->maps.bw_jmp);
+	slot = BW_SLOT_EMPTY;
+	bpf_map_update_elem(fd, &slot, &empty_fd, BPF_ANY);
+	slot = BW_SLOT_PARSE;
+	{
+		int pfd = bpf_program__fd(skel->progs.bw_parse);
+
+		bpf_map_update_elem(fd, &slot, &pfd, BPF_ANY);
+	}
+	slot = BW_SLOT_BALANCER;
+	{
+		int bfd = maps_prog_fd(maps);
+
+		if (bpf_map_update_elem(fd, &slot, &bfd, BPF_ANY)) {
+			fprintf(stderr, "bench_dp: the balancer cannot be tail-called from the wrapper: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+
+	for (size_t i = 0; i < nc; i++) {
+		struct dcase *c = &cases[i];
+
+		if (!c->slot)
+			c->slot = BW_SLOT_BALANCER;
+		c->len = bpkt_build(&c->spec, c->frame, sizeof(c->frame));
+		if (!c->len) {
+			snprintf(c->why, sizeof(c->why), "n/a (packet does not fit the wrapper)");
+			c->bad = true;
+		}
+		if (c->rw != RW_NONE)
+			c->off = bpkt_saddr_off(&c->spec);
+		c->base_cycle = c->spec.v6 ? 0x00010000 : 0x0a140000; /* 10.20.0.0 + i */
+	}
+
+	fprintf(stderr, "bench_dp: %d rounds of %zu paths\n", rounds, nc);
+	for (int r = 0; r < rounds; r++) {
+		struct dcase e = cases[0];
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = e.frame, .data_size_in = e.len,
+			    .repeat = ITERS_HOT);
+		uint64_t t0;
+
+		ct_clear();
+		/* Floors: the empty program in the kernel's loop, and one call
+		 * per packet as seen from userspace (the syscall floor). */
+		bpf_prog_test_run_opts(empty_fd, &o);
+		empty_loop[r] = o.duration;
+		o.repeat = 1;
+		t0 = now_ns();
+		for (int k = 0; k < 2000; k++)
+			bpf_prog_test_run_opts(empty_fd, &o);
+		empty_call[r] = (now_ns() - t0) / 2000.0;
+		for (size_t i = 0; i < nc; i++)
+			time_case(&cases[i], r);
+	}
+
+	printf("### Per-packet cost through BPF_PROG_TEST_RUN (%d rounds)\n\n", rounds);
+	printf("| path | proof: counters per timed run | min ns | median ns | Katran ns | median / Katran |\n");
+	printf("|---|---|---:|---:|---:|---:|\n");
+	printf("| empty XDP program, kernel test-run loop (floor) | - | %.0f | %.0f | - | - |\n",
+	       stat_min(empty_loop, rounds), stat_median(empty_loop, rounds));
+	printf("| empty XDP program, one syscall per packet (not used) | - | %.0f | %.0f | - | - |\n",
+	       stat_min(empty_call, rounds), stat_median(empty_call, rounds));
+	if (cases[2].n)
+		printf("| wrapper: restore + tail call to empty (subtracted below) | - | %.0f | %.0f | - | - |\n",
+		       stat_min(cases[2].w, cases[2].n), stat_median(cases[2].w, cases[2].n));
+	for (size_t i = 0; i < nc; i++) {
+		struct dcase *c = &cases[i];
+		double mn, med;
+
+		if (c->bad || !c->n) {
+			char ref[16] = "-";
+
+			if (c->katran)
+				snprintf(ref, sizeof(ref), "%.0f", c->katran);
+			printf("| %s | %s | - | - | %s | - |\n", c->name,
+			       c->why[0] ? c->why : "n/a", ref);
+			continue;
+		}
+		mn = stat_min(c->t, c->n) - stat_min(c->w, c->n);
+		med = stat_median(c->net, c->n);
+		printf("| %s | %s | %.0f | %.0f |", c->name, c->proof, mn, med);
+		if (c->katran)
+			printf(" %.0f | %.2f |\n", c->katran, med / c->katran);
+		else
+			printf(" - | - |\n");
+	}
+	printf("\nIterations per timed run: %d (hot paths, 100k-flow cycles), %d (new flows). ",
+	       ITERS_HOT, ITERS_NEW);
+	if (ct_full_count >= 0)
+		printf("Conntrack entries when the full case starts: %ld of %d. ", ct_full_count,
+		       FLB_CT_SIZE);
+	if (v6_note[0])
+		printf("%s.", v6_note);
+	printf("\n\n");
+	bwrap__destroy(skel);
+	maps_close(maps);
+	return 0;
+}
