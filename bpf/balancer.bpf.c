@@ -111,7 +111,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 {
 	bool syn = p->flow.proto == IPPROTO_TCP &&
 		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u64 now = bpf_ktime_get_ns(), tmo = timeout_ns(ctl, p->flow.proto);
+	__u64 now = bpf_ktime_get_coarse_ns(), tmo = timeout_ns(ctl, p->flow.proto);
 	struct flb_ct *ct;
 	__u32 id;
 
@@ -127,7 +127,10 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 			if ((p->tcp_flags & TCP_FLAG_RST) && tmo > FLB_CT_RST_GRACE_S * NS_PER_S) {
 				ct->last_seen = now - tmo + FLB_CT_RST_GRACE_S * NS_PER_S;
 				count_event(FLB_E_CT_RST);
-			} else if (!p->icmp) {
+			} else if (!p->icmp && now - ct->last_seen > NS_PER_S) {
+				/* Once a second is precise enough for timeouts
+				 * and spares the shared cache line a write per
+				 * packet. */
 				ct->last_seen = now;
 			}
 			return id;
@@ -160,7 +163,7 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 		.proto = p->flow.proto,
 		.family = p->flow.family,
 	};
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flb_ct *e;
 	__u32 id;
 
@@ -181,6 +184,42 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 	if (id)
 		remember(&flb_frags, &key, id, now);
 	return id;
+}
+
+/*
+ * Next hop of a backend: bpf_fib_lookup() on the outer header, or its answer
+ * cached per CPU (flb_nexthops) for FLB_NEXTHOP_TTL_NS. Only complete
+ * answers are cached; a packet over the cached device MTU asks the FIB
+ * again, whose MTU check (routes' MTU locks included) decides.
+ */
+static __always_inline int nexthop(struct xdp_md *ctx, __u32 id, const struct flb_backend *be,
+				   struct bpf_fib_lookup *fib)
+{
+	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 mtu = 0;
+	int rc;
+
+	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
+	    fib->tot_len <= nh->mtu) {
+		fib->ifindex = nh->ifindex;
+		__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
+		return rc;
+	if (bpf_check_mtu(ctx, fib->ifindex, &mtu, 0, 0) < 0)
+		return rc;
+	nh->expires = now + FLB_NEXTHOP_TTL_NS;
+	nh->gen = be->gen;
+	nh->ingress = ctx->ingress_ifindex;
+	nh->ifindex = fib->ifindex;
+	nh->mtu = mtu;
+	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
+	return rc;
 }
 
 /* IPv4 VIPs go to IPv4 or IPv6 backends; IPv6 VIPs to IPv6 backends. */
@@ -275,7 +314,7 @@ int balancer(struct xdp_md *ctx)
 		__builtin_memcpy(fib.ipv6_src, src6, 16);
 		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = nexthop(ctx, id, be, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
 		if (r >= 0)

@@ -119,6 +119,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_be_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct flb_nexthop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flb_nexthops SEC(".maps");
+
 static __always_inline int count_reason(__u32 reason, int action)
 {
 	__u64 *v = bpf_map_lookup_elem(&flb_reasons, &reason);

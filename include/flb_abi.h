@@ -116,6 +116,21 @@ struct flb_frag_key {
 };
 _Static_assert(sizeof(struct flb_frag_key) == 40, "flb_frag_key layout");
 
+/* flb_nexthops[backend id], per CPU: the FIB's answer for the backend,
+ * reused until `expires` so the established path skips bpf_fib_lookup(). */
+struct flb_nexthop {
+	__u64 expires;    /* bpf_ktime_get_coarse_ns() deadline */
+	__u32 gen;        /* flb_backend.gen it was resolved for */
+	__u32 ingress;    /* ingress ifindex of the lookup */
+	__u32 ifindex;    /* egress ifindex */
+	__u32 mtu;        /* egress device MTU (bpf_check_mtu) */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 pad;
+};
+_Static_assert(sizeof(struct flb_nexthop) == 40, "flb_nexthop layout");
+#define FLB_NEXTHOP_TTL_NS 1000000000ULL /* a changed neighbour is seen within 1 s */
+
 /* flb_vip_stats[vip id], flb_be_stats[backend id]: per-CPU, summed by readers. */
 struct flb_traffic {
 	__u64 packets;
@@ -146,7 +161,8 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_reasons)        \
 	X(flb_events)         \
 	X(flb_vip_stats)      \
-	X(flb_be_stats)
+	X(flb_be_stats)       \
+	X(flb_nexthops)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
