@@ -25,7 +25,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS  += -DFLB_VERSION=\"$(VERSION)\"
 CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
            -Iinclude -Iuser -Itests/lib -I$(BUILD)/skel
-LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz -lpthread
+LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz -lpthread -lcurl -lcjson -lmicrohttpd
 ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
@@ -51,7 +51,7 @@ TEST_PROGS := $(patsubst tests/bpf/progs/%.bpf.c,$(BUILD)/tests/progs/%.bpf.o,$(
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz clean help
+.PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz image clean help
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS) $(TEST_PROGS)
@@ -64,6 +64,7 @@ help:
 	@echo 'make test-unit  unit tests only (no privileges needed)'
 	@echo 'make bench      benchmarks against baselines in the same run (root; ~2 min)'
 	@echo 'make fuzz       10^6 hostile frames through the balancer (FLB_FUZZ_SEED=...)'
+	@echo 'make image      the container image (needs a Docker engine)'
 	@echo 'make clean      remove build/'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan/UBSan)'
 
@@ -115,6 +116,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB) $(LIB)
 
 $(BUILD)/bpf $(BUILD)/skel:
 	$(Q)mkdir -p $@
+
+IMAGE ?= fluxlb:$(VERSION)
+image:
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+		echo "make image: no Docker engine here (docker info failed); no image was built." >&2; \
+		echo "  where an engine runs: docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) ." >&2; \
+		exit 1; \
+	fi
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) -f $(CURDIR)/Dockerfile $(CURDIR)
 
 clean:
 	rm -rf $(BUILD)

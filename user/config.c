@@ -247,6 +247,9 @@ int config_parse(const char *name, const char *buf, size_t len,
 	out->ct_udp_timeout_s = FLB_CFG_DEFAULT_UDP_TIMEOUT_S;
 	out->drain_timeout_ms = FLB_CFG_DEFAULT_DRAIN_MS;
 	out->panic_percent = FLB_CFG_DEFAULT_PANIC_PERCENT;
+	strcpy(out->source.address, "http://127.0.0.1:8500");
+	strcpy(out->source.endpoints, "http://127.0.0.1:2379");
+	strcpy(out->source.prefix, "/fluxlb/");
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
 out:
 	yaml_document_delete(&doc);

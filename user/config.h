@@ -11,6 +11,7 @@
 #ifndef FLB_CONFIG_H
 #define FLB_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,11 +50,26 @@ struct flb_health_cfg {
 	uint32_t rise, fall;	/* successes to come back, failures to go down: 2, 3 */
 };
 
+enum flb_source_type {
+	FLB_SRC_FILE = 0,	/* backends listed in this file */
+	FLB_SRC_CONSUL,		/* Consul HTTP API (Consul or fluxlb-registry) */
+	FLB_SRC_ETCD,		/* fluxlb-registry's keys in etcd */
+};
+
+struct flb_source_cfg {
+	enum flb_source_type type;
+	char address[256];	/* consul: base URL, default http://127.0.0.1:8500 */
+	char token[128];	/* consul: ACL token, optional */
+	char endpoints[512];	/* etcd: comma-separated URLs, default http://127.0.0.1:2379 */
+	char prefix[128];	/* etcd: key prefix, default /fluxlb/ */
+};
+
 struct flb_backend_cfg {
 	struct flb_addr addr;
 	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
 	char id[64];		/* "addr:port" identity from addr_port_format with the service port */
 	int line;		/* where the entry starts, for later messages */
+	bool down;		/* from a registry: critical (out of the table, flows re-steered) */
 };
 
 struct flb_service_cfg {
@@ -63,6 +79,7 @@ struct flb_service_cfg {
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t table_size;	/* prime Maglev table size; 0 = auto */
 	struct flb_health_cfg health; /* from defaults.health_check, then its own */
+	char source_service[64];	/* registry service whose instances are the backends; "" = listed */
 	struct flb_backend_cfg *backends;
 	size_t n_backends;
 	int line;
@@ -85,6 +102,7 @@ struct flb_config {
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
 	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */
+	struct flb_source_cfg source;
 	struct flb_service_cfg *services;
 	size_t n_services;
 };

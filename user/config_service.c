@@ -269,6 +269,21 @@ static int parse_table_size(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+static int parse_source_service(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_service_cfg *svc = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (!*s || strlen(s) >= sizeof(svc->source_service) ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(s))
+		return yw_err(ctx, node, "\"%s\" is not a registry service name (1..63 of A-Z a-z 0-9 _ . -)", s);
+	strcpy(svc->source_service, s);
+	return 0;
+}
+
 static int parse_health(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	return config_parse_health(ctx, node, &((struct flb_service_cfg *)obj)->health);
@@ -282,7 +297,8 @@ static const struct yw_key service_keys[] = {
 	{ "protocol", 0, parse_protocol },
 	{ "table_size", 0, parse_table_size },
 	{ "health_check", 0, parse_health },
-	{ "backends", YW_REQUIRED, parse_backends },
+	{ "source_service", 0, parse_source_service },
+	{ "backends", 0, parse_backends },
 };
 
 /* "10.100.0.1 port 80 tcp" or "10.100.0.1 (every port) udp", for messages. */
@@ -325,6 +341,21 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 		return yw_err(ctx, yw_map_get(ctx, map, "vip"),
 			      "%s is already the VIP of service \"%s\" (line %d)",
 			      vip, o->name, o->line);
+	}
+	if (!svc->source_service[0] && !yw_map_get(ctx, map, "backends")) {
+		yw_push_key(ctx, "backends");
+		return yw_err(ctx, map, "missing required key (or give source_service)");
+	}
+	if (svc->source_service[0] && cfg->source.type == FLB_SRC_FILE) {
+		yw_push_key(ctx, "source_service");
+		return yw_err(ctx, yw_map_get(ctx, map, "source_service"),
+			      "needs a registry source (source.type: consul or etcd)");
+	}
+	if (svc->source_service[0] && svc->n_backends) {
+		yw_push_key(ctx, "backends");
+		return yw_err(ctx, yw_map_get(ctx, map, "backends"),
+			      "a service takes its backends from source_service \"%s\" or lists them, not both",
+			      svc->source_service);
 	}
 	if (svc->health.type != FLB_HC_NONE && !svc->health.port && !svc->port) {
 		yw_push_key(ctx, "health_check");

@@ -21,10 +21,13 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "desired.h"
+#include "exporter.h"
 #include "health.h"
 #include "log.h"
 #include "maps.h"
 #include "reconcile.h"
+#include "source.h"
 #include "status.h"
 #include "xdp_attach.h"
 
@@ -34,19 +37,29 @@
 
 struct daemon {
 	const struct daemon_opts *o;
-	struct flb_config cfg;
+	struct flb_config cfg;     /* the file as last loaded */
+	struct flb_config eff;     /* what is applied: cfg + the registry's view */
+	bool applied;              /* eff has been applied once */
+	struct source *src;        /* NULL: backends come from the file */
+	struct flb_exporter *exp;  /* NULL: no metrics.listen */
+	struct src_view view;      /* the source's last view */
 	struct flb_maps *m;
 	struct reconciler *rec;
 	struct health *hc;
 	struct flb_status st;
 	int ep, sfd, ifd, tfd;
 	char file[NAME_MAX + 1];   /* basename of the config file */
+	bool attach_pending;       /* first apply done late (registry): attach, set ready */
 	uint64_t reload_at_ms;     /* 0: no reload pending */
 	uint64_t change_seen_ms;   /* when the pending change was noticed */
 	unsigned ticks;
 };
 
-enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH };
+enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE };
+
+static int go_ready(struct daemon *d);
+static int start_exporter(struct daemon *d, const struct flb_config *cur,
+			  const struct flb_config *next);
 
 static uint64_t now_ms(void)
 {
@@ -89,16 +102,38 @@ static void detach_removed(const struct flb_config *old, const struct flb_config
 	}
 }
 
+struct health_view {
+	const struct flb_config *eff;
+	struct health *hc;
+};
+
+/* Down when the registry says critical or our own checks say down. */
+static enum flb_be_health view_health(void *ctx, const char *service, const struct flb_addr *a)
+{
+	const struct health_view *v = ctx;
+
+	for (size_t s = 0; s < v->eff->n_services; s++) {
+		const struct flb_service_cfg *svc = &v->eff->services[s];
+
+		if (strcmp(svc->name, service))
+			continue;
+		for (size_t b = 0; b < svc->n_backends; b++)
+			if (svc->backends[b].down && !addr_cmp(&svc->backends[b].addr, a))
+				return FLB_HEALTH_DOWN;
+	}
+	return health_get(v->hc, service, a);
+}
+
 static int apply(struct daemon *d, const struct flb_config *cfg, const char *why)
 {
+	struct health_view hv = { .eff = cfg, .hc = d->hc };
 	struct reconcile_report rep;
-	uint64_t t0 = now_ms();
 	struct timespec a, b;
 	double secs;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	err = reconciler_apply(d->rec, cfg, health_get, d->hc, &rep);
+	err = reconciler_apply(d->rec, cfg, view_health, &hv, &rep);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	pthread_mutex_lock(&d->st.lock);
@@ -111,8 +146,88 @@ static int apply(struct daemon *d, const struct flb_config *cfg, const char *why
 		 "why=%s vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
 		 rep.backends_draining, secs * 1000, "");
-	(void)t0;
 	return 0;
+}
+
+/* Rebuilds the desired state from the file and the registry's view and
+ * applies it. Until every registry service has been heard from, nothing
+ * is applied (the pinned state keeps serving). */
+static int refresh(struct daemon *d, const struct flb_config *cfg, const char *why)
+{
+	struct flb_config eff;
+	int err = desired_build(cfg, d->src ? &d->view : NULL, &eff);
+
+	if (err == -EAGAIN) {
+		log_info("waiting for the registry before applying", "why=%s", why);
+		return 0;
+	}
+	if (!err)
+		err = health_configure(d->hc, &eff);
+	if (!err)
+		err = apply(d, &eff, why);
+	if (err) {
+		desired_free(&eff);
+		return err;
+	}
+	if (d->applied)
+		desired_free(&d->eff);
+	d->eff = eff;
+	d->applied = true;
+	return 0;
+}
+
+static bool same_source(const struct flb_config *a, const struct flb_config *b)
+{
+	if (memcmp(&a->source, &b->source, sizeof(a->source)) || a->n_services != b->n_services)
+		return false;
+	for (size_t i = 0; i < a->n_services; i++)
+		if (strcmp(a->services[i].source_service, b->services[i].source_service))
+			return false;
+	return true;
+}
+
+/* (Re)starts the registry source for cfg; its fd joins the loop. */
+static int start_source(struct daemon *d, const struct flb_config *cfg)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EV_SOURCE };
+
+	if (d->src) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, source_fd(d->src), NULL);
+		source_stop(d->src);
+		src_view_free(&d->view);
+		d->src = NULL;
+	}
+	d->src = source_start(cfg);
+	if (!d->src)
+		return errno ? log_err(-errno, "cannot start the registry source", "err=\"%s\"",
+				       strerror(errno)) : 0;
+	pthread_mutex_lock(&d->st.lock);
+	d->st.has_source = true;
+	pthread_mutex_unlock(&d->st.lock);
+	return epoll_ctl(d->ep, EPOLL_CTL_ADD, source_fd(d->src), &ev) ? -errno : 0;
+}
+
+static void on_source(struct daemon *d)
+{
+	struct src_view v;
+	bool first = !d->applied;
+
+	if (source_view(d->src, &v))
+		return;
+	pthread_mutex_lock(&d->st.lock);
+	d->st.source_up = v.up;
+	d->st.source_updates++;
+	pthread_mutex_unlock(&d->st.lock);
+	if (v.version == d->view.version && d->view.svc) {
+		src_view_free(&v);
+		return; /* reachability only */
+	}
+	src_view_free(&d->view);
+	d->view = v;
+	if (refresh(d, &d->cfg, "registry changed"))
+		log_error("registry update failed to apply; the running state keeps serving", NULL);
+	if (first && d->applied && !d->st.ready)
+		d->attach_pending = true;
 }
 
 static void reload(struct daemon *d, const char *why)
@@ -133,15 +248,27 @@ static void reload(struct daemon *d, const char *why)
 		pthread_mutex_unlock(&d->st.lock);
 		return;
 	}
-	if (health_configure(d->hc, &next) || attach_all(d, &next) || apply(d, &next, why)) {
-		log_error("reload failed to apply; the running state keeps serving", "why=%s", why);
-		health_configure(d->hc, &d->cfg);
+	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
+		log_error("reload failed: registry source; the running state keeps serving", "why=%s", why);
+		start_source(d, &d->cfg);
 		pthread_mutex_lock(&d->st.lock);
 		d->st.reloads_rejected++;
 		pthread_mutex_unlock(&d->st.lock);
 		config_free(&next);
 		return;
 	}
+	if (attach_all(d, &next) || refresh(d, &next, why)) {
+		log_error("reload failed to apply; the running state keeps serving", "why=%s", why);
+		if (d->applied)
+			health_configure(d->hc, &d->eff);
+		pthread_mutex_lock(&d->st.lock);
+		d->st.reloads_rejected++;
+		pthread_mutex_unlock(&d->st.lock);
+		config_free(&next);
+		return;
+	}
+	if (start_exporter(d, &d->cfg, &next))
+		log_error("metrics exporter not restarted", "listen=%s", next.metrics_listen);
 	detach_removed(&d->cfg, &next);
 	config_free(&d->cfg);
 	d->cfg = next;
@@ -178,12 +305,45 @@ static void on_tick(struct daemon *d)
 		return;
 	if (d->reload_at_ms && now >= d->reload_at_ms)
 		reload(d, "file changed");
-	if (health_run(d->hc, now))
-		apply(d, &d->cfg, "health changed");
+	if (health_run(d->hc, now) && d->applied)
+		apply(d, &d->eff, "health changed");
+	if (d->attach_pending)
+		go_ready(d);
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
 	health_publish(d->hc, &d->st);
+}
+
+/* The exporter follows metrics.listen; a failure to listen is logged and
+ * counted as a rejected change, never fatal to forwarding. */
+static int start_exporter(struct daemon *d, const struct flb_config *cur,
+			  const struct flb_config *next)
+{
+	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen))
+		return 0;
+	exporter_stop(d->exp);
+	d->exp = NULL;
+	if (!next->metrics_listen[0])
+		return 0;
+	d->exp = exporter_start(next->metrics_listen, d->o->pin_dir, &d->st);
+	return d->exp ? 0 : -errno;
+}
+
+/* After the first apply: attach and say ready. */
+static int go_ready(struct daemon *d)
+{
+	int err = attach_all(d, &d->cfg);
+
+	d->attach_pending = false;
+	if (err)
+		return err;
+	pthread_mutex_lock(&d->st.lock);
+	d->st.ready = true;
+	pthread_mutex_unlock(&d->st.lock);
+	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", d->o->pin_dir,
+		 d->cfg.n_ifaces, d->cfg.n_services);
+	return 0;
 }
 
 static int setup_fds(struct daemon *d)
@@ -255,8 +415,11 @@ static int loop(struct daemon *d)
 				on_tick(d);
 				break;
 			case EV_HEALTH:
-				if (health_run(d->hc, now_ms()))
-					apply(d, &d->cfg, "health changed");
+				if (health_run(d->hc, now_ms()) && d->applied)
+					apply(d, &d->eff, "health changed");
+				break;
+			case EV_SOURCE:
+				on_source(d);
 				break;
 			}
 		}
@@ -284,22 +447,24 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->rec = reconciler_new(d->m, &d->st);
 	if (!d->rec)
 		goto out;
-	err = health_configure(d->hc, &d->cfg);
+	err = setup_fds(d);
 	if (!err)
-		err = setup_fds(d);
+		err = start_exporter(d, NULL, &d->cfg);
 	if (!err)
-		err = apply(d, &d->cfg, "start");
+		err = start_source(d, &d->cfg);
 	if (!err)
-		err = attach_all(d, &d->cfg);
+		err = refresh(d, &d->cfg, "start");
+	if (!err && d->applied)
+		err = go_ready(d);
 	if (err)
 		goto out;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.ready = true;
-	pthread_mutex_unlock(&d->st.lock);
-	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", o->pin_dir, d->cfg.n_ifaces,
-		 d->cfg.n_services);
 	err = loop(d);
 out:
+	exporter_stop(d->exp);
+	source_stop(d->src);
+	src_view_free(&d->view);
+	if (d->applied)
+		desired_free(&d->eff);
 	reconciler_free(d->rec);
 	health_free(d->hc);
 	maps_close(d->m);

@@ -39,6 +39,9 @@ static const char usage[] =
 	"  -c, --config FILE        configuration file (default " DEFAULT_CONFIG ")\n"
 	"      --check-config FILE  validate FILE and exit: 0 valid, 1 invalid\n"
 	"      --bpffs DIR          pin folder, overrides node.bpffs of the config\n"
+	"      --metrics-listen ADDR  serve /metrics, /health and /ready on ADDR\n"
+	"                           (host:port, [v6]:port or :port); overrides\n"
+	"                           metrics.listen of the config\n"
 	"      --cleanup            detach from the configured interfaces, remove\n"
 	"                           the pinned maps, and exit\n"
 	"      --log-level LEVEL    error, warn, info (default) or debug\n"
@@ -56,6 +59,7 @@ static const char usage[] =
 struct opts {
 	const char *config;
 	const char *bpffs;
+	const char *metrics;
 	bool check_only;
 	bool cleanup;
 };
@@ -146,11 +150,12 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_CHECK = 256, OPT_BPFFS, OPT_CLEANUP, OPT_LEVEL, OPT_FORMAT };
+	enum { OPT_CHECK = 256, OPT_BPFFS, OPT_CLEANUP, OPT_LEVEL, OPT_FORMAT, OPT_METRICS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
 		{ "log-format", required_argument, NULL, OPT_FORMAT },
@@ -174,6 +179,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_BPFFS:
 			o->bpffs = optarg;
+			break;
+		case OPT_METRICS:
+			if (strlen(optarg) >= sizeof(((struct flb_config *)0)->metrics_listen) ||
+			    !strchr(optarg, ':')) {
+				fprintf(stderr, "fluxlbd: bad --metrics-listen '%s' (host:port, [v6]:port or :port)\n", optarg);
+				return 2;
+			}
+			o->metrics = optarg;
 			break;
 		case OPT_CLEANUP:
 			o->cleanup = true;
@@ -240,6 +253,8 @@ int main(int argc, char **argv)
 	log_info("starting", "version=%s abi=v%d config=%s pin_dir=%s", FLB_VERSION,
 		 FLB_ABI_VERSION, o.config, dir);
 	check_other_abis(&cfg, &o);
+	if (o.metrics)
+		snprintf(cfg.metrics_listen, sizeof(cfg.metrics_listen), "%s", o.metrics);
 	{
 		struct daemon_opts dopts = { .config_path = o.config, .pin_dir = dir };
 

@@ -460,7 +460,9 @@ static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, voi
 	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->drain_start[ct->backend] ||
 	    ct->gen != c->r->be[ct->backend].gen)
 		return;
-	if (tmo && c->now > ct->last_seen && c->now - ct->last_seen > tmo)
+	/* Signed: a client's RST backdates last_seen, below zero on a host up
+	 * for less than the timeout; the datapath's unsigned view agrees. */
+	if (tmo && (int64_t)(c->now - ct->last_seen) > (int64_t)tmo)
 		return;
 	c->flows[ct->backend]++;
 }

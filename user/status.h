@@ -67,6 +67,9 @@ struct flb_status {
 	size_t n_vips;
 	struct flb_status_backend *backends;
 	size_t n_backends;
+	bool has_source;        /* a registry source is configured */
+	bool source_up;         /* the registry answered the last attempt */
+	uint64_t source_updates;/* views taken from the registry */
 };
 
 void status_init(struct flb_status *st);

@@ -186,6 +186,26 @@ TEST(defaults)
 	config_free(&cfg);
 }
 
+TEST(registry_source)
+{
+	static const char yaml[] =
+		"interfaces: [eth0]\n"
+		"source: {type: etcd, endpoints: [http://127.0.0.1:2379, http://127.0.0.1:22379], prefix: /reg/}\n"
+		"services:\n"
+		"  - {name: web, vip: 10.100.0.1, port: 8000, source_service: web}\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(parse(yaml, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(cfg.source.type, FLB_SRC_ETCD, "type");
+	ASSERT_STREQ(cfg.source.endpoints, "http://127.0.0.1:2379,http://127.0.0.1:22379", "endpoints");
+	ASSERT_STREQ(cfg.source.prefix, "/reg/", "prefix");
+	ASSERT_STREQ(cfg.services[0].source_service, "web", "source_service");
+	ASSERT_EQ(cfg.services[0].n_backends, 0, "no listed backends");
+	config_free(&cfg);
+}
+
 TEST(conntrack_timeouts)
 {
 	static const char yaml[] =
@@ -403,7 +423,7 @@ static const struct bad_case bad_cases[] = {
 	  T "3: services[0].name: missing required key"),
 	EXACT(HDR "  - name: web\n    backends: []\n",
 	  T "3: services[0].vip: missing required key"),
-	EXACT(SVC, T "3: services[0].backends: missing required key"),
+	EXACT(SVC, T "3: services[0].backends: missing required key (or give source_service)"),
 	EXACT(SVC "    backends:\n      - weight: 1\n",
 	  T "7: services[0].backends[0].address: missing required key"),
 	/* duplicate keys */
@@ -527,6 +547,14 @@ static const struct bad_case bad_cases[] = {
 	      T "4: node.conntrack.udp_timeout: 500ms is out of range: whole seconds from 1s to 168h"),
 	PREFIX("interfaces: [eth0]\nnode:\n  conntrack:\n    icmp_timeout: 1s\nservices: []\n",
 	       T "4: node.conntrack.icmp_timeout: unknown key"),
+	PREFIX(SVC "    source_service: web\n    backends: [{address: 10.0.0.1}]\n",
+	       T "6: services[0].source_service: needs a registry source"),
+	PREFIX("interfaces: [eth0]\nsource: {type: consul}\nservices:\n  - {name: web, vip: 10.100.0.1, port: 80, source_service: web, backends: [{address: 10.0.0.1}]}\n",
+	       T "4: services[0].backends: a service takes its backends from source_service \"web\" or lists them, not both"),
+	EXACT("interfaces: [eth0]\nsource: {type: etcd, endpoints: [127.0.0.1:2379]}\nservices: []\n",
+	      T "2: source.endpoints[0]: \"127.0.0.1:2379\" is not an http:// or https:// URL"),
+	EXACT("interfaces: [eth0]\nsource: {type: zookeeper}\nservices: []\n",
+	      T "2: source.type: \"zookeeper\" is not one of: file, consul, etcd"),
 	/* key order does not matter: the port after the backends still counts */
 	PREFIX(HDR "  - name: web\n    backends: [{address: 10.0.0.1, port: 80}]\n    port: 81\n    vip: 10.100.0.1\n",
 	  T "4: services[0].backends[0].port: 80 differs from the service port 81"),

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# fluxlbd's registry sources with a real 3-member etcd cluster (in the LB's
+# namespace, where fluxlbd reaches it on loopback) holding fluxlb-registry's
+# keys: instances become backends and serve real HTTP; a critical instance
+# leaves the table; a deregistered one drains; an etcd outage keeps the last
+# tables serving and a change made after etcd returns is applied. With
+# fluxlb-registry built, the consul source reading the registry's HTTP API
+# builds the same table (same fingerprint) as the etcd source.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TOPO=flbs$$
+source "$ROOT/tests/lib/e2e.sh"
+source "$ROOT/scripts/topo.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	skip sources "needs root (netns, XDP)"
+	exit 0
+fi
+if ! command -v etcd >/dev/null; then
+	skip sources "etcd is not installed (scripts/install-deps.sh installs etcd-server)"
+	exit 0
+fi
+ETCD_DIR=/run/$TOPO/etcd
+cleanup() {
+	in_ns lb "$ROOT/scripts/etcd-cluster.sh" stop "$ETCD_DIR" >/dev/null 2>&1
+	topo_down
+}
+trap cleanup EXIT
+
+topo_up
+EP=$(in_ns lb "$ROOT/scripts/etcd-cluster.sh" start "$ETCD_DIR") || { fail etcd_cluster "did not start"; exit 1; }
+ep1=${EP%%,*}
+ctl() { in_ns lb etcdctl --endpoints="$EP" "$@" >/dev/null; }
+register() { # i status
+	ctl put "/fluxlb/services/web/web-b$1" "{\"ID\":\"web-b$1\",\"Name\":\"web\",\"Address\":\"10.10.2.1$1\",\"Port\":80,\"Check\":{\"HTTP\":\"http://10.10.2.1$1/health\",\"Interval\":\"1s\"}}"
+	ctl put "/fluxlb/health/web/web-b$1" "{\"Status\":\"$2\",\"Output\":\"\"}"
+}
+for i in 1 2 3; do register "$i" passing; done
+
+cat >"$CONFIG" <<YAML
+interfaces: [eth0]
+node: {bpffs: $PIN_BASE}
+source: {type: etcd, endpoints: [${EP//,/, }]}
+defaults: {drain_timeout: 60s}
+services:
+  - {name: web, vip: $VIP, port: 80, source_service: web}
+YAML
+backends_wait
+daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
+pass daemon_ready_from_etcd
+
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 90)
+echo "  $r"
+expect registry_instances_serve_traffic [ "$(echo "$r" | json_get 'd["ok"] == 90 and len(d["by_backend"]) == 3')" = True ]
+
+# wait_for PATTERN: the daemon logs it within 5 s.
+wait_for() { for _ in $(seq 1 50); do grep -q "$1" "$DAEMON_LOG" && return 0; sleep 0.1; done; return 1; }
+n_tables() { grep -c 'msg="table updated"' "$DAEMON_LOG"; }
+
+t=$(n_tables)
+register 2 critical
+for _ in $(seq 1 50); do [ "$(n_tables)" -gt "$t" ] && break; sleep 0.1; done
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 60)
+expect critical_instance_leaves_table [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-2" not in d["by_backend"]')" = True ]
+
+in_ns cl python3 "$ROOT/tests/lib/client.py" hold "$VIP" 80 10 6 >"/run/$TOPO/hold.json" &
+HOLD=$!
+sleep 1
+ctl del /fluxlb/services/web/web-b3 && ctl del /fluxlb/health/web/web-b3
+expect deregistered_instance_drains wait_for 'backend draining'
+wait "$HOLD"
+expect drained_connections_finish [ "$(json_get 'all(c["failed"] == 0 for c in d["connections"])' <"/run/$TOPO/hold.json")" = True ]
+
+# etcd down: tables stay; back: changes apply again.
+in_ns lb "$ROOT/scripts/etcd-cluster.sh" stop-all "$ETCD_DIR" >/dev/null
+expect outage_is_logged wait_for 'registry unreachable; the last tables keep serving'
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 40)
+expect outage_keeps_serving [ "$(echo "$r" | json_get 'd["failed"] == 0 and d["ok"] == 40')" = True ]
+in_ns lb "$ROOT/scripts/etcd-cluster.sh" restart "$ETCD_DIR" >/dev/null
+expect recovery_is_logged wait_for 'registry reachable'
+t=$(n_tables)
+register 2 passing
+for _ in $(seq 1 50); do [ "$(n_tables)" -gt "$t" ] && break; sleep 0.1; done
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 60)
+expect change_after_recovery_applies [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-2" in d["by_backend"]')" = True ]

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `fluxlb status` (the ready flag, timeouts, how many VIPs, backends and
+ * conntrack entries) and `fluxlb stats` (every reason and event counter,
+ * traffic per VIP and per backend id), straight from the pinned maps.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cli_cmds.h"
+#include "cli_common.h"
+#include "cli_out.h"
+#include "flb_reasons.h"
+#include "metrics.h"
+
+static const char *const reason_names[] = {
+#define NAME(n, label) label,
+	FLB_REASONS(NAME)
+#undef NAME
+};
+static const char *const event_names[] = {
+#define NAME(n, label) label,
+	FLB_EVENTS(NAME)
+#undef NAME
+};
+
+static void count_entry(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx)
+{
+	(void)flow, (void)ct;
+	(*(uint64_t *)ctx)++;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	uint64_t states[4] = {}, entries = 0;
+	struct flb_backend *be = NULL;
+	struct cli_vips *v = NULL;
+	struct flb_ctl ctl = {};
+	struct flb_maps *m;
+	int rc = CLI_FAIL, err;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(&cli_cmd_status, "unexpected argument '%s'", argv[1]);
+	m = cli_open_maps();
+	if (!m)
+		return CLI_FAIL;
+	v = cli_read_vips(m);
+	be = cli_read_backends(m);
+	err = !v || !be ? -ENOMEM : maps_get_ctl(m, &ctl);
+	if (!err)
+		err = maps_ct_scan(m, count_entry, &entries);
+	if (err) {
+		cli_fail(err, "cannot read the maps");
+		goto out;
+	}
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (be[id].state < 4)
+			states[be[id].state]++;
+
+	cli_obj_open(NULL);
+	cli_bool("ready", "ready:      %s\n", ctl.ready);
+	cli_u64("abi", "abi:        v%llu\n", FLB_ABI_VERSION);
+	cli_str("pin_dir", "pin_dir:    %s\n", cli.pin_dir);
+	cli_u64("vips", "vips:       %llu\n", (uint64_t)v->n);
+	cli_u64("backends", "backends:   %llu", states[1] + states[2] + states[3]);
+	cli_u64("backends_active", " (active %llu", states[1]);
+	cli_u64("backends_draining", ", draining %llu", states[2]);
+	cli_u64("backends_down", ", down %llu)\n", states[3]);
+	cli_u64("conntrack_entries", "conntrack:  %llu entries\n", entries);
+	cli_u64("tcp_timeout_s", "timeouts:   tcp %llus", ctl.tcp_timeout_s);
+	cli_u64("udp_timeout_s", ", udp %llus\n", ctl.udp_timeout_s);
+	cli_obj_close();
+	rc = CLI_OK;
+out:
+	free(be);
+	free(v);
+	maps_close(m);
+	return rc;
+}
+
+static void print_counters(const char *key, const char *title, const char *const *names,
+			   const uint64_t *vals, int n)
+{
+	cli_text("%s:\n", title);
+	cli_obj_open(key);
+	for (int i = 0; i < n; i++) {
+		cli_text("  %-18s", names[i]);
+		cli_u64(names[i], " %llu\n", vals[i]);
+	}
+	cli_obj_close();
+}
+
+static void print_traffic(const struct flb_traffic *t)
+{
+	cli_u64("packets", "  packets %-10llu", t->packets);
+	cli_u64("bytes", " bytes %-12llu", t->bytes);
+	cli_u64("new_flows", " new_flows %llu\n", t->new_flows);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	uint64_t reasons[FLB_R_MAX], events[FLB_E_MAX];
+	struct flb_backend *be = NULL;
+	struct cli_vips *v = NULL;
+	struct flb_maps *m;
+	int rc = CLI_FAIL, err;
+
+	if (argc > 1)
+		return cli_usage(&cli_cmd_stats, "unexpected argument '%s'", argv[1]);
+	m = cli_open_maps();
+	if (!m)
+		return CLI_FAIL;
+	v = cli_read_vips(m);
+	be = cli_read_backends(m);
+	err = !v || !be ? -ENOMEM : maps_read_reasons(m, reasons);
+	if (!err)
+		err = maps_read_events(m, events);
+	if (err) {
+		cli_fail(err, "cannot read counters");
+		goto out;
+	}
+	cli_obj_open(NULL);
+	print_counters("reasons", "reasons", reason_names, reasons, FLB_R_MAX);
+	print_counters("events", "events", event_names, events, FLB_E_MAX);
+
+	cli_text("vips:\n");
+	cli_arr_open("vips");
+	for (int i = 0; i < v->n; i++) {
+		struct flb_traffic t = {};
+		char name[METRICS_VIP_STRLEN];
+
+		maps_read_vip_stats(m, v->vips[i].id, &t);
+		metrics_vip_name(&v->keys[i], name, sizeof(name));
+		cli_obj_open(NULL);
+		cli_str("vip", "  %-28s", name);
+		cli_u64("id", " id %-5llu", v->vips[i].id);
+		print_traffic(&t);
+		cli_obj_close();
+	}
+	cli_arr_close();
+
+	cli_text("backends:\n");
+	cli_arr_open("backends");
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct flb_traffic t = {};
+		char a[48];
+
+		if (be[id].state == FLB_BE_UNUSED)
+			continue;
+		maps_read_be_stats(m, id, &t);
+		cli_addr(be[id].addr, be[id].family, a, sizeof(a));
+		cli_obj_open(NULL);
+		cli_str("backend", "  %-28s", a);
+		cli_u64("id", " id %-5llu", id);
+		cli_u64("gen", NULL, be[id].gen);
+		cli_str("state", " %-9s", cli_state_name(be[id].state));
+		print_traffic(&t);
+		cli_obj_close();
+	}
+	cli_arr_close();
+	cli_obj_close();
+	rc = CLI_OK;
+out:
+	free(be);
+	free(v);
+	maps_close(m);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_status = {
+	"status", cmd_status, "ready flag, timeouts, VIP, backend and conntrack entry counts",
+	"Usage: fluxlb [-j] status\n"
+	"\n"
+	"The balancer's state from the pinned maps: the ready flag (set by fluxlbd\n"
+	"once the maps are filled), the conntrack timeouts, how many VIPs, backend\n"
+	"ids by state (active, draining, down) and conntrack entries there are.\n"
+	"JSON keys: ready, abi, pin_dir, vips, backends, backends_active,\n"
+	"backends_draining, backends_down, conntrack_entries, tcp_timeout_s,\n"
+	"udp_timeout_s.\n",
+};
+
+const struct cli_cmd cli_cmd_stats = {
+	"stats", cmd_stats, "reason and event counters, traffic per VIP and per backend",
+	"Usage: fluxlb [-j] stats\n"
+	"\n"
+	"Every counter of the balancer, summed over CPUs: packets by reason (each\n"
+	"packet counts one), events (conntrack hits, misses, inserts, ...), and\n"
+	"packets, bytes and new flows per VIP and per backend id in use.\n"
+	"JSON: {\"reasons\": {NAME: n}, \"events\": {NAME: n}, \"vips\": [{vip, id,\n"
+	"packets, bytes, new_flows}], \"backends\": [{backend, id, gen, state,\n"
+	"packets, bytes, new_flows}]}.\n",
+};

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Prometheus text renderer (see metrics.h). Each family is written whole
+ * (HELP, TYPE, then all its samples) because the format forbids
+ * interleaving. Label values are escaped per the format (backslash, double
+ * quote, newline); HELP texts escape backslash and newline.
+ *
+ * Labels and why: map counters are per slot, so per-backend traffic is
+ * labelled by address and backend_id (an id is per address and shared by
+ * the services naming it; with the id in the label a series stays
+ * monotonic even when ids are recycled), per-VIP traffic by service and
+ * vip. Status families are per (service, backend) or per (service, vip), as
+ * the daemon knows them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifndef FLB_VERSION
+#define FLB_VERSION "unknown"
+#endif
+
+static const char *const reason_labels[] = {
+#define LABEL(n, label) label,
+	FLB_REASONS(LABEL)
+#undef LABEL
+};
+static const char *const event_labels[] = {
+#define LABEL(n, label) label,
+	FLB_EVENTS(LABEL)
+#undef LABEL
+};
+
+/* ---- buffer ---- */
+
+static bool reserve(struct metrics_buf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p) {
+		b->failed = true;
+		return false;
+	}
+	b->data = p;
+	b->cap = cap;
+	return true;
+}
+
+static void vprint(struct metrics_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	if (!reserve(b, (size_t)n))
+		return;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(b, fmt, ap);
+	va_end(ap);
+}
+
+void metrics_buf_free(struct metrics_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put_char(struct metrics_buf *b, char c)
+{
+	if (!reserve(b, 1))
+		return;
+	b->data[b->len++] = c;
+	b->data[b->len] = 0;
+}
+
+/* in_label: also escape '"' (label values); HELP text escapes only \ and newline. */
+static void put_escaped(struct metrics_buf *b, const char *s, bool in_label)
+{
+	for (; *s; s++) {
+		if (*s == '\\') {
+			metrics_buf_printf(b, "\\\\");
+		} else if (*s == '\n') {
+			metrics_buf_printf(b, "\\n");
+		} else if (*s == '"' && in_label) {
+			metrics_buf_printf(b, "\\\"");
+		} else {
+			put_char(b, *s);
+		}
+	}
+}
+
+/* ---- families and samples ---- */
+
+static void family(struct metrics_buf *b, const char *name, const char *type, const char *help)
+{
+	metrics_buf_printf(b, "# HELP %s ", name);
+	put_escaped(b, help, false);
+	metrics_buf_printf(b, "\n# TYPE %s %s\n", name, type);
+}
+
+/* One sample: name{k1="v1",...} value. The label list is (key, value)
+ * pairs ended by NULL; value is preformatted. */
+static void sample(struct metrics_buf *b, const char *name, const char *value, ...)
+{
+	const char *key;
+	bool first = true;
+	va_list ap;
+
+	metrics_buf_printf(b, "%s", name);
+	va_start(ap, value);
+	while ((key = va_arg(ap, const char *))) {
+		const char *val = va_arg(ap, const char *);
+
+		metrics_buf_printf(b, "%s%s=\"", first ? "{" : ",", key);
+		put_escaped(b, val ? val : "", true);
+		put_char(b, '"');
+		first = false;
+	}
+	va_end(ap);
+	metrics_buf_printf(b, "%s %s\n", first ? "" : "}", value);
+}
+
+static const char *u64s(char *buf, uint64_t v)
+{
+	sprintf(buf, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* ---- map families ---- */
+
+static const char *vip_service(const struct metrics_snapshot *s, const char *vip)
+{
+	for (size_t i = 0; s->st && i < s->st->n_vips; i++)
+		if (!strcmp(s->st->vips[i].vip, vip))
+			return s->st->vips[i].service;
+	return "";
+}
+
+static void render_dataplane(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	char v[24];
+
+	family(b, "fluxlb_packets_total", "counter",
+	       "Packets by the reason they left the XDP program (one reason per packet).");
+	for (int r = 0; r < FLB_R_MAX; r++)
+		sample(b, "fluxlb_packets_total", u64s(v, s->reasons[r]), "reason", reason_labels[r],
+		       NULL);
+	family(b, "fluxlb_events_total", "counter",
+	       "Dataplane events; a packet may count several. ct_miss: non-SYN packet without a "
+	       "conntrack entry (predicts resets after a table change).");
+	for (int e = 0; e < FLB_E_MAX; e++)
+		sample(b, "fluxlb_events_total", u64s(v, s->events[e]), "event", event_labels[e],
+		       NULL);
+}
+
+/* The three counters of struct flb_traffic, per VIP and per backend. */
+static const struct {
+	const char *name;
+	size_t off;
+	const char *help;
+} traffic_fields[] = {
+	{ "packets", offsetof(struct flb_traffic, packets), "packets steered, as received." },
+	{ "bytes", offsetof(struct flb_traffic, bytes),
+	  "bytes steered, as received (before encapsulation)." },
+	{ "new_flows", offsetof(struct flb_traffic, new_flows),
+	  "connections that took a fresh Maglev pick (conntrack entries created)." },
+};
+
+static uint64_t traffic_field(const struct flb_traffic *t, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)t + off, sizeof(v));
+	return v;
+}
+
+static void render_vips(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	char v[24], name[64], help[160];
+
+	for (size_t f = 0; f < ARRAY_SIZE(traffic_fields); f++) {
+		snprintf(name, sizeof(name), "fluxlb_vip_%s_total", traffic_fields[f].name);
+		snprintf(help, sizeof(help), "Per VIP: %s", traffic_fields[f].help);
+		family(b, name, "counter", help);
+		for (size_t i = 0; i < s->n_vips; i++) {
+			const struct metrics_vip *x = &s->vips[i];
+
+			sample(b, name, u64s(v, traffic_field(&x->traffic, traffic_fields[f].off)),
+			       "service", vip_service(s, x->vip), "vip", x->vip, NULL);
+		}
+	}
+}
+
+static void render_backends(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	char v[24], id[16], name[64], help[160];
+
+	for (size_t f = 0; f < ARRAY_SIZE(traffic_fields); f++) {
+		snprintf(name, sizeof(name), "fluxlb_backend_%s_total", traffic_fields[f].name);
+		snprintf(help, sizeof(help), "Per backend address and id, all VIPs together: %s",
+			 traffic_fields[f].help);
+		family(b, name, "counter", help);
+		for (size_t i = 0; i < s->n_backends; i++) {
+			const struct metrics_backend *x = &s->backends[i];
+
+			snprintf(id, sizeof(id), "%u", x->id);
+			sample(b, name, u64s(v, traffic_field(&x->traffic, traffic_fields[f].off)),
+			       "backend", x->address, "backend_id", id, NULL);
+		}
+	}
+	family(b, "fluxlb_backend_generation", "gauge",
+	       "Generation of the backend id: bumped whenever the id goes to another address.");
+	for (size_t i = 0; i < s->n_backends; i++) {
+		snprintf(id, sizeof(id), "%u", s->backends[i].id);
+		sample(b, "fluxlb_backend_generation", u64s(v, s->backends[i].gen), "backend",
+		       s->backends[i].address, "backend_id", id, NULL);
+	}
+}
+
+/* ---- status families ---- */
+
+static void render_backend_status(const struct flb_status *st, struct metrics_buf *b)
+{
+	static const char *const states[] = {
+		[FLB_ADMIN_ACTIVE] = "up",
+		[FLB_ADMIN_DRAINING] = "draining",
+		[FLB_ADMIN_DOWN] = "down",
+	};
+	char v[24];
+
+	family(b, "fluxlb_backend_state", "gauge",
+	       "1 for the backend's state in the service (up, draining, down), 0 for the others.");
+	for (size_t i = 0; i < st->n_backends; i++) {
+		const struct flb_status_backend *be = &st->backends[i];
+
+		for (unsigned k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+			sample(b, "fluxlb_backend_state", be->admin == k ? "1" : "0", "service",
+			       be->service, "backend", be->address, "state", states[k], NULL);
+	}
+	family(b, "fluxlb_backend_weight", "gauge", "Configured weight of the backend in the service.");
+	for (size_t i = 0; i < st->n_backends; i++)
+		sample(b, "fluxlb_backend_weight", u64s(v, st->backends[i].weight), "service",
+		       st->backends[i].service, "backend", st->backends[i].address, NULL);
+	family(b, "fluxlb_backend_health_checks_total", "counter",
+	       "Health checks of the backend by result (ok, failed).");
+	for (size_t i = 0; i < st->n_backends; i++) {
+		const struct flb_status_backend *be = &st->backends[i];
+
+		sample(b, "fluxlb_backend_health_checks_total", u64s(v, be->checks_ok), "service",
+		       be->service, "backend", be->address, "result", "ok", NULL);
+		sample(b, "fluxlb_backend_health_checks_total", u64s(v, be->checks_failed),
+		       "service", be->service, "backend", be->address, "result", "failed", NULL);
+	}
+	family(b, "fluxlb_backend_flows", "gauge",
+	       "Live conntrack entries naming the backend at the daemon's last count "
+	       "(draining backends).");
+	for (size_t i = 0; i < st->n_backends; i++)
+		if (st->backends[i].flows >= 0)
+			sample(b, "fluxlb_backend_flows", u64s(v, (uint64_t)st->backends[i].flows),
+			       "service", st->backends[i].service, "backend",
+			       st->backends[i].address, NULL);
+}
+
+static uint64_t vip_table_size(const struct flb_status_vip *x) { return x->table_size; }
+static uint64_t vip_rebuilds(const struct flb_status_vip *x) { return x->rebuilds; }
+static uint64_t vip_last_changed(const struct flb_status_vip *x) { return x->last_changed; }
+static uint64_t vip_excess_total(const struct flb_status_vip *x) { return x->excess_total; }
+static uint64_t vip_panic(const struct flb_status_vip *x) { return x->panic; }
+
+static const struct {
+	const char *name, *type, *help;
+	uint64_t (*get)(const struct flb_status_vip *x);
+} vip_families[] = {
+	{ "fluxlb_vip_table_size", "gauge", "Slots (M) of the VIP's current Maglev table.",
+	  vip_table_size },
+	{ "fluxlb_vip_table_rebuilds_total", "counter",
+	  "Maglev tables built and swapped in for the VIP since the daemon started.", vip_rebuilds },
+	{ "fluxlb_vip_table_last_changed_slots", "gauge",
+	  "Slots whose backend changed in the VIP's last table rebuild.", vip_last_changed },
+	{ "fluxlb_vip_excess_disruption_slots_total", "counter",
+	  "Slots moved between backends present both before and after a rebuild "
+	  "(a perfect consistent hash moves none).", vip_excess_total },
+	{ "fluxlb_vip_panic", "gauge",
+	  "1 while too few backends are healthy and the VIP routes to all of them.", vip_panic },
+};
+
+static void render_vip_status(const struct flb_status *st, struct metrics_buf *b)
+{
+	char v[24], fp[20];
+
+	for (size_t f = 0; f < ARRAY_SIZE(vip_families); f++) {
+		family(b, vip_families[f].name, vip_families[f].type, vip_families[f].help);
+		for (size_t i = 0; i < st->n_vips; i++)
+			sample(b, vip_families[f].name, u64s(v, vip_families[f].get(&st->vips[i])),
+			       "service", st->vips[i].service, "vip", st->vips[i].vip, NULL);
+	}
+	family(b, "fluxlb_vip_table_info", "gauge",
+	       "Always 1; fingerprint is maglev_fingerprint of the VIP's current table "
+	       "(equal on every node built from the same configuration).");
+	for (size_t i = 0; i < st->n_vips; i++) {
+		snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)st->vips[i].fingerprint);
+		sample(b, "fluxlb_vip_table_info", "1", "service", st->vips[i].service, "vip",
+		       st->vips[i].vip, "fingerprint", fp, NULL);
+	}
+}
+
+static void render_daemon_status(const struct flb_status *st, struct metrics_buf *b)
+{
+	const char *name = "fluxlb_reconcile_duration_seconds";
+	char v[24], le[32], sum[40], key[64];
+	uint64_t prev = 0;
+
+	family(b, "fluxlb_ready", "gauge",
+	       "1 once the daemon has filled the maps and attached the program.");
+	sample(b, "fluxlb_ready", st->ready ? "1" : "0", NULL);
+	family(b, "fluxlb_config_reloads_total", "counter",
+	       "Configuration reloads by result (ok, rejected: the running state kept serving).");
+	sample(b, "fluxlb_config_reloads_total", u64s(v, st->reloads_ok), "result", "ok", NULL);
+	sample(b, "fluxlb_config_reloads_total", u64s(v, st->reloads_rejected), "result", "rejected",
+	       NULL);
+
+	if (st->has_source) {
+		family(b, "fluxlb_source_up", "gauge",
+		       "1 when the registry source answered its last attempt (only with a source).");
+		sample(b, "fluxlb_source_up", st->source_up ? "1" : "0", NULL);
+		family(b, "fluxlb_source_updates_total", "counter",
+		       "Views of the services taken from the registry source.");
+		sample(b, "fluxlb_source_updates_total", u64s(v, st->source_updates), NULL);
+	}
+
+	family(b, name, "histogram", "Time to write a desired state into the maps.");
+	snprintf(key, sizeof(key), "%s_bucket", name);
+	for (int i = 0; i < FLB_RECONCILE_BUCKETS; i++) {
+		/* The status keeps cumulative counts; never let one go down. */
+		uint64_t c = st->reconcile_buckets[i] > prev ? st->reconcile_buckets[i] : prev;
+
+		if (c > st->reconcile_count)
+			c = st->reconcile_count;
+		prev = c;
+		snprintf(le, sizeof(le), "%g", flb_reconcile_bounds[i]);
+		sample(b, key, u64s(v, c), "le", le, NULL);
+	}
+	sample(b, key, u64s(v, st->reconcile_count), "le", "+Inf", NULL);
+	snprintf(key, sizeof(key), "%s_sum", name);
+	snprintf(sum, sizeof(sum), "%.17g", st->reconcile_sum_s);
+	sample(b, key, sum, NULL);
+	snprintf(key, sizeof(key), "%s_count", name);
+	sample(b, key, u64s(v, st->reconcile_count), NULL);
+}
+
+int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
+{
+	char abi[12];
+
+	snprintf(abi, sizeof(abi), "%d", FLB_ABI_VERSION);
+	family(out, "fluxlb_build_info", "gauge", "Always 1; labels name the build.");
+	sample(out, "fluxlb_build_info", "1", "version", FLB_VERSION, "abi", abi, NULL);
+	family(out, "fluxlb_maps_up", "gauge",
+	       "1 when the pinned maps were read for this scrape; 0: the dataplane families "
+	       "are missing.");
+	sample(out, "fluxlb_maps_up", s->maps_ok ? "1" : "0", NULL);
+	if (s->maps_ok) {
+		render_dataplane(s, out);
+		render_vips(s, out);
+		render_backends(s, out);
+	}
+	if (s->st) {
+		render_daemon_status(s->st, out);
+		render_vip_status(s->st, out);
+		render_backend_status(s->st, out);
+	}
+	return out->failed ? -ENOMEM : 0;
+}
+
+void metrics_vip_name(const struct flb_vip_key *k, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(k->family == FLB_AF_INET6 ? AF_INET6 : AF_INET, k->addr, a, sizeof(a));
+	snprintf(buf, len, k->family == FLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
+		 k->proto == IPPROTO_UDP ? "udp" : "tcp");
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The Prometheus renderer: a pure function from a snapshot (counters read
+ * from the maps plus a copy of the daemon's status) to the text exposition
+ * format 0.0.4. No I/O, no clock, no lock: the exporter collects snapshots,
+ * tests build them by hand. Every family, its labels and their cardinality
+ * are listed in README.md ("Metrics"); keep the two in step.
+ */
+#ifndef FLB_METRICS_H
+#define FLB_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flb_abi.h"
+#include "flb_reasons.h"
+#include "status.h"
+
+/* Room for metrics_vip_name(): "[" INET6_ADDRSTRLEN "]:65535/tcp". */
+#define METRICS_VIP_STRLEN 64
+
+/* A growable text buffer. Appends after a failed allocation are dropped
+ * and remembered in failed, so callers check once at the end. */
+struct metrics_buf {
+	char *data;   /* NUL-terminated once anything was appended */
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void metrics_buf_free(struct metrics_buf *b);
+
+/* One VIP as the maps hold it (flb_vips, flb_vip_stats). */
+struct metrics_vip {
+	char vip[METRICS_VIP_STRLEN]; /* metrics_vip_name() of its key */
+	uint32_t id;
+	struct flb_traffic traffic;
+};
+
+/* One backend id in use (flb_backends state != unused, flb_be_stats). */
+struct metrics_backend {
+	char address[48];             /* "10.10.2.11" or "fd00::1" */
+	uint32_t id;
+	uint32_t gen;
+	uint8_t state;                /* FLB_BE_* */
+	struct flb_traffic traffic;
+};
+
+struct metrics_snapshot {
+	bool maps_ok;                 /* the pinned maps were read: the map families follow */
+	uint64_t reasons[FLB_R_MAX];
+	uint64_t events[FLB_E_MAX];
+	const struct metrics_vip *vips;
+	size_t n_vips;
+	const struct metrics_backend *backends;
+	size_t n_backends;
+	/* A copy of the daemon's status (its lock is never touched); NULL: no
+	 * status families. */
+	const struct flb_status *st;
+};
+
+/* Appends the whole exposition to out. Returns 0, or -ENOMEM (out then
+ * holds a truncated text the caller must not serve). */
+int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out);
+
+/* "10.100.0.1:80/tcp" or "[fd00::1]:80/udp": the name of a VIP key, the same
+ * text as flb_status_vip.vip, used as the vip label and by the CLI. */
+void metrics_vip_name(const struct flb_vip_key *k, char *buf, size_t len);
+
+#endif
