@@ -40,7 +40,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/skel/%.skel.h,$(BPF_SRCS))
 
 # Programs: user/<prog>.c holds main(); everything else in user/ is library.
-PROGS     := fluxlbd fluxlb
+PROGS     := fluxlbd fluxlb fluxlb-registry
 LIB_SRCS  := $(filter-out $(PROGS:%=user/%.c),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libfluxlb.a

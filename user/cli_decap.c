@@ -68,7 +68,7 @@ static int attach(const char *ifname)
 		return cli_fail(err ? err : -EADDRNOTAVAIL, "no local address to decapsulate for");
 	}
 	err = xdp_attach(ifname, bpf_program__fd(skel->progs.decap), "decap",
-			 cli.skb ? FLB_ATTACH_SKB : FLB_ATTACH_NATIVE);
+			 cli.skb ? FLB_ATTACH_SKB : FLB_ATTACH_NATIVE, NULL);
 	decap__destroy(skel); /* the attachment keeps program and map alive */
 	if (err)
 		return cli_fail(err, "cannot attach decap");
@@ -80,7 +80,7 @@ static int attach(const char *ifname)
 
 static int detach(const char *ifname)
 {
-	if (xdp_detach(ifname, "decap"))
+	if (xdp_detach(ifname, "decap", NULL))
 		return cli_fail(-EIO, "cannot detach decap");
 	cli_obj_open(NULL);
 	cli_str("detached", NULL, ifname);

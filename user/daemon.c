@@ -81,7 +81,8 @@ static int attach_all(struct daemon *d, const struct flb_config *cfg)
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		int err = xdp_attach(cfg->ifaces[i], maps_prog_fd(d->m), PROG_NAME,
 				     cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB :
-								    FLB_ATTACH_NATIVE);
+								    FLB_ATTACH_NATIVE,
+				     d->o->pin_dir);
 		if (err)
 			return err;
 	}
@@ -89,14 +90,15 @@ static int attach_all(struct daemon *d, const struct flb_config *cfg)
 }
 
 /* Interfaces dropped from the configuration lose the balancer. */
-static void detach_removed(const struct flb_config *old, const struct flb_config *cur)
+static void detach_removed(const struct flb_config *old, const struct flb_config *cur,
+			   const char *pin_dir)
 {
 	for (size_t i = 0; i < old->n_ifaces; i++) {
 		bool kept = false;
 
 		for (size_t j = 0; j < cur->n_ifaces; j++)
 			kept |= !strcmp(old->ifaces[i], cur->ifaces[j]);
-		if (!kept && !xdp_detach(old->ifaces[i], PROG_NAME))
+		if (!kept && !xdp_detach(old->ifaces[i], PROG_NAME, pin_dir))
 			log_info("detached from interface no longer configured", "iface=%s",
 				 old->ifaces[i]);
 	}
@@ -269,7 +271,7 @@ static void reload(struct daemon *d, const char *why)
 	}
 	if (start_exporter(d, &d->cfg, &next))
 		log_error("metrics exporter not restarted", "listen=%s", next.metrics_listen);
-	detach_removed(&d->cfg, &next);
+	detach_removed(&d->cfg, &next, d->o->pin_dir);
 	config_free(&d->cfg);
 	d->cfg = next;
 	pthread_mutex_lock(&d->st.lock);

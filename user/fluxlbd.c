@@ -134,7 +134,7 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 	int err = 0;
 
 	for (size_t i = 0; i < cfg->n_ifaces; i++)
-		if (xdp_detach(cfg->ifaces[i], PROG_NAME))
+		if (xdp_detach(cfg->ifaces[i], PROG_NAME, dir))
 			err = -EIO;
 #define UNPIN(name)                                                              \
 	snprintf(path, sizeof(path), "%s/%s", dir, #name);                       \
@@ -142,6 +142,10 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 		err = log_err(-errno, "cannot remove pin", "path=%s", path);
 	FLB_MAP_NAMES(UNPIN)
 #undef UNPIN
+	for (size_t i = 0; i < cfg->n_ifaces; i++) { /* pins of interfaces no longer configured stay */
+		snprintf(path, sizeof(path), "%s/prog_%s", dir, cfg->ifaces[i]);
+		unlink(path);
+	}
 	if (rmdir(dir) && errno != ENOENT)
 		log_warn("pin folder not removed", "path=%s err=\"%s\"", dir, strerror(errno));
 	log_info("cleaned up", "pin_dir=%s interfaces=%zu", dir, cfg->n_ifaces);

@@ -1,164 +1,215 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * XDP attachment (see xdp_attach.h). libxdp first tries its multi-program
- * dispatcher and, where the kernel refuses it (on this kind of machine the
- * lockdown LSM denies the freplace load), attaches the program alone; the
- * log says which. Replacing our own running program uses the kernel's
+ * XDP attachment (see xdp_attach.h). With CAP_SYS_ADMIN, libxdp first tries
+ * its multi-program dispatcher and, where the kernel refuses it (on this
+ * kind of machine the lockdown LSM denies the freplace load), attaches the
+ * program alone; without CAP_SYS_ADMIN libxdp 1.3 cannot work (it opens
+ * programs by id, and crashes when that fails), so the program is attached
+ * directly. The log says which. Replacing our own running program uses
  * XDP_FLAGS_REPLACE so no packet sees an empty hook.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <xdp/libxdp.h>
 
 #include "log.h"
 #include "xdp_attach.h"
 
-static enum xdp_attach_mode to_libxdp(enum xdp_attach_mode_flb mode)
+static __u32 mode_flags(enum xdp_attach_mode_flb mode)
 {
-	return mode == FLB_ATTACH_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	return mode == FLB_ATTACH_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
-/* The program id at ifname's hook (0: none), and its name. */
-static __u32 attached_prog(int ifindex, char *name, size_t len)
+static const char *mode_name(enum xdp_attach_mode_flb mode)
+{
+	return mode == FLB_ATTACH_SKB ? "skb" : "native";
+}
+
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
+}
+
+static __u32 prog_id_of(int fd)
 {
 	struct bpf_prog_info info = {};
-	__u32 id = 0, info_len = sizeof(info);
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int fd;
+	__u32 len = sizeof(info);
 
-	name[0] = 0;
-	if (bpf_xdp_query(ifindex, 0, &q))
-		return 0;
-	id = q.prog_id;
-	if (!id)
-		return 0;
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return id;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(name, len, "%s", info.name);
-	close(fd);
-	return id;
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
-	       enum xdp_attach_mode_flb mode)
+static __u32 attached_id(int ifindex)
 {
-	int ifindex = if_nametoindex(ifname), err, old_fd;
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-	struct xdp_program *prog;
-	char cur[BPF_OBJ_NAME_LEN];
-	__u32 cur_id;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-	if (!ifindex)
-		return log_err(-ENODEV, "no such interface", "iface=%s", ifname);
-	cur_id = attached_prog(ifindex, cur, sizeof(cur));
-	if (cur_id && strcmp(cur, prog_name))
-		return log_err(-EBUSY, "interface already runs another XDP program; refusing to replace it",
-			       "iface=%s prog=%s id=%u", ifname, cur[0] ? cur : "?", cur_id);
-	if (cur_id) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
+	return bpf_xdp_query(ifindex, 0, &q) ? 0 : q.prog_id;
+}
 
-		/* Already this very program (a reload): nothing to do. */
-		if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len) && info.id == cur_id)
-			return 0;
-		/* Our own program (an earlier daemon's): swap in place. */
-		old_fd = bpf_prog_get_fd_by_id(cur_id);
-		if (old_fd < 0)
-			return log_err(-errno, "cannot open the attached program", "iface=%s id=%u",
-				       ifname, cur_id);
-		opts.old_prog_fd = old_fd;
-		err = bpf_xdp_attach(ifindex, prog_fd,
-				     XDP_FLAGS_REPLACE | (mode == FLB_ATTACH_SKB ?
-							  XDP_FLAGS_SKB_MODE :
-							  XDP_FLAGS_DRV_MODE),
-				     &opts);
-		close(old_fd);
-		if (err)
-			return log_err(err, "cannot replace the attached program", "iface=%s err=\"%s\"",
-				       ifname, strerror(-err));
-		log_info("replaced attached XDP program", "iface=%s old_id=%u prog=%s", ifname,
-			 cur_id, prog_name);
-		return 0;
+static void pin_path(char *buf, size_t len, const char *pin_dir, const char *ifname)
+{
+	snprintf(buf, len, "%s/prog_%s", pin_dir, ifname);
+}
+
+/* An fd of the attached program when it is ours (same id as our pin, or,
+ * without a pin, the same name: that lookup needs CAP_SYS_ADMIN). -ENOENT
+ * when nothing is attached; -EBUSY when it is somebody else's. */
+static int ours(int ifindex, const char *ifname, const char *prog_name, const char *pin_dir,
+		__u32 *cur)
+{
+	char path[PATH_MAX], name[BPF_OBJ_NAME_LEN] = "";
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	*cur = attached_id(ifindex);
+	if (!*cur)
+		return -ENOENT;
+	if (pin_dir) {
+		pin_path(path, sizeof(path), pin_dir, ifname);
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && prog_id_of(fd) == *cur)
+			return fd;
+		if (fd >= 0)
+			close(fd);
 	}
+	fd = bpf_prog_get_fd_by_id(*cur);
+	if (fd < 0)
+		return log_err(-errno, "cannot tell whose XDP program is attached (no pin of ours, and opening it by id needs CAP_SYS_ADMIN)",
+			       "iface=%s id=%u err=\"%s\"", ifname, *cur, strerror(errno));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, sizeof(name), "%s", info.name);
+	if (!strcmp(name, prog_name))
+		return fd;
+	close(fd);
+	return log_err(-EBUSY, "interface already runs another XDP program; refusing to replace it",
+		       "iface=%s prog=%s id=%u", ifname, name[0] ? name : "?", *cur);
+}
 
-	prog = xdp_program__from_fd(prog_fd);
-	err = libxdp_get_error(prog);
+static void repin(int prog_fd, const char *ifname, const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	if (!pin_dir)
+		return;
+	pin_path(path, sizeof(path), pin_dir, ifname);
+	unlink(path);
+	if (bpf_obj_pin(prog_fd, path))
+		log_warn("cannot pin the attached program; a restart without CAP_SYS_ADMIN will not adopt it",
+			 "path=%s err=\"%s\"", path, strerror(errno));
+}
+
+static int attach_new(int ifindex, const char *ifname, int prog_fd, const char *prog_name,
+		      enum xdp_attach_mode_flb mode)
+{
+	struct xdp_program *prog;
+	const char *via = "direct";
+	int err;
+
+	if (have_sys_admin()) {
+		prog = xdp_program__from_fd(prog_fd);
+		err = libxdp_get_error(prog);
+		if (!err) {
+			err = xdp_program__attach(prog, ifindex,
+						  mode == FLB_ATTACH_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+			xdp_program__close(prog);
+		}
+		if (!err)
+			via = attached_id(ifindex) == prog_id_of(prog_fd) ? "direct" : "libxdp-dispatcher";
+	} else {
+		err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags(mode),
+				     NULL);
+		via = "direct (no CAP_SYS_ADMIN for libxdp)";
+	}
 	if (err)
-		return log_err(err, "libxdp cannot use the program", "iface=%s err=\"%s\"", ifname,
-			       strerror(-err));
-	err = xdp_program__attach(prog, ifindex, to_libxdp(mode), 0);
-	xdp_program__close(prog);
-	if (err)
-		return log_err(err, "cannot attach XDP program", "iface=%s mode=%s err=\"%s\"",
-			       ifname, mode == FLB_ATTACH_SKB ? "skb" : "native", strerror(-err));
-	cur_id = attached_prog(ifindex, cur, sizeof(cur));
-	log_info("attached XDP program", "iface=%s prog=%s mode=%s via=%s", ifname, prog_name,
-		 mode == FLB_ATTACH_SKB ? "skb" : "native",
-		 strcmp(cur, prog_name) ? "libxdp-dispatcher" : "direct");
+		return log_err(err, "cannot attach XDP program", "iface=%s mode=%s err=\"%s\"", ifname,
+			       mode_name(mode), strerror(-err));
+	log_info("attached XDP program", "iface=%s prog=%s mode=%s via=\"%s\"", ifname, prog_name,
+		 mode_name(mode), via);
 	return 0;
 }
 
-int xdp_detach(const char *ifname, const char *prog_name)
+int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
+	       enum xdp_attach_mode_flb mode, const char *pin_dir)
 {
-	int ifindex = if_nametoindex(ifname), err;
-	struct xdp_multiprog *mp;
-	char cur[BPF_OBJ_NAME_LEN];
-	__u32 cur_id;
+	int ifindex = if_nametoindex(ifname), old_fd, err;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 cur;
 
 	if (!ifindex)
-		return 0;
-	cur_id = attached_prog(ifindex, cur, sizeof(cur));
-	if (!cur_id)
-		return 0;
-	if (!strcmp(cur, prog_name)) {
-		/* Attached alone: detach only if it is still the same program. */
-		LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-		int fd = bpf_prog_get_fd_by_id(cur_id);
-
-		opts.old_prog_fd = fd;
-		err = bpf_xdp_attach(ifindex, -1, fd >= 0 ? XDP_FLAGS_REPLACE : 0, &opts);
-		if (fd >= 0)
-			close(fd);
-		return err ? log_err(err, "cannot detach XDP program", "iface=%s err=\"%s\"",
-				     ifname, strerror(-err)) : 0;
+		return log_err(-ENODEV, "no such interface", "iface=%s", ifname);
+	old_fd = ours(ifindex, ifname, prog_name, pin_dir, &cur);
+	if (old_fd == -ENOENT) {
+		err = attach_new(ifindex, ifname, prog_fd, prog_name, mode);
+		if (!err)
+			repin(prog_fd, ifname, pin_dir);
+		return err;
 	}
-	/* Behind libxdp's dispatcher: let libxdp take the dispatcher down. */
-	mp = xdp_multiprog__get_from_ifindex(ifindex);
-	err = libxdp_get_error(mp);
-	if (err || !mp)
+	if (old_fd < 0)
+		return old_fd;
+	if (cur == prog_id_of(prog_fd)) { /* already this very program: a reload */
+		close(old_fd);
 		return 0;
-	err = xdp_multiprog__detach(mp);
-	xdp_multiprog__close(mp);
-	return err;
+	}
+	/* Our own program (an earlier daemon's): swap in place. */
+	opts.old_prog_fd = old_fd;
+	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_REPLACE | mode_flags(mode), &opts);
+	close(old_fd);
+	if (err)
+		return log_err(err, "cannot replace the attached program", "iface=%s err=\"%s\"", ifname,
+			       strerror(-err));
+	repin(prog_fd, ifname, pin_dir);
+	log_info("replaced attached XDP program", "iface=%s old_id=%u prog=%s", ifname, cur, prog_name);
+	return 0;
 }
 
-bool xdp_is_attached(const char *ifname, const char *prog_name)
+int xdp_detach(const char *ifname, const char *prog_name, const char *pin_dir)
 {
-	int ifindex = if_nametoindex(ifname);
+	int ifindex = if_nametoindex(ifname), fd, err = 0;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
 	struct xdp_multiprog *mp;
-	struct xdp_program *p;
-	char cur[BPF_OBJ_NAME_LEN];
-	bool found = false;
+	char path[PATH_MAX];
+	__u32 cur;
 
-	if (!ifindex || !attached_prog(ifindex, cur, sizeof(cur)))
-		return false;
-	if (!strcmp(cur, prog_name))
-		return true;
+	fd = ifindex ? ours(ifindex, ifname, prog_name, pin_dir, &cur) : -ENOENT;
+	if (pin_dir) {
+		pin_path(path, sizeof(path), pin_dir, ifname);
+		unlink(path);
+	}
+	if (fd == -ENOENT)
+		return 0;
+	if (fd >= 0) {
+		/* Attached alone: detach only if it is still the same program. */
+		opts.old_prog_fd = fd;
+		err = bpf_xdp_attach(ifindex, -1, XDP_FLAGS_REPLACE, &opts);
+		close(fd);
+		return err ? log_err(err, "cannot detach XDP program", "iface=%s err=\"%s\"", ifname,
+				     strerror(-err)) : 0;
+	}
+	if (fd != -EBUSY)
+		return fd;
+	/* Somebody's dispatcher: ours may be one of its programs. */
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (libxdp_get_error(mp) || !mp)
-		return false;
-	for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
+		return 0;
+	for (struct xdp_program *p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp))
 		if (!strcmp(xdp_program__name(p), prog_name))
-			found = true;
+			err = xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
 	xdp_multiprog__close(mp);
-	return found;
+	return err;
 }

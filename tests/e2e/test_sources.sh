@@ -83,3 +83,49 @@ register 2 passing
 for _ in $(seq 1 50); do [ "$(n_tables)" -gt "$t" ] && break; sleep 0.1; done
 r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 60)
 expect change_after_recovery_applies [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-2" in d["by_backend"]')" = True ]
+
+# The consul source against fluxlb-registry builds the very table the etcd
+# source builds from the registry's keys (same fingerprint).
+REG=$ROOT/build/bin/fluxlb-registry
+if [ ! -x "$REG" ]; then
+	skip consul_and_etcd_sources_agree "build/bin/fluxlb-registry is not built"
+	exit 0
+fi
+kill "$DAEMON_PID"; stop_pid "$DAEMON_PID"
+bg_in_ns lb "/run/$TOPO/registry.log" "$REG" --listen 127.0.0.1:18500 --etcd "$EP" --prefix /reg/
+for i in 1 2 3; do
+	for _ in $(seq 1 50); do
+		in_ns lb curl -sf -X PUT "http://127.0.0.1:18500/v1/agent/service/register" -d \
+			"{\"ID\":\"api-$i\",\"Name\":\"api\",\"Address\":\"10.10.2.1$i\",\"Port\":80,\"Check\":{\"HTTP\":\"http://10.10.2.1$i:80/health\",\"Interval\":\"1s\",\"Timeout\":\"1s\"}}" \
+			>/dev/null && break
+		sleep 0.1
+	done
+done
+passing=0
+for _ in $(seq 1 100); do
+	passing=$(in_ns lb curl -sf "http://127.0.0.1:18500/v1/health/service/api?passing" | json_get 'len(d)' 2>/dev/null)
+	[ "$passing" = 3 ] && break
+	sleep 0.1
+done
+expect registry_reports_three_passing [ "$passing" = 3 ]
+fingerprint_with() { # source yaml
+	cat >"$CONFIG" <<YAML
+interfaces: [eth0]
+node: {bpffs: $PIN_BASE}
+source: $1
+services:
+  - {name: api, vip: 10.100.0.2, port: 80, source_service: api}
+YAML
+	: >"$DAEMON_LOG"
+	daemon_start >/dev/null || return 1
+	for _ in $(seq 1 50); do
+		grep -q 'msg="table updated" service=api' "$DAEMON_LOG" && break
+		sleep 0.1
+	done
+	grep -o 'msg="table updated" service=api .*fingerprint=[0-9a-f]*' "$DAEMON_LOG" | tail -1 | sed 's/.*fingerprint=//'
+	kill "$DAEMON_PID"; stop_pid "$DAEMON_PID"
+}
+fe=$(fingerprint_with "{type: etcd, endpoints: [${EP//,/, }], prefix: /reg/}")
+fc=$(fingerprint_with "{type: consul, address: 'http://127.0.0.1:18500'}")
+echo "  fingerprint from etcd: $fe, from consul: $fc"
+expect consul_and_etcd_sources_agree [ -n "$fe" -a "$fe" = "$fc" ]

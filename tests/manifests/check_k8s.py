@@ -35,7 +35,7 @@ import yaml
 # stays allowed only while tests/e2e/test_manifests.sh shows the daemon fails
 # without it.
 CAPS_REQUIRED = {"BPF", "NET_ADMIN", "PERFMON"}
-CAPS_ALLOWED = CAPS_REQUIRED | {"SYS_ADMIN"}
+CAPS_ALLOWED = CAPS_REQUIRED
 
 # Fields newer than python3-kubernetes 22.6 (Kubernetes 1.22), with the
 # release that added them. They are accepted here, not descended into;
