@@ -129,3 +129,31 @@ fe=$(fingerprint_with "{type: etcd, endpoints: [${EP//,/, }], prefix: /reg/}")
 fc=$(fingerprint_with "{type: consul, address: 'http://127.0.0.1:18500'}")
 echo "  fingerprint from etcd: $fe, from consul: $fc"
 expect consul_and_etcd_sources_agree [ -n "$fe" -a "$fe" = "$fc" ]
+
+# The whole chain: registry checks -> etcd -> fluxlbd -> real traffic. A
+# backend whose server stops is marked critical by the registry and leaves
+# the table within interval + timeout + 2 s; no new connection fails after.
+for i in 1 2 3; do ip -n "$(ns "b$i")" addr add 10.100.0.2/32 dev lo; done
+cat >"$CONFIG" <<YAML
+interfaces: [eth0]
+node: {bpffs: $PIN_BASE}
+source: {type: consul, address: 'http://127.0.0.1:18500'}
+services:
+  - {name: api, vip: 10.100.0.2, port: 80, source_service: api}
+YAML
+: >"$DAEMON_LOG"
+daemon_start >/dev/null || fail chain_daemon_ready "fluxlbd did not start"
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread 10.100.0.2 80 60)
+expect chain_registry_backends_serve [ "$(echo "$r" | json_get 'd["ok"] == 60 and len(d["by_backend"]) == 3')" = True ]
+n0=$(grep -c 'msg="table updated" service=api' "$DAEMON_LOG")
+t0=$(date +%s.%N)
+kill "$(ip netns pids "$(ns b1)" | head -1)"
+for _ in $(seq 1 200); do
+	[ "$(grep -c 'msg="table updated" service=api' "$DAEMON_LOG")" -gt "$n0" ] && break
+	sleep 0.05
+done
+dt=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$t0" "$(date +%s.%N)")
+echo "  backend-1 out of the table ${dt}s after its server stopped (limit 1s + 1s + 2s)"
+expect chain_critical_leaves_within_interval_timeout_2s python3 -c "import sys; sys.exit(not float('$dt') <= 4)"
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread 10.100.0.2 80 60)
+expect chain_no_failed_connection_after [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-1" not in d["by_backend"]')" = True ]
