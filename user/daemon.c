@@ -33,7 +33,7 @@
 
 #define PROG_NAME "balancer"
 #define TICK_MS 100
-#define DEBOUNCE_MS 100
+#define DEBOUNCE_MS 50
 
 struct daemon {
 	const struct daemon_opts *o;
@@ -47,7 +47,7 @@ struct daemon {
 	struct reconciler *rec;
 	struct health *hc;
 	struct flb_status st;
-	int ep, sfd, ifd, tfd;
+	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot debounce timer for reloads */
 	char file[NAME_MAX + 1];   /* basename of the config file */
 	bool attach_pending;       /* first apply done late (registry): attach, set ready */
 	uint64_t reload_at_ms;     /* 0: no reload pending */
@@ -55,7 +55,7 @@ struct daemon {
 	unsigned ticks;
 };
 
-enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE };
+enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
 
 static int go_ready(struct daemon *d);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
@@ -145,7 +145,7 @@ static int apply(struct daemon *d, const struct flb_config *cfg, const char *why
 		return err;
 	health_publish(d->hc, &d->st);
 	log_info("state applied",
-		 "why=%s vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
+		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
 		 rep.backends_draining, secs * 1000, "");
 	return 0;
@@ -160,7 +160,7 @@ static int refresh(struct daemon *d, const struct flb_config *cfg, const char *w
 	int err = desired_build(cfg, d->src ? &d->view : NULL, &eff);
 
 	if (err == -EAGAIN) {
-		log_info("waiting for the registry before applying", "why=%s", why);
+		log_info("waiting for the registry before applying", "why=\"%s\"", why);
 		return 0;
 	}
 	if (!err)
@@ -243,7 +243,7 @@ static void reload(struct daemon *d, const char *why)
 		for (char *c = err; *c; c++)
 			if (*c == '"')
 				*c = '\'';
-		log_error("reload rejected; the running state keeps serving", "why=%s reason=\"%s\"",
+		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=\"%s\"",
 			  why, err);
 		pthread_mutex_lock(&d->st.lock);
 		d->st.reloads_rejected++;
@@ -251,7 +251,7 @@ static void reload(struct daemon *d, const char *why)
 		return;
 	}
 	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
-		log_error("reload failed: registry source; the running state keeps serving", "why=%s", why);
+		log_error("reload failed: registry source; the running state keeps serving", "why=\"%s\"", why);
 		start_source(d, &d->cfg);
 		pthread_mutex_lock(&d->st.lock);
 		d->st.reloads_rejected++;
@@ -260,7 +260,7 @@ static void reload(struct daemon *d, const char *why)
 		return;
 	}
 	if (attach_all(d, &next) || refresh(d, &next, why)) {
-		log_error("reload failed to apply; the running state keeps serving", "why=%s", why);
+		log_error("reload failed to apply; the running state keeps serving", "why=\"%s\"", why);
 		if (d->applied)
 			health_configure(d->hc, &d->eff);
 		pthread_mutex_lock(&d->st.lock);
@@ -278,7 +278,7 @@ static void reload(struct daemon *d, const char *why)
 	d->st.reloads_ok++;
 	pthread_mutex_unlock(&d->st.lock);
 	if (seen)
-		log_info("reloaded", "why=%s change_to_maps_ms=%llu", why,
+		log_info("reloaded", "why=\"%s\" change_to_maps_ms=%llu", why,
 			 (unsigned long long)(now_ms() - seen));
 }
 
@@ -293,7 +293,11 @@ static void on_inotify(struct daemon *d)
 		if (e->len && !strcmp(e->name, d->file)) {
 			if (!d->change_seen_ms)
 				d->change_seen_ms = now_ms();
+			struct itimerspec its = { .it_value = { 0, DEBOUNCE_MS * 1000000L } };
+
+			/* (Re)armed on every event: the reload runs 50 ms after the last. */
 			d->reload_at_ms = now_ms() + DEBOUNCE_MS;
+			timerfd_settime(d->rfd, 0, &its, NULL);
 		}
 		p += sizeof(*e) + e->len;
 	}
@@ -365,7 +369,8 @@ static int setup_fds(struct daemon *d)
 	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (d->ep < 0 || d->sfd < 0 || d->ifd < 0 || d->tfd < 0)
+	d->rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->ep < 0 || d->sfd < 0 || d->ifd < 0 || d->tfd < 0 || d->rfd < 0)
 		return log_err(-errno, "cannot set up the event loop", "err=\"%s\"", strerror(errno));
 	snprintf(dir, sizeof(dir), "%s", d->o->config_path);
 	snprintf(base, sizeof(base), "%s", d->o->config_path);
@@ -379,6 +384,8 @@ static int setup_fds(struct daemon *d)
 		err = watch(d, d->ifd, EV_INOTIFY);
 	if (!err)
 		err = watch(d, d->tfd, EV_TICK);
+	if (!err)
+		err = watch(d, d->rfd, EV_RELOAD);
 	if (!err)
 		err = watch(d, health_fd(d->hc), EV_HEALTH);
 	return err;
@@ -423,6 +430,13 @@ static int loop(struct daemon *d)
 			case EV_SOURCE:
 				on_source(d);
 				break;
+			case EV_RELOAD: {
+				uint64_t exp;
+
+				if (read(d->rfd, &exp, sizeof(exp)) > 0 && d->reload_at_ms)
+					reload(d, "file changed");
+				break;
+			}
 			}
 		}
 	}
@@ -440,7 +454,7 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->o = o;
 	d->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	d->ep = d->sfd = d->ifd = d->tfd = -1;
+	d->ep = d->sfd = d->ifd = d->tfd = d->rfd = -1;
 	status_init(&d->st);
 	d->hc = health_new();
 	d->m = maps_open(o->pin_dir);
@@ -470,7 +484,7 @@ out:
 	reconciler_free(d->rec);
 	health_free(d->hc);
 	maps_close(d->m);
-	for (int *fd = &d->ep; fd <= &d->tfd; fd++)
+	for (int *fd = &d->ep; fd <= &d->rfd; fd++)
 		if (*fd >= 0)
 			close(*fd);
 	config_free(&d->cfg);
