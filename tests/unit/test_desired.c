@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The desired state: a configuration plus a registry view becomes the
+ * backends the reconciler writes. Pure: no kernel, no registry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "desired.h"
+#include "flb_test.h"
+#include "source.h"
+
+static const char yaml[] =
+	"interfaces: [eth0]\n"
+	"source: {type: consul}\n"
+	"services:\n"
+	"  - {name: api, vip: 10.100.0.2, port: 8000, source_service: api}\n"
+	"  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}]}\n";
+
+static struct src_instance inst(const char *id, const char *addr, uint16_t port, uint32_t w,
+				enum src_status st)
+{
+	struct src_instance i = { .port = port, .weight = w, .status = st };
+
+	strcpy(i.id, id);
+	addr_parse(addr, &i.addr);
+	return i;
+}
+
+static bool load(struct flb_config *cfg)
+{
+	char err[256];
+
+	return ASSERT_OK(config_parse("t.yaml", yaml, strlen(yaml), cfg, err, sizeof(err)), err);
+}
+
+TEST(unknown_registry_service_applies_nothing)
+{
+	struct src_service svc = { .name = "api" };
+	struct src_view view = { .svc = &svc, .n = 1 };
+	struct flb_config cfg, eff;
+
+	if (!load(&cfg))
+		return;
+	ASSERT_EQ(desired_build(&cfg, &view, &eff), -EAGAIN, "not heard from yet");
+	ASSERT_EQ(desired_build(&cfg, NULL, &eff), -EAGAIN, "no view at all");
+	config_free(&cfg);
+}
+
+TEST(instances_become_backends)
+{
+	struct src_instance in[] = {
+		inst("api-a", "10.10.3.1", 8000, 1, SRC_PASSING),
+		inst("api-b", "10.10.3.2", 8000, 5, SRC_WARNING),
+		inst("api-c", "10.10.3.3", 8000, 1, SRC_CRITICAL),
+		inst("api-d", "10.10.3.4", 9000, 1, SRC_PASSING),  /* other port: skipped */
+		inst("api-e", "10.10.3.1", 8000, 7, SRC_PASSING),  /* same address: api-a wins */
+	};
+	struct src_service svc = { .name = "api", .known = true, .inst = in, .n = 5 };
+	struct src_view view = { .svc = &svc, .n = 1 };
+	struct flb_config cfg, eff;
+	const struct flb_service_cfg *s;
+
+	if (!load(&cfg))
+		return;
+	if (!ASSERT_OK(desired_build(&cfg, &view, &eff), "build"))
+		goto out;
+	s = &eff.services[0];
+	ASSERT_EQ(s->n_backends, 3, "a, b, c");
+	ASSERT_STREQ(s->backends[0].id, "10.10.3.1:8000", "identity with the service port");
+	ASSERT_EQ(s->backends[0].weight, 1, "api-a's weight, not api-e's");
+	ASSERT_EQ(s->backends[1].weight, 5, "warning weight as given");
+	ASSERT_FALSE(s->backends[1].down, "warning serves");
+	ASSERT_TRUE(s->backends[2].down, "critical is down");
+	ASSERT_EQ(eff.services[1].n_backends, 1, "listed backends untouched");
+	ASSERT_TRUE(eff.services[1].backends == cfg.services[1].backends, "shared, not copied");
+	desired_free(&eff);
+out:
+	config_free(&cfg);
+}
+
+TEST(empty_registry_service_means_no_backends)
+{
+	struct src_service svc = { .name = "api", .known = true };
+	struct src_view view = { .svc = &svc, .n = 1 };
+	struct flb_config cfg, eff;
+
+	if (!load(&cfg))
+		return;
+	if (ASSERT_OK(desired_build(&cfg, &view, &eff), "build")) {
+		ASSERT_EQ(eff.services[0].n_backends, 0, "known and empty");
+		desired_free(&eff);
+	}
+	config_free(&cfg);
+}
