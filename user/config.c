@@ -159,17 +159,14 @@ static int parse_encap6(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 /* Conntrack timeouts: whole seconds, 1 s .. 7 days. */
 static int parse_timeout(struct yw_ctx *ctx, yaml_node_t *node, uint32_t *out)
 {
-	const char *s;
-	uint64_t ms;
-	int err = yw_str(ctx, node, &s);
+	uint32_t ms;
+	int err = config_parse_duration(ctx, node, 1000, 7 * 86400 * 1000U, &ms);
 
 	if (err)
 		return err;
-	if (duration_parse_ms(s, &ms))
-		return yw_err(ctx, node, "\"%s\" is not a duration (like 30s, 5m, 1h, 1h30m)", s);
-	if (ms < 1000 || ms > 7 * 86400 * 1000ULL || ms % 1000)
-		return yw_err(ctx, node, "%s is out of range: whole seconds from 1s to 168h", s);
-	*out = (uint32_t)(ms / 1000);
+	if (ms % 1000)
+		return yw_err(ctx, node, "%ums is not whole seconds", ms);
+	*out = ms / 1000;
 	return 0;
 }
 

@@ -164,6 +164,20 @@ static void vip_text(const struct flb_service_cfg *svc, char *buf, size_t len)
 		 svc->proto == IPPROTO_UDP ? "udp" : "tcp");
 }
 
+/* A draining id that no configured service names any more (it left the
+ * configuration and keeps its flows until drained). */
+static bool left_draining(const struct flb_config *cfg, uint32_t *const *ids,
+			  const struct flb_backend *be, const uint64_t *drain_start, uint32_t id)
+{
+	if (!drain_start[id] || be[id].state == FLB_BE_UNUSED)
+		return false;
+	for (size_t s = 0; s < cfg->n_services; s++)
+		for (size_t b = 0; b < cfg->services[s].n_backends; b++)
+			if (ids[s][b] == id)
+				return false;
+	return true;
+}
+
 static size_t count_backends(const struct flb_config *cfg, const struct flb_backend *be,
 			     const uint64_t *drain_start, uint32_t *const *ids)
 {
@@ -171,16 +185,8 @@ static size_t count_backends(const struct flb_config *cfg, const struct flb_back
 
 	for (size_t s = 0; s < cfg->n_services; s++)
 		n += cfg->services[s].n_backends;
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		bool named = false;
-
-		if (!drain_start[id] || be[id].state == FLB_BE_UNUSED)
-			continue;
-		for (size_t s = 0; s < cfg->n_services && !named; s++)
-			for (size_t b = 0; b < cfg->services[s].n_backends && !named; b++)
-				named = ids[s][b] == id;
-		n += !named;
-	}
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		n += left_draining(cfg, ids, be, drain_start, id);
 	return n;
 }
 
@@ -238,14 +244,7 @@ void tables_publish(const struct table_cache *t, struct flb_status *st,
 	}
 	/* Backends that left the configuration and still drain. */
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS && k < nb; id++) {
-		bool named = false;
-
-		if (!drain_start[id] || be[id].state == FLB_BE_UNUSED)
-			continue;
-		for (size_t s = 0; s < cfg->n_services && !named; s++)
-			for (size_t b = 0; b < cfg->services[s].n_backends && !named; b++)
-				named = ids[s][b] == id;
-		if (named)
+		if (!left_draining(cfg, ids, be, drain_start, id))
 			continue;
 		snprintf(bes[k].service, sizeof(bes[k].service), "-");
 		inet_ntop(be[id].family == FLB_AF_INET6 ? AF_INET6 : AF_INET, be[id].addr,
