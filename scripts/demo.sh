@@ -28,6 +28,16 @@ print("   answered: %d, failed: %d" % (r["ok"], r["failed"]))
 for name, n in sorted(r["by_backend"].items()):
     print("   %-10s %4d  %s" % (name, n, "#" * (n // 4)))
 '
+echo "== 90 HTTP requests to the IPv6 VIP http://[$VIP6]/ (IP6IP6 to IPv6 backends)"
+in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP6" 80 90 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("   answered: %d, failed: %d, by backend: %s" % (r["ok"], r["failed"],
+      ", ".join("%s %d" % kv for kv in sorted(r["by_backend"].items()))))
+'
+echo "== fluxlb vip list and backend list (the CLI reads the pinned maps)"
+flb vip list | sed 's/^/   /'
+flb backend list | sed 's/^/   /'
 echo "== fluxlb stats (the balancer's counters, read from the pinned maps)"
 flb stats | sed 's/^/   /'
 echo "== decap counters on backend-1"

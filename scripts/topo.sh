@@ -123,7 +123,7 @@ topo_config() {
 daemon_start() {
 	local cfg=${1:-$CONFIG} before
 	: >>"$DAEMON_LOG"
-	before=$(grep -c 'msg="ready"' "$DAEMON_LOG")
+	before=$(grep -c 'msg="ready"' "$DAEMON_LOG" || true)
 	bg_in_ns lb "$DAEMON_LOG" "$BIN/fluxlbd" --config "$cfg"
 	DAEMON_PID=${PIDS[-1]}
 	for _ in $(seq 1 100); do
