@@ -92,11 +92,16 @@ if [ ! -x "$REG" ]; then
 	exit 0
 fi
 kill "$DAEMON_PID"; stop_pid "$DAEMON_PID"
-bg_in_ns lb "/run/$TOPO/registry.log" "$REG" --listen 127.0.0.1:18500 --etcd "$EP" --prefix /reg/
+# The registry in the LB's namespace, reachable from the backends at
+# 10.10.2.1 (their next hop): each backend registers itself with the
+# platform client's request, so the registry takes its address from the
+# connection, as in a cluster.
+bg_in_ns lb "/run/$TOPO/registry.log" "$REG" --listen :18500 --etcd "$EP" --prefix /reg/
 for i in 1 2 3; do
+	ip -n "$(ns "b$i")" addr add 10.100.0.2/32 dev lo
 	for _ in $(seq 1 50); do
-		in_ns lb curl -sf -X PUT "http://127.0.0.1:18500/v1/agent/service/register" -d \
-			"{\"ID\":\"api-$i\",\"Name\":\"api\",\"Address\":\"10.10.2.1$i\",\"Port\":80,\"Check\":{\"HTTP\":\"http://10.10.2.1$i:80/health\",\"Interval\":\"1s\",\"Timeout\":\"1s\"}}" \
+		in_ns "b$i" curl -sf -X PUT "http://10.10.2.1:18500/v1/agent/service/register" -d \
+			"{\"ID\": \"api-backend-$i\", \"Name\": \"api\", \"Port\": 80, \"Check\": {\"HTTP\": \"http://10.10.2.1$i:80/health\", \"Interval\": \"1s\", \"Timeout\": \"1s\"}, \"Meta\": {\"version\": \"1.4.2\"}}" \
 			>/dev/null && break
 		sleep 0.1
 	done
@@ -108,14 +113,18 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 expect registry_reports_three_passing [ "$passing" = 3 ]
-fingerprint_with() { # source yaml
+api_config() { # source yaml
 	cat >"$CONFIG" <<YAML
 interfaces: [eth0]
 node: {bpffs: $PIN_BASE}
 source: $1
+defaults: {drain_timeout: 60s}
 services:
   - {name: api, vip: 10.100.0.2, port: 80, source_service: api}
 YAML
+}
+fingerprint_with() { # source yaml
+	api_config "$1"
 	: >"$DAEMON_LOG"
 	daemon_start >/dev/null || return 1
 	for _ in $(seq 1 50); do
@@ -125,22 +134,16 @@ YAML
 	grep -o 'msg="table updated" service=api .*fingerprint=[0-9a-f]*' "$DAEMON_LOG" | tail -1 | sed 's/.*fingerprint=//'
 	kill "$DAEMON_PID"; stop_pid "$DAEMON_PID"
 }
-fe=$(fingerprint_with "{type: etcd, endpoints: [${EP//,/, }], prefix: /reg/}")
 fc=$(fingerprint_with "{type: consul, address: 'http://127.0.0.1:18500'}")
-echo "  fingerprint from etcd: $fe, from consul: $fc"
+fe=$(fingerprint_with "{type: etcd, endpoints: [${EP//,/, }], prefix: /reg/}")
+echo "  fingerprint from consul: $fc, from etcd: $fe"
 expect consul_and_etcd_sources_agree [ -n "$fe" -a "$fe" = "$fc" ]
 
-# The whole chain: registry checks -> etcd -> fluxlbd -> real traffic. A
-# backend whose server stops is marked critical by the registry and leaves
-# the table within interval + timeout + 2 s; no new connection fails after.
-for i in 1 2 3; do ip -n "$(ns "b$i")" addr add 10.100.0.2/32 dev lo; done
-cat >"$CONFIG" <<YAML
-interfaces: [eth0]
-node: {bpffs: $PIN_BASE}
-source: {type: consul, address: 'http://127.0.0.1:18500'}
-services:
-  - {name: api, vip: 10.100.0.2, port: 80, source_service: api}
-YAML
+# The whole chain with the etcd source: registry checks -> etcd -> fluxlbd
+# -> real traffic. A backend whose server stops is marked critical by the
+# registry and leaves the table within interval + timeout + 2 s, with no
+# failed new connection after; one that deregisters on shutdown drains.
+api_config "{type: etcd, endpoints: [${EP//,/, }], prefix: /reg/}"
 : >"$DAEMON_LOG"
 daemon_start >/dev/null || fail chain_daemon_ready "fluxlbd did not start"
 r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread 10.100.0.2 80 60)
@@ -157,3 +160,11 @@ echo "  backend-1 out of the table ${dt}s after its server stopped (limit 1s + 1
 expect chain_critical_leaves_within_interval_timeout_2s python3 -c "import sys; sys.exit(not float('$dt') <= 4)"
 r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread 10.100.0.2 80 60)
 expect chain_no_failed_connection_after [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-1" not in d["by_backend"]')" = True ]
+in_ns cl python3 "$ROOT/tests/lib/client.py" hold 10.100.0.2 80 10 5 >"/run/$TOPO/hold2.json" &
+HOLD=$!
+sleep 1
+in_ns b2 curl -sf -X PUT "http://10.10.2.1:18500/v1/agent/service/deregister/api-backend-2" >/dev/null
+expect chain_deregistered_backend_drains wait_for 'backend draining'
+wait "$HOLD"
+echo "  held: $(json_get '[(c["backend"], c["ok"], c["failed"]) for c in d["connections"]]' <"/run/$TOPO/hold2.json")"
+expect chain_drained_connections_finish [ "$(json_get 'all(c["failed"] == 0 and c["ok"] > 10 for c in d["connections"])' <"/run/$TOPO/hold2.json")" = True ]
