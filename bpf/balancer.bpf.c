@@ -170,7 +170,10 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 	__builtin_memcpy(key.src, p->flow.src, 16);
 	__builtin_memcpy(key.dst, p->flow.dst, 16);
 	e = bpf_map_lookup_elem(&flb_frags, &key);
-	if (e && (id = entry_backend(e))) {
+	/* Only while the datagram can still be reassembled somewhere (the
+	 * kernel's ipfrag_time is 30 s): IP ids wrap, an old entry must not
+	 * capture a new datagram. */
+	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (id = entry_backend(e))) {
 		count_event(FLB_E_FRAG_FOLLOW);
 		return id;
 	}
@@ -210,8 +213,17 @@ static __always_inline int nexthop(struct xdp_md *ctx, __u32 id, const struct fl
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
 		return rc;
-	if (bpf_check_mtu(ctx, fib->ifindex, &mtu, 0, 0) < 0)
-		return rc;
+	/* The FIB reports the MTU only when a packet does not fit: ask again
+	 * with the largest length to learn the route's MTU (PMTU exceptions
+	 * and locked route MTUs included), only when filling the cache. */
+	{
+		struct bpf_fib_lookup probe = *fib;
+
+		probe.tot_len = 0xffff;
+		probe.ifindex = ctx->ingress_ifindex;
+		mtu = bpf_fib_lookup(ctx, &probe, sizeof(probe), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED ?
+			      probe.mtu_result : 0xffff;
+	}
 	nh->expires = now + FLB_NEXTHOP_TTL_NS;
 	nh->gen = be->gen;
 	nh->ingress = ctx->ingress_ifindex;
@@ -228,16 +240,19 @@ static __always_inline int overhead(const struct pkt *p, const struct flb_backen
 	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
 }
 
-/* Answers the client "too big", or lets the kernel fragment (IPv4 without
- * DF: the outer header copies DF, so the kernel may fragment it). */
+/* Answers the client "too big". Not for an IPv4 packet without DF (a
+ * fragmented tunnel packet could not be decapsulated on the backend) nor
+ * for an ICMP error (no errors about errors): those are dropped. */
 static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
 				   const struct flb_backend *be, __u16 mtu)
 {
 	int room = mtu - overhead(p, be);
 
+	if (p->icmp)
+		return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
 	if (p->flow.family == FLB_AF_INET) {
 		if (!(p->frag_off & bpf_htons(IP_DF)))
-			return -1;
+			return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
 		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
 			return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
 	} else if (icmp6_too_big(ctx, p, len, room)) {
@@ -316,9 +331,7 @@ int balancer(struct xdp_md *ctx)
 	}
 	rc = nexthop(ctx, id, be, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
-		if (r >= 0)
-			return r;
+		return too_big(ctx, &p, bytes, be, fib.mtu_result);
 	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
@@ -329,8 +342,6 @@ int balancer(struct xdp_md *ctx)
 		r = encap_ip6(ctx, &p, src6, be->addr, hash);
 	if (r)
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
 

@@ -114,7 +114,9 @@ int decap(struct xdp_md *ctx)
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end)
 		return count(FLB_R_DECAP_BAD, XDP_PASS);
-	if (ip->protocol != IPPROTO_IPIP)
+	/* A fragment of a tunnel packet: only the kernel could reassemble it
+	 * (the balancer never sends one: it drops what would need it). */
+	if (ip->protocol != IPPROTO_IPIP || (ip->frag_off & bpf_htons(0x3fff)))
 		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	hlen = ip->ihl * 4;
 	if (hlen < sizeof(*ip) || (void *)ip + hlen + sizeof(*inner) > end)

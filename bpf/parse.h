@@ -185,6 +185,10 @@ static __always_inline int parse_ipv6_ext(struct cursor *c, struct pkt *p, __u8 
 				p->frag_id = f->id;
 			}
 			c->pos = f + 1;
+			/* After a later fragment's header comes payload, not
+			 * headers: the walk ends here. */
+			if (p->frag == FRAG_LATER)
+				return FLB_OK;
 			break;
 		}
 		default:

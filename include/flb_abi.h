@@ -20,6 +20,7 @@
 #define FLB_FRAG_SIZE     16384  /* datagrams being reassembled somewhere (LRU) */
 #define FLB_MAX_EXT_HDRS  8      /* IPv6 extension headers walked before giving up */
 #define FLB_CT_RST_GRACE_S 10    /* a client's RST leaves the entry this long */
+#define FLB_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL) /* a datagram's fragments, as ipfrag_time */
 #define FLB_TTL           64     /* outer header TTL / hop limit */
 
 /* Address families as stored in keys (not AF_*: the kernel's values differ
@@ -123,7 +124,7 @@ struct flb_nexthop {
 	__u32 gen;        /* flb_backend.gen it was resolved for */
 	__u32 ingress;    /* ingress ifindex of the lookup */
 	__u32 ifindex;    /* egress ifindex */
-	__u32 mtu;        /* egress device MTU (bpf_check_mtu) */
+	__u32 mtu;        /* the route's MTU as the FIB checks it */
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u32 pad;

@@ -22,7 +22,7 @@
 	X(PASS_L4_OTHER,    "pass_l4_other")    /* IP protocol other than TCP/UDP, ICMP that is no error */ \
 	X(PASS_EXT_DEPTH,   "pass_ext_depth")   /* IPv6 extension header chain longer than we walk */ \
 	X(PASS_NO_NEIGH,    "pass_no_neigh")    /* encapsulated, next hop unresolved: kernel resolves it */ \
-	X(PASS_BIG_NO_DF,   "pass_big_no_df")   /* encapsulated, over the MTU, DF clear: kernel fragments */ \
+	X(DROP_TOO_BIG,     "drop_too_big")     /* over the MTU once encapsulated, no "too big" allowed */ \
 	X(TX_ICMP_TOO_BIG,  "tx_icmp_too_big")  /* over the MTU after encapsulation: ICMP sent to client */ \
 	X(BAD_ETH,          "bad_eth")          /* truncated Ethernet or VLAN header */ \
 	X(BAD_IPV4,         "bad_ipv4")         /* truncated IPv4 header, IHL < 5, bad total length */ \

@@ -914,13 +914,13 @@ TEST(too_big_with_df_answers_icmp_frag_needed)
 	ASSERT_EQ(csum_rfc1071(r.out + 14, 20), 0, "IPv4 checksum verifies");
 	ASSERT_EQ(csum_rfc1071(r.out + 34, wl - 34), 0, "ICMP checksum verifies");
 
-	/* Without DF the kernel gets it, encapsulated, and may fragment. */
+	/* Without DF no "too big" may be sent, and a fragmented tunnel packet
+	 * could not be decapsulated: dropped, counted. */
 	s.frag_off = 0;
 	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
 		return;
-	ASSERT_EQ(r.action, XDP_PASS, "action without DF");
-	assert_reason(&r, FLB_R_PASS_BIG_NO_DF);
-	ASSERT_EQ(r.out_len, len + 20, "encapsulated");
+	ASSERT_EQ(r.action, XDP_DROP, "action without DF");
+	assert_reason(&r, FLB_R_DROP_TOO_BIG);
 
 	/* One byte less fits. */
 	s.frag_off = 0x4000;
@@ -1094,4 +1094,34 @@ TEST(oracle_1000_random_ipv6_flows_match_shared_hash_and_table)
 	ASSERT_EQ(mismatches, 0, "IPv6 flows where the program and the oracle disagree");
 out:
 	free(table);
+}
+
+TEST(vip_replaced_in_one_reload_keeps_a_table)
+{
+	/* A VIP that changes its port is a VIP removed and one added in one
+	 * run: the new one must not get the old id, whose table is deleted
+	 * after the new state serves. */
+	static const char before[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}]}\n";
+	static const char after[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 8080, backends: [{address: 10.10.2.11}]}\n";
+	struct pkt_spec s = spec("10.100.0.1", 8080, 40201, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!ASSERT_OK(apply_config(before), "apply before") ||
+	    !ASSERT_OK(apply_config(after), "apply after"))
+		goto out;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.action, XDP_TX, "the new VIP forwards");
+	assert_reason(&r, FLB_R_FWD_TX);
+	s.dport = 80;
+	if (build(&s, in, &len))
+		expect_pass(in, len, FLB_R_PASS_NOT_VIP);
+out:
+	ASSERT_OK(apply_config(base_config), "restore");
 }
