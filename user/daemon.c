@@ -169,6 +169,8 @@ static int refresh(struct daemon *d, const struct flb_config *cfg, const char *w
 		err = apply(d, &eff, why);
 	if (err) {
 		desired_free(&eff);
+		if (d->applied) /* the checker follows what serves */
+			health_configure(d->hc, &d->eff);
 		return err;
 	}
 	if (d->applied)

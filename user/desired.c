@@ -65,9 +65,18 @@ int desired_build(const struct flb_config *cfg, const struct src_view *view,
 		int err;
 
 		*svc = cfg->services[s];
-		if (!svc->source_service[0])
-			continue; /* shares cfg's backends */
 		svc->backends = NULL;
+		if (!svc->source_service[0]) {
+			/* A copy: eff outlives cfg when a reload waits for the registry. */
+			svc->backends = calloc(svc->n_backends + 1, sizeof(*svc->backends));
+			if (!svc->backends) {
+				desired_free(eff);
+				return -ENOMEM;
+			}
+			memcpy(svc->backends, cfg->services[s].backends,
+			       svc->n_backends * sizeof(*svc->backends));
+			continue;
+		}
 		svc->n_backends = 0;
 		src = find(view, svc->source_service);
 		err = src && src->known ? fill(svc, src) : -EAGAIN;
@@ -82,8 +91,7 @@ int desired_build(const struct flb_config *cfg, const struct src_view *view,
 void desired_free(struct flb_config *eff)
 {
 	for (size_t s = 0; eff->services && s < eff->n_services; s++)
-		if (eff->services[s].source_service[0])
-			free(eff->services[s].backends);
+		free(eff->services[s].backends);
 	free(eff->services);
 	memset(eff, 0, sizeof(*eff));
 }

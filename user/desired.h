@@ -14,7 +14,8 @@
  * services). Instances whose port differs from the service port are
  * skipped (the dataplane does not translate ports; logged), duplicates of
  * an address keep the instance with the smallest ID, critical instances
- * are marked down. Returns 0, -EAGAIN while some registry service has not
+ * are marked down. eff owns copies of everything (it may outlive cfg).
+ * Returns 0, -EAGAIN while some registry service has not
  * been heard from yet (nothing to apply: the pinned state keeps serving),
  * or -ENOMEM. Free eff with desired_free(). */
 int desired_build(const struct flb_config *cfg, const struct src_view *view,

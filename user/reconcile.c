@@ -31,6 +31,9 @@ struct reconciler {
 	struct table_cache tables;
 };
 
+/* A plan state beyond FLB_BE_*: write the id as UNUSED (0 means "not named"). */
+#define PLAN_FREE 0xff
+
 /* Per run: what each id should become, and the ids of each service's backends. */
 struct plan {
 	uint8_t state[FLB_MAX_BACKENDS];          /* desired FLB_BE_*; 0 = not named */
@@ -178,16 +181,21 @@ static int plan_backends(struct reconciler *r, const struct flb_config *cfg, hea
 			p->ids[s][b] = id;
 			want = p->weights[s][b] ? FLB_BE_ACTIVE :
 			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			/* A weight-0 backend whose drain ended stays down. */
+			if (want == FLB_BE_DRAINING && r->be[id].state == FLB_BE_DOWN &&
+			    !r->drain_start[id])
+				want = FLB_BE_DOWN;
 			/* Shared address: the most serving state wins. */
 			if (!p->state[id] || want == FLB_BE_ACTIVE ||
 			    (want == FLB_BE_DRAINING && p->state[id] == FLB_BE_DOWN))
 				p->state[id] = want;
 		}
 	}
-	/* Left the configuration: drain. */
+	/* Left the configuration: drain; one that was down has no flows to
+	 * keep (they are re-steered already): its id is freed now. */
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
 		if (!p->state[id] && r->be[id].state != FLB_BE_UNUSED)
-			p->state[id] = r->be[id].state == FLB_BE_DOWN ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			p->state[id] = r->be[id].state == FLB_BE_DOWN ? PLAN_FREE : FLB_BE_DRAINING;
 	return 0;
 }
 
@@ -202,10 +210,11 @@ static int write_backends(struct reconciler *r, const struct plan *p, bool raise
 
 		if (!p->state[id] || (p->state[id] == FLB_BE_ACTIVE) != raise_only)
 			continue;
-		next.state = p->state[id];
+		next.state = p->state[id] == PLAN_FREE ? FLB_BE_UNUSED : p->state[id];
 		if (next.state == FLB_BE_DRAINING)
 			rep->backends_draining++;
-		if (!memcmp(&next, &r->be[id], sizeof(next)) && r->be[id].state != FLB_BE_UNUSED)
+		if (!memcmp(&next, &r->be[id], sizeof(next)) &&
+		    (r->be[id].state != FLB_BE_UNUSED || p->state[id] == PLAN_FREE))
 			continue;
 		err = maps_set_backend(r->m, id, &next);
 		if (err)
@@ -229,17 +238,20 @@ static int assign_vip_ids(const struct flb_config *cfg, const struct flb_vip_key
 {
 	bool used[FLB_MAX_VIPS] = {};
 
+	/* Every id in the map is taken, also those of VIPs about to go: their
+	 * tables are deleted after the new state serves, and must not be a
+	 * new VIP's by then. */
+	for (int i = 0; i < n_old; i++)
+		if (old_vips[i].id < FLB_MAX_VIPS)
+			used[old_vips[i].id] = true;
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		struct flb_vip_key key;
 
 		vip_ids[s] = UINT32_MAX;
 		reconcile_vip_key(&cfg->services[s], &key);
-		for (int i = 0; i < n_old; i++) {
-			if (!memcmp(&key, &old_keys[i], sizeof(key)) && old_vips[i].id < FLB_MAX_VIPS) {
+		for (int i = 0; i < n_old; i++)
+			if (!memcmp(&key, &old_keys[i], sizeof(key)) && old_vips[i].id < FLB_MAX_VIPS)
 				vip_ids[s] = old_vips[i].id;
-				used[old_vips[i].id] = true;
-			}
-		}
 	}
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		uint32_t id = 0;

@@ -170,10 +170,17 @@ static int on_event(void *ctx, enum etcd_event type, const struct etcd_kv *kv, i
 {
 	struct state *st = ctx;
 
+	char health[256];
+
 	state_set(st, kv->key, kv->value, type == ETCD_DELETE);
 	st->revision = revision;
-	/* Events of one revision arrive together; publishing per event is
-	 * still correct, only busier. */
+	/* A deregistration or an expired lease deletes health/ and services/
+	 * keys in one revision, health/ first: publishing in between would show
+	 * the instance critical (re-steering its flows) instead of gone
+	 * (draining). The services/ delete that follows publishes. */
+	snprintf(health, sizeof(health), "%shealth/", st->cfg->prefix);
+	if (type == ETCD_DELETE && !strncmp(kv->key, health, strlen(health)))
+		return 0;
 	publish_all(st);
 	return 0;
 }

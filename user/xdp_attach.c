@@ -96,8 +96,7 @@ static int ours(int ifindex, const char *ifname, const char *prog_name, const ch
 	if (!strcmp(name, prog_name))
 		return fd;
 	close(fd);
-	return log_err(-EBUSY, "interface already runs another XDP program; refusing to replace it",
-		       "iface=%s prog=%s id=%u", ifname, name[0] ? name : "?", *cur);
+	return -EBUSY; /* somebody else's, or libxdp's dispatcher: see in_dispatcher() */
 }
 
 static void repin(int prog_fd, const char *ifname, const char *pin_dir)
@@ -143,6 +142,51 @@ static int attach_new(int ifindex, const char *ifname, int prog_fd, const char *
 	return 0;
 }
 
+/*
+ * libxdp's dispatcher runs the interface's programs (where the kernel
+ * allows it): ours is one of them when one has our name. The same program:
+ * nothing to do (a reload). An earlier one: the new one joins the
+ * dispatcher first, then the old one leaves (libxdp swaps the dispatcher
+ * each time, so the hook is never empty; for a moment both run, and the
+ * first to return TX or REDIRECT ends the chain). Somebody else's
+ * dispatcher without ours: -EBUSY as before.
+ */
+static int in_dispatcher(int ifindex, const char *ifname, int prog_fd, const char *prog_name,
+			 enum xdp_attach_mode_flb mode, const char *pin_dir)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p, *old = NULL;
+	int err = -EBUSY;
+
+	if (libxdp_get_error(mp) || !mp || xdp_multiprog__is_legacy(mp)) {
+		if (!libxdp_get_error(mp))
+			xdp_multiprog__close(mp);
+		return log_err(-EBUSY, "interface already runs another XDP program; refusing to replace it",
+			       "iface=%s id=%u", ifname, attached_id(ifindex));
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
+		if (!strcmp(xdp_program__name(p), prog_name))
+			old = p;
+	if (!old) {
+		log_error("interface runs a dispatcher without our program; refusing to join it",
+			  "iface=%s", ifname);
+	} else if (xdp_program__id(old) == prog_id_of(prog_fd)) {
+		err = 0;
+	} else {
+		err = attach_new(ifindex, ifname, prog_fd, prog_name, mode);
+		if (!err)
+			err = xdp_program__detach(old, ifindex,
+						  mode == FLB_ATTACH_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+		if (!err) {
+			repin(prog_fd, ifname, pin_dir);
+			log_info("replaced our program in the libxdp dispatcher", "iface=%s old_id=%u",
+				 ifname, xdp_program__id(old));
+		}
+	}
+	xdp_multiprog__close(mp);
+	return err;
+}
+
 int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
 	       enum xdp_attach_mode_flb mode, const char *pin_dir)
 {
@@ -153,6 +197,8 @@ int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
 	if (!ifindex)
 		return log_err(-ENODEV, "no such interface", "iface=%s", ifname);
 	old_fd = ours(ifindex, ifname, prog_name, pin_dir, &cur);
+	if (old_fd == -EBUSY)
+		return in_dispatcher(ifindex, ifname, prog_fd, prog_name, mode, pin_dir);
 	if (old_fd == -ENOENT) {
 		err = attach_new(ifindex, ifname, prog_fd, prog_name, mode);
 		if (!err)
