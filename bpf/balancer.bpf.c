@@ -240,9 +240,14 @@ static __always_inline int overhead(const struct pkt *p, const struct flb_backen
 	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
 }
 
-/* Answers the client "too big". Not for an IPv4 packet without DF (a
- * fragmented tunnel packet could not be decapsulated on the backend) nor
- * for an ICMP error (no errors about errors): those are dropped. */
+/*
+ * Over the egress MTU once encapsulated. IPv4 with DF and IPv6: answer the
+ * client "too big". IPv4 without DF in an IPv4 tunnel: -1, the caller
+ * passes it encapsulated to the kernel, which fragments the outer header
+ * (its DF is clear; a backend with the kernel's ipip reassembles it). No
+ * way for IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never
+ * fragmented), nor for an ICMP error (no errors about errors): dropped.
+ */
 static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
 				   const struct flb_backend *be, __u16 mtu)
 {
@@ -252,7 +257,8 @@ static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u3
 		return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
 	if (p->flow.family == FLB_AF_INET) {
 		if (!(p->frag_off & bpf_htons(IP_DF)))
-			return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
+			return be->family == FLB_AF_INET ? -1 :
+							   count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
 		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
 			return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
 	} else if (icmp6_too_big(ctx, p, len, room)) {
@@ -331,7 +337,9 @@ int balancer(struct xdp_md *ctx)
 	}
 	rc = nexthop(ctx, id, be, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		return too_big(ctx, &p, bytes, be, fib.mtu_result);
+		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
+		if (r >= 0)
+			return r;
 	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
@@ -342,6 +350,8 @@ int balancer(struct xdp_md *ctx)
 		r = encap_ip6(ctx, &p, src6, be->addr, hash);
 	if (r)
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
 

@@ -114,8 +114,9 @@ int decap(struct xdp_md *ctx)
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end)
 		return count(FLB_R_DECAP_BAD, XDP_PASS);
-	/* A fragment of a tunnel packet: only the kernel could reassemble it
-	 * (the balancer never sends one: it drops what would need it). */
+	/* A fragment of a tunnel packet (the balancer lets the kernel fragment
+	 * IPv4 without DF): only the kernel can reassemble it, and decapsulate
+	 * it where it has the ipip module. */
 	if (ip->protocol != IPPROTO_IPIP || (ip->frag_off & bpf_htons(0x3fff)))
 		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	hlen = ip->ihl * 4;

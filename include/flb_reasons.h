@@ -22,7 +22,7 @@
 	X(PASS_L4_OTHER,    "pass_l4_other")    /* IP protocol other than TCP/UDP, ICMP that is no error */ \
 	X(PASS_EXT_DEPTH,   "pass_ext_depth")   /* IPv6 extension header chain longer than we walk */ \
 	X(PASS_NO_NEIGH,    "pass_no_neigh")    /* encapsulated, next hop unresolved: kernel resolves it */ \
-	X(DROP_TOO_BIG,     "drop_too_big")     /* over the MTU once encapsulated, no "too big" allowed */ \
+	X(PASS_BIG_NO_DF,   "pass_big_no_df")   /* encapsulated IPv4-in-IPv4, over the MTU, DF clear: kernel fragments */ \
 	X(TX_ICMP_TOO_BIG,  "tx_icmp_too_big")  /* over the MTU after encapsulation: ICMP sent to client */ \
 	X(BAD_ETH,          "bad_eth")          /* truncated Ethernet or VLAN header */ \
 	X(BAD_IPV4,         "bad_ipv4")         /* truncated IPv4 header, IHL < 5, bad total length */ \
@@ -31,6 +31,7 @@
 	X(DROP_NO_BACKEND,  "drop_no_backend")  /* VIP has no usable backend */ \
 	X(DROP_NO_ROUTE,    "drop_no_route")    /* FIB has no route to the backend */ \
 	X(DROP_ENCAP,       "drop_encap")       /* headroom could not be grown */ \
+	X(DROP_TOO_BIG,     "drop_too_big")     /* over the MTU, no too-big reply allowed, cannot be fragmented */ \
 	/* decap */                                                            \
 	X(DECAP_OK,         "decap_ok")         /* outer header stripped, inner passed up */ \
 	X(DECAP_PASS_OTHER, "decap_pass_other") /* not IPIP to this host: passed unchanged */ \

@@ -914,13 +914,14 @@ TEST(too_big_with_df_answers_icmp_frag_needed)
 	ASSERT_EQ(csum_rfc1071(r.out + 14, 20), 0, "IPv4 checksum verifies");
 	ASSERT_EQ(csum_rfc1071(r.out + 34, wl - 34), 0, "ICMP checksum verifies");
 
-	/* Without DF no "too big" may be sent, and a fragmented tunnel packet
-	 * could not be decapsulated: dropped, counted. */
+	/* Without DF the kernel gets it, encapsulated, and may fragment. */
 	s.frag_off = 0;
 	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
 		return;
-	ASSERT_EQ(r.action, XDP_DROP, "action without DF");
-	assert_reason(&r, FLB_R_DROP_TOO_BIG);
+	ASSERT_EQ(r.action, XDP_PASS, "action without DF");
+	assert_reason(&r, FLB_R_PASS_BIG_NO_DF);
+	ASSERT_EQ(r.out_len, len + 20, "encapsulated");
+	ASSERT_EQ(r.out[14 + 6] & 0x40, 0, "outer DF clear: the kernel may fragment");
 
 	/* One byte less fits. */
 	s.frag_off = 0x4000;
@@ -928,6 +929,23 @@ TEST(too_big_with_df_answers_icmp_frag_needed)
 	if (build(&s, in, &len) && run_pkt(in, len, &r))
 		ASSERT_EQ(r.action, XDP_REDIRECT, "fits: forwarded");
 	ASSERT_EQ(r.reasons[FLB_R_FWD_REDIRECT], 1, "counted forwarded");
+}
+
+TEST(too_big_without_df_in_an_ipv6_tunnel_is_dropped)
+{
+	/* IPv4 VIP, IPv6 backend: forwarded IPv6 is never fragmented, and no
+	 * too-big may answer a packet without DF. */
+	struct pkt_spec s = spec("10.100.0.9", 80, 40109, 0x10);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	s.frag_off = 0;
+	s.payload = 1480 - 40; /* 1480 + 40 > the link's 1500 */
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_DROP, "action");
+	assert_reason(&r, FLB_R_DROP_TOO_BIG);
 }
 
 TEST(too_big_ipv6_answers_packet_too_big)

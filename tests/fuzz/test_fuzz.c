@@ -447,7 +447,7 @@ static bool has_prefix(const char *s, const char *p)
  * does not yet; a label missing from flb_reasons.h simply counts zero.
  */
 /* Passed to the kernel already encapsulated. */
-static const char *const pass_encap_reasons[] = { "pass_no_neigh" };
+static const char *const pass_encap_reasons[] = { "pass_no_neigh", "pass_big_no_df" };
 /* Dropped after the outer header was written (R4 for XDP_DROP). */
 static const char *const drop_encap_reasons[] = { "drop_no_route", "drop_encap" };
 /* Our "too big" reply sent back out (R5). */
@@ -609,7 +609,7 @@ static bool batch_check(struct batch *b, struct totals *t)
 	/* Frames that broke a rule have no shape: then only the sum is judged. */
 	if (!b->broken) {
 		ok = batch_rule(s[XDP_PASS][FZ_ENCAP] == pass_encap,
-				"passed encapsulated = pass_no_neigh",
+				"passed encapsulated = pass_no_neigh + pass_big_no_df",
 				s[XDP_PASS][FZ_ENCAP], pass_encap, t) && ok;
 		ok = batch_rule(s[XDP_DROP][FZ_ENCAP] <= drop_encap,
 				"dropped encapsulated <= drop_no_route + drop_encap",
