@@ -9,20 +9,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 
 #include "config.h"
+#include "flb_abi.h"
 #include "log.h"
-#include "maps.h"
-#include "reconcile.h"
 #include "daemon.h"
 #include "xdp_attach.h"
 

@@ -407,23 +407,6 @@ out:
 	return err;
 }
 
-long maps_count_flows(const struct flb_maps *m, uint32_t id)
-{
-	int fd = m->flb_conntrack;
-	struct flb_flow k, next;
-	struct flb_ct ct;
-	void *prev = NULL;
-	long n = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, &ct) && ct.backend == id)
-			n++;
-		k = next;
-		prev = &k;
-	}
-	return n;
-}
-
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct)
 {
 	return lookup(m->flb_conntrack, flow, ct);

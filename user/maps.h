@@ -63,8 +63,6 @@ int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic
 typedef void (*ct_visit_fn)(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx);
 int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx);
 
-/* Conntrack entries naming backend id (with any generation). */
-long maps_count_flows(const struct flb_maps *m, uint32_t id);
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct);
 
 /* Sums a per-CPU array element of value_size bytes made of u64 fields. */
