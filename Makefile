@@ -24,8 +24,7 @@ CFLAGS  ?= -O2 -g
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS  += -DFLB_VERSION=\"$(VERSION)\"
 CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-           -Iinclude -Iuser -Itests/lib -I$(BUILD)/skel
-LDLIBS  := -lxdp -lbpf -lyaml -lelf -lz -lpthread -lcurl -lcjson -lmicrohttpd
+           -Iinclude -Iuser/lib -I$(BUILD)/skel
 ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
@@ -39,12 +38,27 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/skel/%.skel.h,$(BPF_SRCS))
 
-# Programs: user/<prog>.c holds main(); everything else in user/ is library.
-PROGS     := fluxlbd fluxlb fluxlb-registry
-LIB_SRCS  := $(filter-out $(PROGS:%=user/%.c),$(wildcard user/*.c))
-LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-LIB       := $(BUILD)/libfluxlb.a
-BINS      := $(PROGS:%=$(BUILD)/bin/%)
+# user/lib/ is shared; user/<dir>/ holds one program: <main>.c has main(),
+# the rest of the folder is that program's own code, archived so tests and
+# benchmarks can link it. Each program links only the libraries it uses.
+LIB_SRCS  := $(wildcard user/lib/*.c)
+LIB       := $(BUILD)/lib/libflb.a
+
+PROG_DIRS := fluxlbd fluxlb registry
+main_fluxlbd  := fluxlbd
+main_fluxlb   := fluxlb
+main_registry := fluxlb-registry
+LDLIBS_fluxlbd  := -lxdp -lbpf -lyaml -lelf -lz -lpthread -lcurl -lcjson -lmicrohttpd
+LDLIBS_fluxlb   := -lxdp -lbpf -lelf -lz
+LDLIBS_registry := -lpthread -lcurl -lcjson -lmicrohttpd
+
+# Everything, for tests and benchmarks that link several programs' parts.
+LDLIBS    := -lxdp -lbpf -lyaml -lelf -lz -lpthread -lcurl -lcjson -lmicrohttpd
+prog_srcs  = $(filter-out user/$(1)/$(main_$(1)).c,$(wildcard user/$(1)/*.c))
+prog_lib   = $(BUILD)/lib/lib$(1).a
+PROG_LIBS := $(foreach d,$(PROG_DIRS),$(call prog_lib,$(d)))
+BINS      := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(main_$(d)))
+ALL_LIBS  := $(PROG_LIBS) $(LIB)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_PROGS := $(patsubst tests/bpf/progs/%.bpf.c,$(BUILD)/tests/progs/%.bpf.o,$(wildcard tests/bpf/progs/*.bpf.c))
@@ -100,16 +114,30 @@ $(BUILD)/obj/%.o: %.c | $(SKELS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+# A program's own headers are visible to its own sources (and to tests).
+$(foreach d,$(PROG_DIRS),$(eval $(BUILD)/obj/user/$(d)/%.o: CFLAGS += -Iuser/$(d)))
+
+$(BUILD)/lib/%.a:
 	$(call msg,AR,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/user/%.o $(LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB) $(LIB)
+define program
+$(call prog_lib,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(call prog_srcs,$(1)))
+$(BUILD)/bin/$(main_$(1)): $(BUILD)/obj/user/$(1)/$(main_$(1)).o $(call prog_lib,$(1)) $(LIB)
+	$$(call msg,LD,$$@)
+	$(Q)mkdir -p $$(dir $$@)
+	$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS_$(1)) -o $$@
+endef
+$(foreach d,$(PROG_DIRS),$(eval $(call program,$(d))))
+
+# Tests see every program's headers and link every archive they need.
+TEST_CFLAGS := $(foreach d,$(PROG_DIRS),-Iuser/$(d)) -Itests/lib
+$(BUILD)/obj/tests/%.o: CFLAGS += $(TEST_CFLAGS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB) $(ALL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
@@ -132,5 +160,8 @@ clean:
 # Benchmarks and fuzzing keep their rules beside their sources.
 -include bench/bench.mk
 -include tests/fuzz/fuzz.mk
+
+# Objects are kept (make would delete those it sees as intermediates).
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

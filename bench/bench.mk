@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmarks (issue 8): `make bench`. Included at the end of the top-level
-# Makefile, so BUILD, CC, CLANG, CFLAGS, BPF_CFLAGS, LDLIBS, LIB, SKELS,
+# Makefile, so BUILD, CC, CLANG, CFLAGS, BPF_CFLAGS, LDLIBS, ALL_LIBS, TEST_CFLAGS, SKELS,
 # BPFTOOL and the msg/Q macros are those of the build. Everything generated
 # goes under $(BUILD)/bench. Never part of `make test`.
 
@@ -31,11 +31,11 @@ $(BENCH_OUT)/skel/%.skel.h: $(BENCH_OUT)/bpf/%.bpf.o
 $(BENCH_OUT)/obj/%.o: bench/%.c $(BENCH_SKELS) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Ibench -I$(BENCH_OUT)/skel -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -Ibench -I$(BENCH_OUT)/skel -c $< -o $@
 
 # Keep the BPF objects and skeletons (make would delete them as intermediates).
 .SECONDARY: $(BENCH_BPF:%=$(BENCH_OUT)/bpf/%.bpf.o) $(BENCH_SKELS)
 
-$(BENCH_BINS): $(BENCH_OUT)/%: $(BENCH_OUT)/obj/%.o $(BENCH_COMMON) $(LIB)
+$(BENCH_BINS): $(BENCH_OUT)/%: $(BENCH_OUT)/obj/%.o $(BENCH_COMMON) $(ALL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@

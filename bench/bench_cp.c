@@ -2,7 +2,7 @@
 /*
  * Part 3 of `make bench`: the control plane.
  *
- * Maglev build time of user/maglev.c against a straightforward
+ * Maglev build time of user/lib/maglev.c against a straightforward
  * implementation of the paper's algorithm (Eisenbud et al., NSDI 2016,
  * Pseudocode 1: per-backend offset and skip, permutation entry
  * (offset + j * skip) % M computed on the fly, backends take turns claiming
@@ -37,7 +37,7 @@
 #include "flb_abi.h"
 #include "log.h"
 #include "maglev.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "reconcile.h"
 
 #define M 65537
@@ -49,7 +49,7 @@
 
 #define MURMUR_M 0xc6a4a7935bd1e995ULL
 
-/* MurmurHash64A, the hash user/maglev.c uses too, so both pay the same
+/* MurmurHash64A, the hash user/lib/maglev.c uses too, so both pay the same
  * for hashing and only the population loop differs. */
 static uint64_t murmur64a(const char *s, uint64_t seed)
 {

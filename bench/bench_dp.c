@@ -41,7 +41,7 @@
 #include "flb_abi.h"
 #include "flb_reasons.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "reconcile.h"
 
 #define MAX_ROUNDS 64

@@ -43,7 +43,7 @@
 #include "config.h"
 #include "flb_reasons.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "reconcile.h"
 
 #define G0_MAC "\x02\x00\x00\x00\x0b\x01"

@@ -29,7 +29,7 @@
 #include "flb_hash.h"
 #include "flb_test.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "pkt.h"
 #include "reconcile.h"
 

@@ -15,7 +15,7 @@
 
 #include "decap.skel.h"
 #include "flb_test.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "pkt.h"
 
 static struct decap *skel;

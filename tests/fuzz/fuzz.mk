@@ -11,7 +11,7 @@ FLB_FUZZ_COUNT ?= 1000000
 
 all: $(FUZZ_BIN)
 
-$(FUZZ_BIN): $(FUZZ_OBJS) $(TEST_LIB) $(LIB)
+$(FUZZ_BIN): $(FUZZ_OBJS) $(TEST_LIB) $(ALL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

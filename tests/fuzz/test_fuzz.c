@@ -50,7 +50,7 @@
 #include "fuzz_check.h"
 #include "fuzz_gen.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "reconcile.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests for the configuration file (user/config.c, config_service.c,
- * yaml_walk.c) and the address helpers (user/addr.c): every field of the
+ * Unit tests for the configuration file (user/fluxlbd/config.c, config_service.c,
+ * yaml_walk.c) and the address helpers (user/lib/addr.c): every field of the
  * documented example, defaults, the walking-skeleton form, IPv6, aliases,
  * the size limits, and a table of malformed files with the exact message
  * each must produce, line included. After every failed parse the output

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Properties of the Maglev builder (user/maglev.c): full tables, balance,
+ * Properties of the Maglev builder (user/lib/maglev.c): full tables, balance,
  * weighted shares, independence from input order and from the process,
  * disruption when one backend leaves or joins, the auto-size list and input
  * errors. Everything random uses a fixed, printed seed. Not covered here:

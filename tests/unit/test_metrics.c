@@ -556,20 +556,20 @@ TEST(large_snapshot_grows_buffer)
 TEST(vip_names)
 {
 	struct flb_vip_key k = { .port = htons(80), .proto = IPPROTO_TCP, .family = FLB_AF_INET };
-	char buf[METRICS_VIP_STRLEN];
+	char buf[VIP_NAME_STRLEN];
 
 	inet_pton(AF_INET, "10.100.0.1", k.addr);
-	metrics_vip_name(&k, buf, sizeof(buf));
+	vip_name(&k, buf, sizeof(buf));
 	ASSERT_STREQ(buf, "10.100.0.1:80/tcp", "ipv4");
 	memset(&k, 0, sizeof(k));
 	k.port = htons(53);
 	k.proto = IPPROTO_UDP;
 	k.family = FLB_AF_INET6;
 	inet_pton(AF_INET6, "fd00:100::1", k.addr);
-	metrics_vip_name(&k, buf, sizeof(buf));
+	vip_name(&k, buf, sizeof(buf));
 	ASSERT_STREQ(buf, "[fd00:100::1]:53/udp", "ipv6 udp");
 	k.port = htons(65535);
 	memset(k.addr, 0xff, sizeof(k.addr));
-	metrics_vip_name(&k, buf, sizeof(buf));
+	vip_name(&k, buf, sizeof(buf));
 	ASSERT_STREQ(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535/udp", "longest fits");
 }

@@ -29,7 +29,9 @@ void log_msg(enum log_level level, const char *msg, const char *kv_fmt, ...)
 /* Logs at error level and returns err (a -errno): `return log_err(err, ...)`. */
 #define log_err(err, msg, ...) (log_msg(LOG_ERROR, msg, __VA_ARGS__), (err))
 
-/* Routes libbpf and libxdp output into log_msg. */
+/* Whether a line of this level is written. */
+bool log_enabled(enum log_level level);
+/* Routes libbpf and libxdp output into log_msg (log_libs.c). */
 void log_route_libs(void);
 
 #endif

@@ -10,9 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/libbpf.h>
-#include <xdp/libxdp.h>
-
 #include "log.h"
 
 static enum log_level max_level = LOG_INFO;
@@ -127,42 +124,7 @@ void log_msg(enum log_level level, const char *msg, const char *kv_fmt, ...)
 		return;
 }
 
-/* libbpf/libxdp hand us printf fragments ending in a newline. */
-static void lib_line(enum log_level level, const char *lib, const char *fmt, va_list ap)
+bool log_enabled(enum log_level level)
 {
-	char text[1024];
-	size_t n;
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	n = strlen(text);
-	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
-		text[--n] = 0;
-	for (char *c = text; *c; c++)
-		if (*c == '"' || *c == '\n' || *c == '\t')
-			*c = *c == '"' ? '\'' : ' ';
-	log_msg(level, text, "lib=%s", lib);
-}
-
-static int libbpf_print(enum libbpf_print_level l, const char *fmt, va_list ap)
-{
-	enum log_level level = l == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
-
-	if (level <= max_level)
-		lib_line(level, "libbpf", fmt, ap);
-	return 0;
-}
-
-static int libxdp_print(enum libxdp_print_level l, const char *fmt, va_list ap)
-{
-	enum log_level level = l == LIBXDP_WARN ? LOG_INFO : LOG_DEBUG;
-
-	if (level <= max_level)
-		lib_line(level, "libxdp", fmt, ap);
-	return 0;
-}
-
-void log_route_libs(void)
-{
-	libbpf_set_print(libbpf_print);
-	libxdp_set_print(libxdp_print);
+	return level <= max_level;
 }

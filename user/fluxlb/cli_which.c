@@ -20,7 +20,7 @@
 #include "cli_common.h"
 #include "cli_out.h"
 #include "flb_hash.h"
-#include "metrics.h"
+#include "vip_name.h"
 
 static int parse_proto(const char *s, uint8_t *proto)
 {
@@ -92,7 +92,7 @@ struct pick {
 	bool ready;
 };
 
-static void print_pick(const struct pick *p, const char *vip_name, uint32_t vip_id)
+static void print_pick(const struct pick *p, const char *vname, uint32_t vip_id)
 {
 	bool live = p->have_ct && p->ct_state == CLI_CT_LIVE;
 	uint32_t id = live ? p->ct.backend : p->maglev_id;
@@ -100,7 +100,7 @@ static void print_pick(const struct pick *p, const char *vip_name, uint32_t vip_
 	bool ok = id && id < FLB_MAX_BACKENDS && usable(&p->bes[id], p->f);
 	const char *verdict = !p->ready ? "pass_not_ready" : ok ? "forward" : "drop_no_backend";
 
-	cli_str("vip", "vip:        %s", vip_name);
+	cli_str("vip", "vip:        %s", vname);
 	cli_u64("vip_id", " (id %llu)\n", vip_id);
 	cli_bool("ready", NULL, p->ready);
 	cli_u64("hash", "maglev:     hash 0x%08llx", p->hash);
@@ -142,7 +142,7 @@ static void print_pick(const struct pick *p, const char *vip_name, uint32_t vip_
 
 static int cmd_which(int argc, char **argv)
 {
-	char vip_name[METRICS_VIP_STRLEN], src[64], dst[64], pbuf[8];
+	char vname[VIP_NAME_STRLEN], src[64], dst[64], pbuf[8];
 	struct flb_backend *bes = NULL;
 	struct cli_vips *v = NULL;
 	struct flb_ctl ctl = {};
@@ -196,12 +196,12 @@ static int cmd_which(int argc, char **argv)
 
 	cli_endpoint(f.src, f.family, f.sport, src, sizeof(src));
 	cli_endpoint(f.dst, f.family, f.dport, dst, sizeof(dst));
-	metrics_vip_name(&v->keys[vi], vip_name, sizeof(vip_name));
+	vip_name(&v->keys[vi], vname, sizeof(vname));
 	cli_obj_open(NULL);
 	cli_str("proto", "flow:       %s", cli_proto_name(f.proto, pbuf, sizeof(pbuf)));
 	cli_str("src", " %s", src);
 	cli_str("dst", " -> %s\n", dst);
-	print_pick(&p, vip_name, v->vips[vi].id);
+	print_pick(&p, vname, v->vips[vi].id);
 	cli_obj_close();
 	rc = CLI_OK;
 out:

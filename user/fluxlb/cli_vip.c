@@ -14,7 +14,7 @@
 #include "cli_cmds.h"
 #include "cli_common.h"
 #include "cli_out.h"
-#include "metrics.h"
+#include "vip_name.h"
 
 static uint32_t count_backends(const uint32_t *ids, uint32_t size)
 {
@@ -33,12 +33,12 @@ static uint32_t count_backends(const uint32_t *ids, uint32_t size)
 static int print_vip(const struct flb_maps *m, const struct flb_vip_key *k, uint32_t id,
 		     const struct flb_backend *be)
 {
-	char name[METRICS_VIP_STRLEN], fp_hex[20];
+	char name[VIP_NAME_STRLEN], fp_hex[20];
 	uint32_t *ids = NULL, size = 0;
 	uint64_t fp = 0;
 	int err;
 
-	metrics_vip_name(k, name, sizeof(name));
+	vip_name(k, name, sizeof(name));
 	err = maps_get_ring(m, id, &ids, &size);
 	if (!err)
 		err = cli_table_fingerprint(ids, size, be, ntohs(k->port), &fp);

@@ -15,7 +15,7 @@
 
 #include "addr.h"
 #include "flb_abi.h"
-#include "maps.h"
+#include "pinned_maps.h"
 
 #define CLI_DEFAULT_BPFFS "/sys/fs/bpf/fluxlb"
 

@@ -23,7 +23,7 @@
 
 #include "exporter.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "metrics.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -83,7 +83,7 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 
 		memset(v, 0, sizeof(*v));
 		v->id = e->vips[i].id;
-		metrics_vip_name(&e->keys[i], v->vip, sizeof(v->vip));
+		vip_name(&e->keys[i], v->vip, sizeof(v->vip));
 		if (!maps_read_vip_stats(m, v->id, &v->traffic))
 			s->n_vips++;
 	}

@@ -11,7 +11,7 @@
 #include "cli_common.h"
 #include "cli_out.h"
 #include "flb_reasons.h"
-#include "metrics.h"
+#include "vip_name.h"
 
 static const char *const reason_names[] = {
 #define NAME(n, label) label,
@@ -128,10 +128,10 @@ static int cmd_stats(int argc, char **argv)
 	cli_arr_open("vips");
 	for (int i = 0; i < v->n; i++) {
 		struct flb_traffic t = {};
-		char name[METRICS_VIP_STRLEN];
+		char name[VIP_NAME_STRLEN];
 
 		maps_read_vip_stats(m, v->vips[i].id, &t);
-		metrics_vip_name(&v->keys[i], name, sizeof(name));
+		vip_name(&v->keys[i], name, sizeof(name));
 		cli_obj_open(NULL);
 		cli_str("vip", "  %-28s", name);
 		cli_u64("id", " id %-5llu", v->vips[i].id);

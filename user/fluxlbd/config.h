@@ -5,7 +5,7 @@
  * can trust every field. A file either loads whole or is rejected with one
  * line naming the file, the line and the key path of the first problem; the
  * caller keeps its last good configuration. The accepted shape is described
- * in user/config.c and user/config_service.c, beside the key tables that
+ * in config.c and config_service.c, beside the key tables that
  * define it.
  */
 #ifndef FLB_CONFIG_H

@@ -5,8 +5,8 @@
  * when already pinned there (restart adopts them; conntrack survives).
  * Readers (exporter, CLI) use the maps_read_* helpers.
  */
-#ifndef FLB_MAPS_H
-#define FLB_MAPS_H
+#ifndef FLB_PINNED_MAPS_H
+#define FLB_PINNED_MAPS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -25,7 +25,7 @@
 #include "exporter.h"
 #include "health.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "reconcile.h"
 #include "source.h"
 #include "status.h"

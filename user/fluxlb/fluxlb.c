@@ -3,7 +3,7 @@
  * fluxlb, the operator's CLI. Reads the pinned maps directly, so it works
  * while the daemon is down, and manages the decap program on backend hosts.
  * This file holds the global options and the command table; each command
- * lives with its --help text in user/cli_<topic>.c. -j prints JSON (errors
+ * lives with its --help text in cli_<topic>.c. -j prints JSON (errors
  * too, on stdout).
  */
 #include <getopt.h>

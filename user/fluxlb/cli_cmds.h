@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The CLI's commands, each defined beside its code in user/cli_<topic>.c
- * (name, handler, summary, --help text); user/fluxlb.c dispatches to them.
+ * The CLI's commands, each defined beside its code in cli_<topic>.c
+ * (name, handler, summary, --help text); fluxlb.c dispatches to them.
  */
 #ifndef FLB_CLI_CMDS_H
 #define FLB_CLI_CMDS_H

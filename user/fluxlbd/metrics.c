@@ -401,12 +401,3 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
 	}
 	return out->failed ? -ENOMEM : 0;
 }
-
-void metrics_vip_name(const struct flb_vip_key *k, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(k->family == FLB_AF_INET6 ? AF_INET6 : AF_INET, k->addr, a, sizeof(a));
-	snprintf(buf, len, k->family == FLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
-		 k->proto == IPPROTO_UDP ? "udp" : "tcp");
-}

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "status.h"
 
 struct reconcile_report {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Map writer (see maps.h). Wraps the balancer skeleton. Every write is a
+ * Map writer (see pinned_maps.h). Wraps the balancer skeleton. Every write is a
  * single bpf_map_update_elem, so the datapath never sees half an entry.
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include "balancer.skel.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned_maps.h"
 
 /* One fd per map, from the skeleton (daemon, tests) or from the pins (CLI). */
 struct flb_maps {

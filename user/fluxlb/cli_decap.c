@@ -21,7 +21,7 @@
 #include "cli_out.h"
 #include "decap.skel.h"
 #include "flb_reasons.h"
-#include "maps.h"
+#include "pinned_maps.h"
 #include "xdp_attach.h"
 
 /* Every address of this host (all interfaces of the namespace): an IPIP

@@ -16,9 +16,8 @@
 #include "flb_abi.h"
 #include "flb_reasons.h"
 #include "status.h"
+#include "vip_name.h"
 
-/* Room for metrics_vip_name(): "[" INET6_ADDRSTRLEN "]:65535/tcp". */
-#define METRICS_VIP_STRLEN 64
 
 /* A growable text buffer. Appends after a failed allocation are dropped
  * and remembered in failed, so callers check once at the end. */
@@ -35,7 +34,7 @@ void metrics_buf_free(struct metrics_buf *b);
 
 /* One VIP as the maps hold it (flb_vips, flb_vip_stats). */
 struct metrics_vip {
-	char vip[METRICS_VIP_STRLEN]; /* metrics_vip_name() of its key */
+	char vip[VIP_NAME_STRLEN];    /* vip_name() of its key */
 	uint32_t id;
 	struct flb_traffic traffic;
 };
@@ -65,9 +64,5 @@ struct metrics_snapshot {
 /* Appends the whole exposition to out. Returns 0, or -ENOMEM (out then
  * holds a truncated text the caller must not serve). */
 int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out);
-
-/* "10.100.0.1:80/tcp" or "[fd00::1]:80/udp": the name of a VIP key, the same
- * text as flb_status_vip.vip, used as the vip label and by the CLI. */
-void metrics_vip_name(const struct flb_vip_key *k, char *buf, size_t len);
 
 #endif
