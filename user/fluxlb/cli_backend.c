@@ -123,7 +123,7 @@ static int cmd_backend_list(int argc, char **argv)
 	if (argc < 2)
 		for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
 			t.shown[id] = be[id].state != FLB_BE_UNUSED;
-	t.now = cli_now_ns();
+	t.now = clock_ns();
 	err = tally_slots(m, &t, slots);
 	if (!err)
 		err = maps_ct_scan(m, tally_flow, &t);

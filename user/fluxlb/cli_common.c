@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_common.h"
 #include "cli_out.h"
@@ -198,14 +197,6 @@ bool cli_vip_sel_match(const struct cli_vip_sel *sel, const struct flb_vip_key *
 	return k->family == family && !memcmp(k->addr, sel->addr.bytes, sizeof(k->addr)) &&
 	       (sel->port < 0 || ntohs(k->port) == sel->port) &&
 	       (sel->proto < 0 || k->proto == sel->proto);
-}
-
-uint64_t cli_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int by_id(const void *a, const void *b, void *ctx)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "flb_abi.h"
 #include "pinned_maps.h"
 
@@ -57,7 +58,6 @@ void cli_addr(const __be32 addr[4], uint8_t family, char *buf, size_t len);
 void cli_endpoint(const __be32 addr[4], uint8_t family, __be16 port, char *buf, size_t len);
 /* Parses "ADDR:PORT" or "[V6ADDR]:PORT". Returns 0 or -EINVAL. */
 int cli_parse_endpoint(const char *s, struct flb_addr *a, uint16_t *port);
-uint64_t cli_now_ns(void); /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
 
 /* VIP selector "ADDR[:PORT][/tcp|/udp]" ("[V6]:PORT/udp", "fd00::1"):
  * matches every VIP with that address and, when given, port and protocol. */

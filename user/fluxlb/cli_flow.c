@@ -176,7 +176,7 @@ static int cmd_flow_list(int argc, char **argv)
 		cli_fail(err, "cannot read conntrack");
 		goto out;
 	}
-	now = cli_now_ns(); /* after the scan: no entry is newer */
+	now = clock_ns(); /* after the scan: no entry is newer */
 	for (size_t i = 0; i < s.n; i++)
 		s.e[i].idle_s = cli_ct_age_s(&s.e[i].ct, now);
 	qsort(s.e, s.n, sizeof(*s.e), newest_first);

@@ -188,7 +188,7 @@ static int cmd_which(int argc, char **argv)
 	err = maps_ct_lookup(m, &f, &p.ct);
 	p.have_ct = !err;
 	if (p.have_ct) {
-		uint64_t now = cli_now_ns();
+		uint64_t now = clock_ns();
 
 		p.ct_state = cli_ct_state(&f, &p.ct, bes, &ctl, now);
 		p.age_s = cli_ct_age_s(&p.ct, now);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "desired.h"
 #include "exporter.h"
@@ -60,14 +61,6 @@ enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
 static int go_ready(struct daemon *d);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next);
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int watch(struct daemon *d, int fd, uint32_t tag)
 {
@@ -281,7 +274,7 @@ static void reload(struct daemon *d, const char *why)
 	pthread_mutex_unlock(&d->st.lock);
 	if (seen)
 		log_info("reloaded", "why=\"%s\" change_to_maps_ms=%llu", why,
-			 (unsigned long long)(now_ms() - seen));
+			 (unsigned long long)(clock_ms() - seen));
 }
 
 static void on_inotify(struct daemon *d)
@@ -294,11 +287,11 @@ static void on_inotify(struct daemon *d)
 
 		if (e->len && !strcmp(e->name, d->file)) {
 			if (!d->change_seen_ms)
-				d->change_seen_ms = now_ms();
+				d->change_seen_ms = clock_ms();
 			struct itimerspec its = { .it_value = { 0, DEBOUNCE_MS * 1000000L } };
 
 			/* (Re)armed on every event: the reload runs 50 ms after the last. */
-			d->reload_at_ms = now_ms() + DEBOUNCE_MS;
+			d->reload_at_ms = clock_ms() + DEBOUNCE_MS;
 			timerfd_settime(d->rfd, 0, &its, NULL);
 		}
 		p += sizeof(*e) + e->len;
@@ -307,7 +300,7 @@ static void on_inotify(struct daemon *d)
 
 static void on_tick(struct daemon *d)
 {
-	uint64_t exp, now = now_ms();
+	uint64_t exp, now = clock_ms();
 
 	if (read(d->tfd, &exp, sizeof(exp)) < 0)
 		return;
@@ -412,7 +405,7 @@ static int loop(struct daemon *d)
 				if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 					break;
 				if (si.ssi_signo == SIGHUP) {
-					d->change_seen_ms = now_ms();
+					d->change_seen_ms = clock_ms();
 					reload(d, "SIGHUP");
 					break;
 				}
@@ -426,7 +419,7 @@ static int loop(struct daemon *d)
 				on_tick(d);
 				break;
 			case EV_HEALTH:
-				if (health_run(d->hc, now_ms()) && d->applied)
+				if (health_run(d->hc, clock_ms()) && d->applied)
 					apply(d, &d->eff, "health changed");
 				break;
 			case EV_SOURCE:

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "maglev.h"
 #include "reconcile.h"
@@ -42,14 +42,6 @@ struct plan {
 	bool *panic;                              /* per service */
 	uint32_t *vip_ids;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint8_t flb_family(int af)
 {
@@ -110,7 +102,7 @@ static int load_mirror(struct reconciler *r)
 		if (err)
 			return log_err(err, "cannot read backend map", "id=%u", id);
 		if (r->be[id].state == FLB_BE_DRAINING)
-			r->drain_start[id] = now_ns(); /* adopted: its drain starts now */
+			r->drain_start[id] = clock_ns(); /* adopted: its drain starts now */
 	}
 	r->loaded = true;
 	return 0;
@@ -221,7 +213,7 @@ static int write_backends(struct reconciler *r, const struct plan *p, bool raise
 			return log_err(err, "cannot write backend", "id=%u err=\"%s\"", id,
 				       strerror(-err));
 		if (next.state == FLB_BE_DRAINING && r->be[id].state != FLB_BE_DRAINING) {
-			r->drain_start[id] = now_ns();
+			r->drain_start[id] = clock_ns();
 			log_info("backend draining: no new flows, existing flows continue",
 				 "id=%u gen=%u", id, next.gen);
 		} else if (next.state != FLB_BE_DRAINING) {
@@ -481,7 +473,7 @@ static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, voi
 
 int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 {
-	struct drain_count c = { .r = r, .now = now_ns() };
+	struct drain_count c = { .r = r, .now = clock_ns() };
 	struct flb_ctl ctl = {};
 	int freed = 0, err;
 

@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "etcd.h"
 #include "log.h"
 
@@ -901,14 +901,6 @@ static size_t watch_write(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs one watch stream on endpoint i. Returns 1 when it could not be
  * opened at all (try the next endpoint), else sets *ret. */
 static int watch_once(struct etcd *e, size_t i, const char *body, struct watch *w,
@@ -949,7 +941,7 @@ static int watch_once(struct etcd *e, size_t i, const char *body, struct watch *
 			w->done = true;
 			break;
 		}
-		if (deadline && now_ms() >= deadline) {
+		if (deadline && (int64_t)clock_ms() >= deadline) {
 			w->result = -ETIMEDOUT;
 			w->done = true;
 			break;
@@ -1002,7 +994,7 @@ int etcd_watch_for(struct etcd *e, const char *prefix, int64_t start_revision,
 		   etcd_watch_cb cb, void *ctx, volatile int *stop, long max_ms)
 {
 	cJSON *req = cJSON_CreateObject(), *cr;
-	int64_t deadline = max_ms > 0 ? now_ms() + max_ms : 0;
+	int64_t deadline = max_ms > 0 ? (int64_t)clock_ms() + max_ms : 0;
 	struct watch w = { .e = e, .cb = cb, .ctx = ctx };
 	char *body = NULL;
 	int ret = -ECONNREFUSED;

@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "registry_http.h"
 #include "registry_request.h"
@@ -205,14 +205,6 @@ static int block_cb(void *ctx, enum etcd_event type, const struct etcd_kv *kv,
 	return !strncmp(kv->key, b->services, b->ls) || (b->lh && !strncmp(kv->key, b->health, b->lh));
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until a key of name (NULL: any service key) changed after index, or
  * wait_ms passed. Errors end the wait early: the read that follows reports
  * them. */
@@ -234,9 +226,9 @@ static void block(struct reg_http *h, struct etcd *e, const char *name,
 	b.ls = strlen(b.services);
 	b.lh = name ? strlen(b.health) : 0;
 	wait_ms += (uint64_t)rand() % (wait_ms / 16 + 1);
-	deadline = mono_ms() + (int64_t)wait_ms;
+	deadline = (int64_t)clock_ms() + (int64_t)wait_ms;
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - (int64_t)clock_ms();
 		int err;
 
 		if (left <= 0 || *h->stop)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "registry_check.h"
 #include "registry_leader.h"
@@ -83,14 +84,6 @@ struct reg_leader {
 	int in_flight;
 	uint64_t gen;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the result queue ---------------------------------------------------- */
 
@@ -319,7 +312,7 @@ static void step_down(struct reg_leader *l, const char *why)
 	etcd_lease_revoke(l->e, l->lease);
 	l->lease = 0;
 	schedule_reset(l);
-	l->next_try = now_ms() + TRY_MS;
+	l->next_try = (int64_t)clock_ms() + TRY_MS;
 }
 
 static void try_lead(struct reg_leader *l, int64_t now)
@@ -430,7 +423,7 @@ static void *leader_main(void *arg)
 	struct reg_leader *l = arg;
 
 	while (!atomic_load(&l->stop)) {
-		int64_t now = now_ms();
+		int64_t now = (int64_t)clock_ms();
 		struct timespec until;
 
 		if (!atomic_load(&l->leading)) {
@@ -443,7 +436,7 @@ static void *leader_main(void *arg)
 				l->next_renew = now + RENEW_MS;
 				renew(l, now);
 			}
-			if (atomic_load(&l->leading) && now_ms() >= l->lease_until)
+			if (atomic_load(&l->leading) && (int64_t)clock_ms() >= l->lease_until)
 				step_down(l, "leader lease not renewed in time (etcd unreachable?)");
 		}
 		if (atomic_load(&l->leading) && now >= l->next_sync) {
@@ -451,8 +444,8 @@ static void *leader_main(void *arg)
 			sync_schedule(l, now);
 		}
 		if (atomic_load(&l->leading))
-			run_due(l, now_ms());
-		drain_results(l, now_ms());
+			run_due(l, (int64_t)clock_ms());
+		drain_results(l, (int64_t)clock_ms());
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += TICK_MS * 1000000L;
