@@ -80,9 +80,9 @@ TEST(reason_labels_unique_and_safe)
 	}
 }
 
-/* README.md's counter tables list every reason at its index and every
- * event: operators read flb_reasons by position. */
-TEST(readme_lists_every_reason_and_event)
+/* docs/observability.md's counter tables list every reason at its index
+ * and every event: operators read flb_reasons by position. */
+TEST(docs_list_every_reason_and_event)
 {
 	static const char *const reasons[] = {
 #define L(n, label) label,
@@ -94,25 +94,27 @@ TEST(readme_lists_every_reason_and_event)
 		FLB_EVENTS(L)
 #undef L
 	};
-	static char readme[1 << 18];
-	FILE *f = fopen("README.md", "r");
+	static const char page[] = "docs/observability.md";
+	static char text[1 << 18];
+	FILE *f = fopen(page, "r");
 	size_t n;
 
-	if (!ASSERT_TRUE(f != NULL, "open README.md"))
+	if (!ASSERT_TRUE(f != NULL, page))
 		return;
-	n = fread(readme, 1, sizeof(readme) - 1, f);
+	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
-	readme[n] = 0;
+	text[n] = 0;
+	/* strstr, not ASSERT_STRCONTAINS: a miss names the row, not the page. */
 	for (int i = 0; i < FLB_R_MAX; i++) {
 		char row[96];
 
 		snprintf(row, sizeof(row), "| %d | `%s` |", i, reasons[i]);
-		ASSERT_STRCONTAINS(readme, row, reasons[i]);
+		ASSERT_TRUE(strstr(text, row) != NULL, row);
 	}
 	for (int i = 0; i < FLB_E_MAX; i++) {
 		char word[64];
 
 		snprintf(word, sizeof(word), "`%s`", events[i]);
-		ASSERT_STRCONTAINS(readme, word, events[i]);
+		ASSERT_TRUE(strstr(text, word) != NULL, word);
 	}
 }
