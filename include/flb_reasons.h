@@ -2,8 +2,8 @@
 /*
  * Every way a packet leaves a fluxlb XDP program, as one X-macro list. The BPF
  * code counts with the enum; the exporter and CLI print the label strings.
- * Each exit path of a program counts exactly one reason (see README.md,
- * "Reason counters", for what each means to an operator).
+ * Each exit path of a program counts exactly one reason (see docs/observability.md,
+ * "Counters", for what each means to an operator).
  *
  * Add new reasons at the end of a block only: the index is part of the map
  * ABI (flb_reasons is indexed by it).

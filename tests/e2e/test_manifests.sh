@@ -382,7 +382,7 @@ if start "$NS" "$TMP/bpffs" "$LOG" "${CAPS[@]}"; then
 	out=$( (in_pod "$NS" "$TMP/bpffs" "${CAPS[@]}" -- "$ROOT/build/bin/fluxlb" --bpffs "$BPFFS_IN_POD" status) 2>&1)
 	if echo "$out" | grep -q 'ready: *yes'; then pass caps_fluxlb_status; else fail caps_fluxlb_status "$out"; fi
 	# bpftool needs the maps' BTF, which the kernel hands out by id only with
-	# CAP_SYS_ADMIN (README: kubectl debug node for it); the CLI reads the
+	# CAP_SYS_ADMIN (docs/kubernetes.md: kubectl debug node for it); the CLI reads the
 	# counters through the pins with the pod's capabilities.
 	out=$( (in_pod "$NS" "$TMP/bpffs" "${CAPS[@]}" -- "$ROOT/build/bin/fluxlb" --bpffs "$BPFFS_IN_POD" -j stats) 2>&1)
 	if echo "$out" | grep -q '"reasons"'; then pass caps_fluxlb_stats; else fail caps_fluxlb_stats "$out"; fi

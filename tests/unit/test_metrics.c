@@ -303,7 +303,7 @@ TEST(every_family_has_help_and_type)
 	}
 	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++)
 		typed++;
-	/* A new family must be added to the list above (and to README.md). */
+	/* A new family must be added to the list above (and to docs/observability.md). */
 	ASSERT_EQ(typed, sizeof(families) / sizeof(families[0]), "families rendered");
 	free(t);
 }

@@ -2,7 +2,7 @@
 /*
  * The daemon's HTTP endpoints, served by libmicrohttpd on its own thread:
  *
- *   GET /metrics  Prometheus text format 0.0.4 (families: README.md, "Metrics")
+ *   GET /metrics  Prometheus text format 0.0.4 (families: docs/observability.md, "Metrics")
  *   GET /health   200 "ok" while the process lives
  *   GET /ready    200 once st->ready is set, else 503
  *

@@ -4,7 +4,7 @@
  * from the maps plus a copy of the daemon's status) to the text exposition
  * format 0.0.4. No I/O, no clock, no lock: the exporter collects snapshots,
  * tests build them by hand. Every family, its labels and their cardinality
- * are listed in README.md ("Metrics"); keep the two in step.
+ * are listed in docs/observability.md ("Metrics"); keep the two in step.
  */
 #ifndef FLB_METRICS_H
 #define FLB_METRICS_H

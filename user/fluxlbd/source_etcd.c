@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The etcd source: reads fluxlb-registry's keys directly (README, "The
+ * The etcd source: reads fluxlb-registry's keys directly (docs/registry.md, "The
  * registry's data in etcd"):
  *   <prefix>services/<name>/<id>  the instance (Consul's JSON shape)
  *   <prefix>health/<name>/<id>    {"Status": "passing|warning|critical", ...}
