@@ -26,6 +26,8 @@
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
+#define FLB_FRAG_TIMEOUT_NS (30 * NS_PER_S) /* a datagram's fragments, as ipfrag_time */
+#define FLB_NEXTHOP_TTL_NS NS_PER_S          /* a changed neighbour is seen within 1 s */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -33,6 +33,7 @@
 #define IP_DF 0x4000
 #define IPV4_HLEN 20
 #define IPV6_HLEN 40
+#define FLB_TTL 64 /* outer header TTL / hop limit, also of our ICMP replies */
 
 /* Grows the head by hdr bytes and moves the L2 header (l3_off: 14 or 18
  * bytes) to the new start. Returns the new L3 header or NULL. hdr >= 18,

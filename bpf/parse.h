@@ -27,6 +27,7 @@
 #include "flb_reasons.h"
 
 #define FLB_OK FLB_R_MAX
+#define FLB_MAX_EXT_HDRS 8 /* IPv6 extension headers walked before giving up */
 
 #ifndef ETH_P_8021Q
 #define ETH_P_8021Q 0x8100
