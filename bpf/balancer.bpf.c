@@ -243,30 +243,31 @@ static __always_inline int overhead(const struct pkt *p, const struct flb_backen
 }
 
 /*
- * Over the egress MTU once encapsulated. IPv4 with DF and IPv6: answer the
- * client "too big". IPv4 without DF in an IPv4 tunnel: -1, the caller
- * passes it encapsulated to the kernel, which fragments the outer header
- * (its DF is clear; a backend with the kernel's ipip reassembles it). No
- * way for IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never
- * fragmented), nor for an ICMP error (no errors about errors): dropped.
+ * A packet over the egress MTU once encapsulated: the reason it leaves by.
+ * IPv4 with DF and IPv6: the client gets a "too big" reply (TX_ICMP_TOO_BIG,
+ * or DROP_ENCAP when the reply cannot be written). IPv4 without DF in an
+ * IPv4 tunnel: PASS_BIG_NO_DF, not answered here: the caller encapsulates
+ * it and passes it to the kernel, which fragments the outer header (its DF
+ * is clear; a backend with the kernel's ipip reassembles it). No way for
+ * IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never fragmented),
+ * nor for an ICMP error (no errors about errors): DROP_TOO_BIG.
  */
-static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
-				   const struct flb_backend *be, __u16 mtu)
+static __always_inline enum flb_reason too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
+					       const struct flb_backend *be, __u16 mtu)
 {
 	int room = mtu - overhead(p, be);
 
 	if (p->icmp)
-		return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
+		return FLB_R_DROP_TOO_BIG;
 	if (p->flow.family == FLB_AF_INET) {
 		if (!(p->frag_off & bpf_htons(IP_DF)))
-			return be->family == FLB_AF_INET ? -1 :
-							   count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
+			return be->family == FLB_AF_INET ? FLB_R_PASS_BIG_NO_DF : FLB_R_DROP_TOO_BIG;
 		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
-			return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+			return FLB_R_DROP_ENCAP;
 	} else if (icmp6_too_big(ctx, p, len, room)) {
-		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+		return FLB_R_DROP_ENCAP;
 	}
-	return count_reason(FLB_R_TX_ICMP_TOO_BIG, XDP_TX);
+	return FLB_R_TX_ICMP_TOO_BIG;
 }
 
 SEC("xdp")
@@ -340,8 +341,8 @@ int balancer(struct xdp_md *ctx)
 	rc = nexthop(ctx, id, be, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
-		if (r >= 0)
-			return r;
+		if (r != FLB_R_PASS_BIG_NO_DF)
+			return count_reason(r, r == FLB_R_TX_ICMP_TOO_BIG ? XDP_TX : XDP_DROP);
 	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
