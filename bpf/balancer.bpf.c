@@ -18,16 +18,14 @@
 #include "encap.h"
 #include "icmp.h"
 #include "maps.h"
+#include "nexthop.h"
 #include "parse.h"
 
-#define AF_INET 2
-#define AF_INET6 10
 #define NS_PER_S 1000000000ULL
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 #define FLB_FRAG_TIMEOUT_NS (30 * NS_PER_S) /* a datagram's fragments, as ipfrag_time */
-#define FLB_NEXTHOP_TTL_NS NS_PER_S          /* a changed neighbour is seen within 1 s */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -191,83 +189,23 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 	return id;
 }
 
-/*
- * Next hop of a backend: bpf_fib_lookup() on the outer header, or its answer
- * cached per CPU (flb_nexthops) for FLB_NEXTHOP_TTL_NS. Only complete
- * answers are cached; a packet over the cached device MTU asks the FIB
- * again, whose MTU check (routes' MTU locks included) decides.
- */
-static __always_inline int nexthop(struct xdp_md *ctx, __u32 id, const struct flb_backend *be,
-				   struct bpf_fib_lookup *fib)
+/* The backend for a VIP packet: the datagram's for fragments, else the
+ * flow's. NULL when there is none, or none that can carry the packet (an
+ * IPv6 VIP needs an IPv6 backend); *id is its id. */
+static __always_inline struct flb_backend *pick_backend(const struct pkt *p, __u32 vip_id,
+							__u32 hash, const struct flb_ctl *ctl,
+							__u32 *id, bool *new_flow)
 {
-	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
-	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 mtu = 0;
-	int rc;
-
-	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
-	    fib->tot_len <= nh->mtu) {
-		fib->ifindex = nh->ifindex;
-		__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-		return BPF_FIB_LKUP_RET_SUCCESS;
-	}
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
-		return rc;
-	/* The FIB reports the MTU only when a packet does not fit: ask again
-	 * with the largest length to learn the route's MTU (PMTU exceptions
-	 * and locked route MTUs included), only when filling the cache. */
-	{
-		struct bpf_fib_lookup probe = *fib;
-
-		probe.tot_len = 0xffff;
-		probe.ifindex = ctx->ingress_ifindex;
-		mtu = bpf_fib_lookup(ctx, &probe, sizeof(probe), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED ?
-			      probe.mtu_result : 0xffff;
-	}
-	nh->expires = now + FLB_NEXTHOP_TTL_NS;
-	nh->gen = be->gen;
-	nh->ingress = ctx->ingress_ifindex;
-	nh->ifindex = fib->ifindex;
-	nh->mtu = mtu;
-	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
-	return rc;
-}
-
-/* IPv4 VIPs go to IPv4 or IPv6 backends; IPv6 VIPs to IPv6 backends. */
-static __always_inline int overhead(const struct pkt *p, const struct flb_backend *be)
-{
-	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
-}
-
-/*
- * A packet over the egress MTU once encapsulated: the reason it leaves by.
- * IPv4 with DF and IPv6: the client gets a "too big" reply (TX_ICMP_TOO_BIG,
- * or DROP_ENCAP when the reply cannot be written). IPv4 without DF in an
- * IPv4 tunnel: PASS_BIG_NO_DF, not answered here: the caller encapsulates
- * it and passes it to the kernel, which fragments the outer header (its DF
- * is clear; a backend with the kernel's ipip reassembles it). No way for
- * IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never fragmented),
- * nor for an ICMP error (no errors about errors): DROP_TOO_BIG.
- */
-static __always_inline enum flb_reason too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
-					       const struct flb_backend *be, __u16 mtu)
-{
-	int room = mtu - overhead(p, be);
+	struct flb_backend *be;
 
 	if (p->icmp)
-		return FLB_R_DROP_TOO_BIG;
-	if (p->flow.family == FLB_AF_INET) {
-		if (!(p->frag_off & bpf_htons(IP_DF)))
-			return be->family == FLB_AF_INET ? FLB_R_PASS_BIG_NO_DF : FLB_R_DROP_TOO_BIG;
-		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
-			return FLB_R_DROP_ENCAP;
-	} else if (icmp6_too_big(ctx, p, len, room)) {
-		return FLB_R_DROP_ENCAP;
-	}
-	return FLB_R_TX_ICMP_TOO_BIG;
+		count_event(FLB_E_ICMP_STEERED);
+	*id = p->frag ? pick_fragment(p, vip_id, hash, ctl, new_flow)
+		      : pick_flow(p, vip_id, hash, ctl, new_flow);
+	be = *id ? bpf_map_lookup_elem(&flb_backends, id) : NULL;
+	if (!be || !be->family || (p->flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
+		return NULL;
+	return be;
 }
 
 SEC("xdp")
@@ -281,25 +219,13 @@ int balancer(struct xdp_md *ctx)
 	bool new_flow = false;
 	struct flb_ctl *ctl;
 	struct pkt p = {};
-	__be32 src6[4];
-	__be16 proto;
 	int r, rc;
 
 	ctl = bpf_map_lookup_elem(&flb_ctl, &key);
 	if (!ctl || !ctl->ready)
 		return count_reason(FLB_R_PASS_NOT_READY, XDP_PASS);
 
-	r = parse_eth(&c, &p, &proto);
-	if (r != FLB_OK)
-		return count_reason(r, XDP_PASS);
-	if (proto == bpf_htons(ETH_P_IP))
-		r = parse_ipv4(&c, &p);
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		r = parse_ipv6(&c, &p);
-	else
-		r = FLB_R_PASS_NOT_IP;
-	if (r == FLB_OK)
-		r = parse_l4(&c, &p);
+	r = parse_packet(&c, &p);
 	if (r != FLB_OK)
 		return count_reason(r, XDP_PASS);
 
@@ -308,37 +234,14 @@ int balancer(struct xdp_md *ctx)
 		return count_reason(FLB_R_PASS_NOT_VIP, XDP_PASS);
 
 	hash = flb_flow_hash(&p.flow);
-	if (p.icmp)
-		count_event(FLB_E_ICMP_STEERED);
-	id = p.frag ? pick_fragment(&p, vip_id, hash, ctl, &new_flow)
-		    : pick_flow(&p, vip_id, hash, ctl, &new_flow);
-	be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
-	if (!be || !be->family || (p.flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
+	be = pick_backend(&p, vip_id, hash, ctl, &id, &new_flow);
+	if (!be)
 		return count_reason(FLB_R_DROP_NO_BACKEND, XDP_DROP);
+
 	count_traffic(&flb_vip_stats, vip_id, bytes, new_flow);
 	count_traffic(&flb_be_stats, id, bytes, new_flow);
 
-	/* Next hop first, on the outer header to be: the FIB also checks the
-	 * MTU, and a "too big" reply needs the packet still unchanged. */
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.tot_len = p.ip_len + overhead(&p, be);
-	if (be->family == FLB_AF_INET) {
-		fib.family = AF_INET;
-		fib.tos = p.tos;
-		fib.l4_protocol = IPPROTO_IPIP;
-		fib.ipv4_src = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
-		fib.ipv4_dst = be->addr[0];
-	} else {
-		src6[0] = ctl->encap_src6[0];
-		src6[1] = ctl->encap_src6[1];
-		src6[2] = ctl->encap_src6[2];
-		src6[3] = bpf_htonl(hash);
-		fib.family = AF_INET6;
-		fib.l4_protocol = p.flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-		__builtin_memcpy(fib.ipv6_src, src6, 16);
-		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
-	}
-	rc = nexthop(ctx, id, be, &fib);
+	rc = next_hop(ctx, &p, id, be, ctl, hash, &fib);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
 		if (r != FLB_R_PASS_BIG_NO_DF)
@@ -347,24 +250,7 @@ int balancer(struct xdp_md *ctx)
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
 
-	if (be->family == FLB_AF_INET)
-		r = encap_ipip(ctx, &p, fib.ipv4_src, fib.ipv4_dst);
-	else
-		r = encap_ip6(ctx, &p, src6, be->addr, hash);
-	if (r)
+	if (encapsulate(ctx, &p, be, &fib, hash))
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
-
-	data = (void *)(long)ctx->data;
-	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
-		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
-	if (fib.ifindex == ctx->ingress_ifindex)
-		return count_reason(FLB_R_FWD_TX, XDP_TX);
-	count_reason(FLB_R_FWD_REDIRECT, 0);
-	return bpf_redirect(fib.ifindex, 0);
+	return send_frame(ctx, &fib, rc);
 }
