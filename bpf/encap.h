@@ -106,7 +106,6 @@ static __always_inline int encap_ip6(struct xdp_md *ctx, const struct pkt *p, co
 	return 0;
 }
 
-
 /* Bytes the outer header adds toward a backend. IPv4 VIPs go to IPv4 or
  * IPv6 backends; IPv6 VIPs to IPv6 backends. */
 static __always_inline int encap_overhead(const struct flb_backend *be)

@@ -333,7 +333,6 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	return parse_ports(c, p);
 }
 
-
 /* The whole packet: Ethernet, IPv4 or IPv6, then TCP, UDP or the flow an
  * ICMP error quotes. FLB_OK, or the reason it is not balanced. */
 static __always_inline int parse_packet(struct cursor *c, struct pkt *p)
