@@ -13,7 +13,9 @@
 #define BW_PKT_MAX 256
 
 /* bw_jmp slots: what the wrapper tail-calls. */
-enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2, BW_SLOTS = 4 };
+enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2,
+       BW_SLOT_BASE = 3, /* bench_dp -b: a baseline build of the balancer */
+       BW_SLOTS = 4 };
 
 /*
  * bw_cfg[0]: the packet the wrapper writes over the frame before every

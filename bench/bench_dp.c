@@ -14,6 +14,11 @@
  * the path prints "n/a" with what was counted instead: no number is ever
  * reported for a path that was not taken.
  *
+ * With -b OBJ, a baseline build of the balancer (another commit's
+ * build/bpf/balancer.bpf.o) shares this build's maps and is timed beside
+ * it on every path in every round, first and second in turn; a second
+ * table gives both medians and the median of the per-round ratios.
+ *
  * The process runs in a network namespace of its own (unshare), with a
  * veth pair, routes and permanent neighbours so bpf_fib_lookup() succeeds
  * and packets leave by XDP_TX; nothing is pinned, nothing outlives it.
@@ -80,6 +85,7 @@ struct dcase {
 	uint8_t frame[BW_PKT_MAX];
 	uint32_t len, off, base_cycle;
 	double t[MAX_ROUNDS], w[MAX_ROUNDS], net[MAX_ROUNDS];
+	double net_base[MAX_ROUNDS], ratio[MAX_ROUNDS]; /* -b only */
 	int n;
 	bool bad;
 	char proof[160], why[200];
@@ -87,6 +93,7 @@ struct dcase {
 
 static struct flb_maps *maps;
 static struct bwrap *skel;
+static struct bpf_object *base_obj; /* -b */
 static int t0_ifindex, cfg_fd, ct_fd, run_fd, empty_fd, cnt_fd;
 static uint32_t next_new4 = 0x0b000000, next_new6 = 0x01000000; /* new-flow sources */
 static bool ct_full;
@@ -374,29 +381,26 @@ static void prepare(struct dcase *c, int round)
 	}
 }
 
-static void time_case(struct dcase *c, int round)
+/* One timed run of slot that must take the case's path: ns per iteration,
+ * or < 0 with c->why set. */
+static double timed_path(struct dcase *c, int slot, int round)
 {
 	uint64_t r0[FLB_R_MAX], r1[FLB_R_MAX], e0[FLB_E_MAX], e1[FLB_E_MAX];
 	uint64_t c0[BW_C_MAX], c1[BW_C_MAX];
-	double w, t;
 	int retval = 0;
+	double t;
 
-	if (c->bad)
-		return;
-	prepare(c, round);
-	w = run_case(c, BW_SLOT_EMPTY, c->iters, NULL);
 	maps_read_reasons(maps, r0);
 	maps_read_events(maps, e0);
 	read_cnt(c0);
-	t = run_case(c, c->slot, c->iters, &retval);
+	t = run_case(c, slot, c->iters, &retval);
 	maps_read_reasons(maps, r1);
 	maps_read_events(maps, e1);
 	read_cnt(c1);
-	if (w < 0 || t < 0) {
+	if (t < 0) {
 		snprintf(c->why, sizeof(c->why), "n/a (BPF_PROG_TEST_RUN failed: %s)",
 			 strerror(errno));
-		c->bad = true;
-		return;
+		return -1;
 	}
 	for (int i = 0; i < FLB_R_MAX; i++)
 		r1[i] -= r0[i];
@@ -405,13 +409,119 @@ static void time_case(struct dcase *c, int round)
 	for (int i = 0; i < BW_C_MAX; i++)
 		c1[i] -= c0[i];
 	if (!check_path(c, r1, e1, c1, c->iters, retval, round == 0)) {
+		if (slot == BW_SLOT_BASE) {
+			char why[sizeof(c->why)];
+
+			snprintf(why, sizeof(why), "baseline: %.180s", c->why);
+			snprintf(c->why, sizeof(c->why), "%s", why);
+		}
+		return -1;
+	}
+	return t;
+}
+
+static void time_case(struct dcase *c, int round)
+{
+	bool ab = base_obj && c->slot == BW_SLOT_BALANCER;
+	/* With a baseline, which one runs first alternates by round. */
+	bool base_first = ab && (round & 1);
+	double w, t, tb = 0;
+
+	if (c->bad)
+		return;
+	prepare(c, round);
+	w = run_case(c, BW_SLOT_EMPTY, c->iters, NULL);
+	if (w < 0) {
+		snprintf(c->why, sizeof(c->why), "n/a (BPF_PROG_TEST_RUN failed: %s)",
+			 strerror(errno));
 		c->bad = true;
 		return;
 	}
+	if (base_first && (tb = timed_path(c, BW_SLOT_BASE, round)) < 0)
+		goto bad;
+	if ((t = timed_path(c, c->slot, round)) < 0)
+		goto bad;
+	if (ab && !base_first && (tb = timed_path(c, BW_SLOT_BASE, round)) < 0)
+		goto bad;
 	c->w[c->n] = w;
 	c->t[c->n] = t;
 	c->net[c->n] = t - w;
+	if (ab) {
+		c->net_base[c->n] = tb - w;
+		c->ratio[c->n] = (t - w) / (tb - w);
+	}
 	c->n++;
+	return;
+bad:
+	c->bad = true;
+}
+
+/* -b: loads the baseline object over this build's maps (same names and
+ * layouts: the map ABI must not differ) and puts it in BW_SLOT_BASE. */
+static int load_base(const char *path, int jmp_fd)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	uint32_t slot = BW_SLOT_BASE;
+	int fd, err;
+
+	base_obj = bpf_object__open_file(path, NULL);
+	if (!base_obj) {
+		fprintf(stderr, "bench_dp: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_map(map, base_obj) {
+		bpf_map__set_pin_path(map, NULL);
+		fd = bpf_object__find_map_fd_by_name(maps_object(maps), bpf_map__name(map));
+		if (fd >= 0 && bpf_map__reuse_fd(map, fd)) {
+			fprintf(stderr, "bench_dp: %s: cannot share map %s\n", path, bpf_map__name(map));
+			return -1;
+		}
+	}
+	err = bpf_object__load(base_obj);
+	prog = bpf_object__find_program_by_name(base_obj, "balancer");
+	if (err || !prog) {
+		fprintf(stderr, "bench_dp: cannot load %s: %s\n", path, strerror(err ? -err : ENOENT));
+		return -1;
+	}
+	fd = bpf_program__fd(prog);
+	if (bpf_map_update_elem(jmp_fd, &slot, &fd, BPF_ANY)) {
+		fprintf(stderr, "bench_dp: %s cannot be tail-called from the wrapper: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* -b: this build against the baseline, path by path. */
+static void print_ab(const struct dcase *cases, size_t nc, const char *base_path, int rounds)
+{
+	printf("### This build against the baseline, same process, interleaved (%d rounds)\n\n",
+	       rounds);
+	printf("Baseline: `%s`, timed beside this build on every path in every round "
+	       "(order alternating by round), on the same maps.\n\n", base_path);
+	printf("| path | baseline median ns | this median ns | ratio of medians | median of per-round ratios |\n");
+	printf("|---|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < nc; i++) {
+		const struct dcase *c = &cases[i];
+		double nb[MAX_ROUNDS], nt[MAX_ROUNDS], rt[MAX_ROUNDS], mb, mt;
+
+		if (c->slot != BW_SLOT_BALANCER)
+			continue;
+		if (c->bad || !c->n) {
+			printf("| %s | - | - | - | %s |\n", c->name, c->why[0] ? c->why : "n/a");
+			continue;
+		}
+		/* stat_median sorts: work on copies. */
+		memcpy(nb, c->net_base, sizeof(nb));
+		memcpy(nt, c->net, sizeof(nt));
+		memcpy(rt, c->ratio, sizeof(rt));
+		mb = stat_median(nb, c->n);
+		mt = stat_median(nt, c->n);
+		printf("| %s | %.1f | %.1f | %.3f | %.3f |\n", c->name, mb, mt, mt / mb,
+		       stat_median(rt, c->n));
+	}
+	printf("\n");
 }
 
 static struct bpkt client(bool v6, enum bp_kind kind, uint16_t dport, uint8_t flags)
@@ -498,14 +608,17 @@ int main(int argc, char **argv)
 		  .iters = ITERS_NEW, .katran = 900 },
 	};
 	size_t nc = sizeof(cases) / sizeof(cases[0]);
+	const char *base_path = NULL;
 	int rounds = 21, opt;
 	double empty_loop[MAX_ROUNDS], empty_call[MAX_ROUNDS];
 	uint32_t slot;
 	int fd;
 
-	while ((opt = getopt(argc, argv, "r:")) != -1)
+	while ((opt = getopt(argc, argv, "r:b:")) != -1)
 		if (opt == 'r')
 			rounds = atoi(optarg);
+		else if (opt == 'b')
+			base_path = optarg;
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 21;
 	if (geteuid()) {
@@ -552,6 +665,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (base_path && load_base(base_path, fd))
+		return 1;
 
 	for (size_t i = 0; i < nc; i++) {
 		struct dcase *c = &cases[i];
@@ -628,7 +743,10 @@ int main(int argc, char **argv)
 	if (v6_note[0])
 		printf("%s.", v6_note);
 	printf("\n\n");
+	if (base_path)
+		print_ab(cases, nc, base_path, rounds);
 	bwrap__destroy(skel);
+	bpf_object__close(base_obj);
 	maps_close(maps);
 	return 0;
 }

@@ -7,6 +7,10 @@
  * flow go to that flow's backend; a packet too big once encapsulated gets a
  * "too big" reply. Anything that is not for a VIP passes unchanged. Every
  * exit counts exactly one reason (include/flb_reasons.h).
+ *
+ * balancer() is only that order; each step is a helper in bpf/: parse.h,
+ * pick.h (VIP, fragments, conntrack, Maglev), nexthop.h (FIB and send),
+ * icmp.h (too big), encap.h; the maps and counters in maps.h and count.h.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -18,254 +22,11 @@
 #include "encap.h"
 #include "icmp.h"
 #include "maps.h"
+#include "nexthop.h"
 #include "parse.h"
-
-#define AF_INET 2
-#define AF_INET6 10
-#define NS_PER_S 1000000000ULL
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_ACK 0x10
+#include "pick.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-static __always_inline __u32 vip_find(const struct pkt *p, const struct flb_ctl *ctl)
-{
-	struct flb_vip_key key = {
-		.addr = { p->flow.dst[0], p->flow.dst[1], p->flow.dst[2], p->flow.dst[3] },
-		.port = p->flow.dport,
-		.proto = p->flow.proto,
-		.family = p->flow.family,
-	};
-	struct flb_vip *vip;
-
-	if (p->frag == FRAG_LATER) {
-		/* No port in this packet: the address's fragment VIP. */
-		struct flb_vip_addr a = {
-			.addr = { key.addr[0], key.addr[1], key.addr[2], key.addr[3] },
-			.proto = key.proto,
-			.family = key.family,
-		};
-		__u32 *id = bpf_map_lookup_elem(&flb_vip_addrs, &a);
-
-		return id ? *id : FLB_MAX_VIPS;
-	}
-	vip = bpf_map_lookup_elem(&flb_vips, &key);
-	if (!vip && (ctl->flags & FLB_CTL_PORTLESS)) {
-		key.port = 0;
-		vip = bpf_map_lookup_elem(&flb_vips, &key);
-	}
-	return vip ? vip->id : FLB_MAX_VIPS;
-}
-
-/* The backend of an entry, when it still is the backend the entry was made
- * for (same generation) and still takes existing flows; else 0. */
-static __always_inline __u32 entry_backend(const struct flb_ct *ct)
-{
-	__u32 id = ct->backend;
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
-
-	if (!be || be->gen != ct->gen ||
-	    (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
-		return 0;
-	return id;
-}
-
-/* Slot hash % M of the VIP's current table; 0 when it has no backend. */
-static __always_inline __u32 maglev_backend(__u32 vip_id, __u32 hash)
-{
-	__u32 zero = 0, slot, m, *id, *mp;
-	void *table;
-
-	table = bpf_map_lookup_elem(&flb_rings, &vip_id);
-	if (!table)
-		return 0;
-	mp = bpf_map_lookup_elem(table, &zero);
-	if (!mp || !(m = *mp))
-		return 0;
-	slot = hash % m + 1;
-	id = bpf_map_lookup_elem(table, &slot);
-	return id ? *id : 0;
-}
-
-static __always_inline __u64 timeout_ns(const struct flb_ctl *ctl, __u8 proto)
-{
-	return (__u64)(proto == IPPROTO_TCP ? ctl->tcp_timeout_s : ctl->udp_timeout_s) * NS_PER_S;
-}
-
-/* A new entry for the flow (or the datagram, for fragments). */
-static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now)
-{
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
-	struct flb_ct fresh = { .backend = id, .last_seen = now };
-
-	if (!be)
-		return false;
-	fresh.gen = be->gen;
-	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
-}
-
-/* Conntrack, then Maglev. Returns the backend id (0: none). */
-static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 hash,
-				       const struct flb_ctl *ctl, bool *new_flow)
-{
-	bool syn = p->flow.proto == IPPROTO_TCP &&
-		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u64 now = bpf_ktime_get_coarse_ns(), tmo = timeout_ns(ctl, p->flow.proto);
-	struct flb_ct *ct;
-	__u32 id;
-
-	if (syn) {
-		count_event(FLB_E_SYN_LOOKUP);
-	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
-		if (tmo && now - ct->last_seen > tmo) {
-			count_event(FLB_E_CT_EXPIRED);
-		} else if ((id = entry_backend(ct))) {
-			count_event(FLB_E_CT_HIT);
-			/* A client's RST ends the connection: keep the entry
-			 * only for the RST's retransmits. */
-			if ((p->tcp_flags & TCP_FLAG_RST) && tmo > FLB_CT_RST_GRACE_S * NS_PER_S) {
-				ct->last_seen = now - tmo + FLB_CT_RST_GRACE_S * NS_PER_S;
-				count_event(FLB_E_CT_RST);
-			} else if (!p->icmp && now - ct->last_seen > NS_PER_S) {
-				/* Once a second is precise enough for timeouts
-				 * and spares the shared cache line a write per
-				 * packet. */
-				ct->last_seen = now;
-			}
-			return id;
-		} else {
-			count_event(FLB_E_CT_STALE);
-		}
-	} else {
-		count_event(FLB_E_CT_MISS);
-	}
-
-	id = maglev_backend(vip_id, hash);
-	if (!id)
-		return 0;
-	/* An ICMP error does not open a flow. */
-	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now)) {
-		count_event(FLB_E_CT_INSERT);
-		*new_flow = true;
-	}
-	return id;
-}
-
-/* Fragments: every fragment of a datagram goes where the first one that
- * arrived went. The first fragment has ports and takes the flow's path; a
- * later one that arrives first is steered by the 3-tuple. */
-static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __u32 hash,
-					   const struct flb_ctl *ctl, bool *new_flow)
-{
-	struct flb_frag_key key = {
-		.id = p->frag_id,
-		.proto = p->flow.proto,
-		.family = p->flow.family,
-	};
-	__u64 now = bpf_ktime_get_coarse_ns();
-	struct flb_ct *e;
-	__u32 id;
-
-	__builtin_memcpy(key.src, p->flow.src, 16);
-	__builtin_memcpy(key.dst, p->flow.dst, 16);
-	e = bpf_map_lookup_elem(&flb_frags, &key);
-	/* Only while the datagram can still be reassembled somewhere (the
-	 * kernel's ipfrag_time is 30 s): IP ids wrap, an old entry must not
-	 * capture a new datagram. */
-	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (id = entry_backend(e))) {
-		count_event(FLB_E_FRAG_FOLLOW);
-		return id;
-	}
-	if (p->frag == FRAG_FIRST) {
-		count_event(FLB_E_FRAG_FIRST);
-		id = pick_flow(p, vip_id, hash, ctl, new_flow);
-	} else {
-		count_event(FLB_E_FRAG_UNKNOWN);
-		id = maglev_backend(vip_id, hash);
-	}
-	if (id)
-		remember(&flb_frags, &key, id, now);
-	return id;
-}
-
-/*
- * Next hop of a backend: bpf_fib_lookup() on the outer header, or its answer
- * cached per CPU (flb_nexthops) for FLB_NEXTHOP_TTL_NS. Only complete
- * answers are cached; a packet over the cached device MTU asks the FIB
- * again, whose MTU check (routes' MTU locks included) decides.
- */
-static __always_inline int nexthop(struct xdp_md *ctx, __u32 id, const struct flb_backend *be,
-				   struct bpf_fib_lookup *fib)
-{
-	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
-	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 mtu = 0;
-	int rc;
-
-	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
-	    fib->tot_len <= nh->mtu) {
-		fib->ifindex = nh->ifindex;
-		__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-		return BPF_FIB_LKUP_RET_SUCCESS;
-	}
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
-		return rc;
-	/* The FIB reports the MTU only when a packet does not fit: ask again
-	 * with the largest length to learn the route's MTU (PMTU exceptions
-	 * and locked route MTUs included), only when filling the cache. */
-	{
-		struct bpf_fib_lookup probe = *fib;
-
-		probe.tot_len = 0xffff;
-		probe.ifindex = ctx->ingress_ifindex;
-		mtu = bpf_fib_lookup(ctx, &probe, sizeof(probe), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED ?
-			      probe.mtu_result : 0xffff;
-	}
-	nh->expires = now + FLB_NEXTHOP_TTL_NS;
-	nh->gen = be->gen;
-	nh->ingress = ctx->ingress_ifindex;
-	nh->ifindex = fib->ifindex;
-	nh->mtu = mtu;
-	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
-	return rc;
-}
-
-/* IPv4 VIPs go to IPv4 or IPv6 backends; IPv6 VIPs to IPv6 backends. */
-static __always_inline int overhead(const struct pkt *p, const struct flb_backend *be)
-{
-	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
-}
-
-/*
- * Over the egress MTU once encapsulated. IPv4 with DF and IPv6: answer the
- * client "too big". IPv4 without DF in an IPv4 tunnel: -1, the caller
- * passes it encapsulated to the kernel, which fragments the outer header
- * (its DF is clear; a backend with the kernel's ipip reassembles it). No
- * way for IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never
- * fragmented), nor for an ICMP error (no errors about errors): dropped.
- */
-static __always_inline int too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
-				   const struct flb_backend *be, __u16 mtu)
-{
-	int room = mtu - overhead(p, be);
-
-	if (p->icmp)
-		return count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
-	if (p->flow.family == FLB_AF_INET) {
-		if (!(p->frag_off & bpf_htons(IP_DF)))
-			return be->family == FLB_AF_INET ? -1 :
-							   count_reason(FLB_R_DROP_TOO_BIG, XDP_DROP);
-		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
-			return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	} else if (icmp6_too_big(ctx, p, len, room)) {
-		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	}
-	return count_reason(FLB_R_TX_ICMP_TOO_BIG, XDP_TX);
-}
 
 SEC("xdp")
 int balancer(struct xdp_md *ctx)
@@ -278,25 +39,13 @@ int balancer(struct xdp_md *ctx)
 	bool new_flow = false;
 	struct flb_ctl *ctl;
 	struct pkt p = {};
-	__be32 src6[4];
-	__be16 proto;
 	int r, rc;
 
 	ctl = bpf_map_lookup_elem(&flb_ctl, &key);
 	if (!ctl || !ctl->ready)
 		return count_reason(FLB_R_PASS_NOT_READY, XDP_PASS);
 
-	r = parse_eth(&c, &p, &proto);
-	if (r != FLB_OK)
-		return count_reason(r, XDP_PASS);
-	if (proto == bpf_htons(ETH_P_IP))
-		r = parse_ipv4(&c, &p);
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		r = parse_ipv6(&c, &p);
-	else
-		r = FLB_R_PASS_NOT_IP;
-	if (r == FLB_OK)
-		r = parse_l4(&c, &p);
+	r = parse_packet(&c, &p);
 	if (r != FLB_OK)
 		return count_reason(r, XDP_PASS);
 
@@ -305,63 +54,25 @@ int balancer(struct xdp_md *ctx)
 		return count_reason(FLB_R_PASS_NOT_VIP, XDP_PASS);
 
 	hash = flb_flow_hash(&p.flow);
-	if (p.icmp)
-		count_event(FLB_E_ICMP_STEERED);
-	id = p.frag ? pick_fragment(&p, vip_id, hash, ctl, &new_flow)
-		    : pick_flow(&p, vip_id, hash, ctl, &new_flow);
-	be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
-	if (!be || !be->family || (p.flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
+	be = pick_backend(&p, vip_id, hash, ctl, &id, &new_flow);
+	if (!be)
 		return count_reason(FLB_R_DROP_NO_BACKEND, XDP_DROP);
+
 	count_traffic(&flb_vip_stats, vip_id, bytes, new_flow);
 	count_traffic(&flb_be_stats, id, bytes, new_flow);
 
-	/* Next hop first, on the outer header to be: the FIB also checks the
-	 * MTU, and a "too big" reply needs the packet still unchanged. */
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.tot_len = p.ip_len + overhead(&p, be);
-	if (be->family == FLB_AF_INET) {
-		fib.family = AF_INET;
-		fib.tos = p.tos;
-		fib.l4_protocol = IPPROTO_IPIP;
-		fib.ipv4_src = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
-		fib.ipv4_dst = be->addr[0];
-	} else {
-		src6[0] = ctl->encap_src6[0];
-		src6[1] = ctl->encap_src6[1];
-		src6[2] = ctl->encap_src6[2];
-		src6[3] = bpf_htonl(hash);
-		fib.family = AF_INET6;
-		fib.l4_protocol = p.flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-		__builtin_memcpy(fib.ipv6_src, src6, 16);
-		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
-	}
-	rc = nexthop(ctx, id, be, &fib);
+	rc = next_hop(ctx, &p, id, be, ctl, hash, &fib);
+	/* Over the MTU once encapsulated: a reply, a drop, or IPv4 without DF
+	 * going on to the kernel to be fragmented. */
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
 		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
-		if (r >= 0)
-			return r;
+		if (r != FLB_R_PASS_BIG_NO_DF)
+			return count_reason(r, r == FLB_R_TX_ICMP_TOO_BIG ? XDP_TX : XDP_DROP);
 	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
 
-	if (be->family == FLB_AF_INET)
-		r = encap_ipip(ctx, &p, fib.ipv4_src, fib.ipv4_dst);
-	else
-		r = encap_ip6(ctx, &p, src6, be->addr, hash);
-	if (r)
+	if (encapsulate(ctx, &p, be, &fib, hash))
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
-
-	data = (void *)(long)ctx->data;
-	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
-		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
-	if (fib.ifindex == ctx->ingress_ifindex)
-		return count_reason(FLB_R_FWD_TX, XDP_TX);
-	count_reason(FLB_R_FWD_REDIRECT, 0);
-	return bpf_redirect(fib.ifindex, 0);
+	return send_frame(ctx, &fib, rc);
 }

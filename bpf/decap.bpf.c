@@ -29,14 +29,8 @@ struct {
 	__type(value, __u64);
 } flb_dcp_reasons SEC(".maps");
 
-static __always_inline int count(__u32 reason, int action)
-{
-	__u64 *v = bpf_map_lookup_elem(&flb_dcp_reasons, &reason);
-
-	if (v)
-		*v += 1;
-	return action;
-}
+#define FLB_REASON_MAP flb_dcp_reasons
+#include "count.h"
 
 /*
  * This host's addresses. Not the FIB: bpf_fib_lookup() answers "forwarding
@@ -68,8 +62,8 @@ static __always_inline int strip(struct xdp_md *ctx, struct ethhdr *eth, void *i
 	__builtin_memmove(neth->h_dest, eth->h_dest, ETH_ALEN);
 	neth->h_proto = proto;
 	if (bpf_xdp_adjust_head(ctx, hlen))
-		return count(FLB_R_DECAP_BAD, XDP_DROP);
-	return count(FLB_R_DECAP_OK, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_DROP);
+	return count_reason(FLB_R_DECAP_OK, XDP_PASS);
 }
 
 /* IPv6 outer header (no extension headers) carrying IPv6 (41) or IPv4 (4). */
@@ -80,19 +74,19 @@ static __always_inline int decap6(struct xdp_md *ctx, struct ethhdr *eth, void *
 	__u8 *inner;
 
 	if ((void *)(ip6 + 1) > end)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	if (ip6->nexthdr != IPPROTO_IPV6 && ip6->nexthdr != IPPROTO_IPIP)
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	inner = (void *)(ip6 + 1);
 	if ((void *)(inner + sizeof(struct ipv6hdr)) > end && ip6->nexthdr == IPPROTO_IPV6)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	if ((void *)(inner + sizeof(struct iphdr)) > end)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	if ((inner[0] >> 4) != (ip6->nexthdr == IPPROTO_IPV6 ? 6 : 4))
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	__builtin_memcpy(key.addr, &ip6->daddr, 16);
 	if (!bpf_map_lookup_elem(&flb_dcp_addrs, &key))
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	return strip(ctx, eth, inner, sizeof(*ip6),
 		     bpf_htons(ip6->nexthdr == IPPROTO_IPV6 ? ETH_P_IPV6 : ETH_P_IP));
 }
@@ -106,26 +100,26 @@ int decap(struct xdp_md *ctx)
 	__u32 hlen;
 
 	if ((void *)(eth + 1) > end)
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
 		return decap6(ctx, eth, end);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	/* A fragment of a tunnel packet (the balancer lets the kernel fragment
 	 * IPv4 without DF): only the kernel can reassemble it, and decapsulate
 	 * it where it has the ipip module. */
 	if (ip->protocol != IPPROTO_IPIP || (ip->frag_off & bpf_htons(0x3fff)))
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	hlen = ip->ihl * 4;
 	if (hlen < sizeof(*ip) || (void *)ip + hlen + sizeof(*inner) > end)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	inner = (void *)ip + hlen;
 	if (inner->version != 4 || inner->ihl < 5)
-		return count(FLB_R_DECAP_BAD, XDP_PASS);
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	if (!is_local(ip))
-		return count(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
 	return strip(ctx, eth, inner, hlen, bpf_htons(ETH_P_IP));
 }

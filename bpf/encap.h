@@ -16,6 +16,9 @@
  * of the frame with its MAC addresses, so the kernel still takes the frame
  * as addressed to it if the FIB step passes it up; the FIB step rewrites
  * the MACs when it sends the frame itself.
+ *
+ * encapsulate() is the balancer's step: the outer header for a backend,
+ * with the addresses the next hop step chose (nexthop.h).
  */
 #ifndef FLB_ENCAP_H
 #define FLB_ENCAP_H
@@ -33,6 +36,7 @@
 #define IP_DF 0x4000
 #define IPV4_HLEN 20
 #define IPV6_HLEN 40
+#define FLB_TTL 64 /* outer header TTL / hop limit, also of our ICMP replies */
 
 /* Grows the head by hdr bytes and moves the L2 header (l3_off: 14 or 18
  * bytes) to the new start. Returns the new L3 header or NULL. hdr >= 18,
@@ -100,6 +104,30 @@ static __always_inline int encap_ip6(struct xdp_md *ctx, const struct pkt *p, co
 	__builtin_memcpy(&ip6->saddr, saddr, 16);
 	__builtin_memcpy(&ip6->daddr, daddr, 16);
 	return 0;
+}
+
+/* Bytes the outer header adds toward a backend. IPv4 VIPs go to IPv4 or
+ * IPv6 backends; IPv6 VIPs to IPv6 backends. */
+static __always_inline int encap_overhead(const struct flb_backend *be)
+{
+	return be->family == FLB_AF_INET ? IPV4_HLEN : IPV6_HLEN;
+}
+
+/*
+ * The outer header toward backend be, from the request next_hop() built in
+ * fib. 0, or -1 when the head cannot grow. The FIB replaces fib's
+ * destination with the gateway when the route has one, so IPv6 takes the
+ * backend's own address. IPv4 takes fib->ipv4_dst, as the balancer always
+ * has: wrong behind a gateway when the FIB was asked (not the cache); to be
+ * fixed on its own, with a test.
+ */
+static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p,
+				       const struct flb_backend *be,
+				       const struct bpf_fib_lookup *fib, __u32 hash)
+{
+	if (be->family == FLB_AF_INET)
+		return encap_ipip(ctx, p, fib->ipv4_src, fib->ipv4_dst);
+	return encap_ip6(ctx, p, fib->ipv6_src, be->addr, hash);
 }
 
 #endif

@@ -8,7 +8,8 @@
  *   IPv6:         ICMPv6 packet too big (RFC 4443), quoting up to
  *                 FLB_PTB_QUOTE bytes of the packet.
  * The reply is written in place over the client's frame (MACs swapped, from
- * the VIP to the client) and sent back out with XDP_TX.
+ * the VIP to the client) and sent back out with XDP_TX. too_big() decides
+ * whether a reply is the answer at all.
  */
 #ifndef FLB_ICMP_H
 #define FLB_ICMP_H
@@ -171,6 +172,34 @@ static __always_inline int icmp6_too_big(struct xdp_md *ctx, const struct pkt *p
 	if (p->l3_off == ETH_HLEN)
 		return icmp6_too_big_at(ctx, p, len, mtu, ETH_HLEN);
 	return icmp6_too_big_at(ctx, p, len, mtu, ETH_HLEN + 4);
+}
+
+/*
+ * A packet over the egress MTU once encapsulated: the reason it leaves by.
+ * IPv4 with DF and IPv6: the client gets a "too big" reply (TX_ICMP_TOO_BIG,
+ * or DROP_ENCAP when the reply cannot be written). IPv4 without DF in an
+ * IPv4 tunnel: PASS_BIG_NO_DF, not answered here: the caller encapsulates
+ * it and passes it to the kernel, which fragments the outer header (its DF
+ * is clear; a backend with the kernel's ipip reassembles it). No way for
+ * IPv4 without DF in an IPv6 tunnel (forwarded IPv6 is never fragmented),
+ * nor for an ICMP error (no errors about errors): DROP_TOO_BIG.
+ */
+static __always_inline enum flb_reason too_big(struct xdp_md *ctx, const struct pkt *p, __u32 len,
+					       const struct flb_backend *be, __u16 mtu)
+{
+	int room = mtu - encap_overhead(be);
+
+	if (p->icmp)
+		return FLB_R_DROP_TOO_BIG;
+	if (p->flow.family == FLB_AF_INET) {
+		if (!(p->frag_off & bpf_htons(IP_DF)))
+			return be->family == FLB_AF_INET ? FLB_R_PASS_BIG_NO_DF : FLB_R_DROP_TOO_BIG;
+		if (icmp4_frag_needed(ctx, p, len, room < 68 ? 68 : room))
+			return FLB_R_DROP_ENCAP;
+	} else if (icmp6_too_big(ctx, p, len, room)) {
+		return FLB_R_DROP_ENCAP;
+	}
+	return FLB_R_TX_ICMP_TOO_BIG;
 }
 
 #endif

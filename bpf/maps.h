@@ -2,7 +2,8 @@
 /*
  * The balancer's maps, pinned by name (LIBBPF_PIN_BY_NAME) under the folder
  * the loader names, so they outlive the daemon and bpftool can read them.
- * Layouts live in include/flb_abi.h; this file only declares them.
+ * Layouts live in include/flb_abi.h; this file declares them, and the
+ * balancer's counters over them (reasons through bpf/count.h).
  */
 #ifndef FLB_MAPS_H
 #define FLB_MAPS_H
@@ -127,21 +128,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_nexthops SEC(".maps");
 
-static __always_inline int count_reason(__u32 reason, int action)
-{
-	__u64 *v = bpf_map_lookup_elem(&flb_reasons, &reason);
+#define FLB_REASON_MAP flb_reasons
+#include "count.h"
 
-	if (v)
-		*v += 1;
-	return action;
-}
-
+/* Events that are not exits (include/flb_reasons.h): a packet counts any
+ * number of them. */
 static __always_inline void count_event(__u32 event)
 {
-	__u64 *v = bpf_map_lookup_elem(&flb_events, &event);
-
-	if (v)
-		*v += 1;
+	count_one(&flb_events, event);
 }
 
 static __always_inline void count_traffic(void *map, __u32 idx, __u32 bytes, bool new_flow)

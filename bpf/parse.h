@@ -27,6 +27,7 @@
 #include "flb_reasons.h"
 
 #define FLB_OK FLB_R_MAX
+#define FLB_MAX_EXT_HDRS 8 /* IPv6 extension headers walked before giving up */
 
 #ifndef ETH_P_8021Q
 #define ETH_P_8021Q 0x8100
@@ -330,6 +331,27 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	if (p->flow.proto == IPPROTO_ICMPV6 && p->flow.family == FLB_AF_INET6)
 		return parse_icmp6(c, p);
 	return parse_ports(c, p);
+}
+
+/* The whole packet: Ethernet, IPv4 or IPv6, then TCP, UDP or the flow an
+ * ICMP error quotes. FLB_OK, or the reason it is not balanced. */
+static __always_inline int parse_packet(struct cursor *c, struct pkt *p)
+{
+	__be16 proto;
+	int r;
+
+	r = parse_eth(c, p, &proto);
+	if (r != FLB_OK)
+		return r;
+	if (proto == bpf_htons(ETH_P_IP))
+		r = parse_ipv4(c, p);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		r = parse_ipv6(c, p);
+	else
+		r = FLB_R_PASS_NOT_IP;
+	if (r != FLB_OK)
+		return r;
+	return parse_l4(c, p);
 }
 
 #endif

@@ -18,10 +18,7 @@
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
 #define FLB_CT_SIZE       262144 /* conntrack entries (LRU); ~30 MiB */
 #define FLB_FRAG_SIZE     16384  /* datagrams being reassembled somewhere (LRU) */
-#define FLB_MAX_EXT_HDRS  8      /* IPv6 extension headers walked before giving up */
 #define FLB_CT_RST_GRACE_S 10    /* a client's RST leaves the entry this long */
-#define FLB_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL) /* a datagram's fragments, as ipfrag_time */
-#define FLB_TTL           64     /* outer header TTL / hop limit */
 
 /* Address families as stored in keys (not AF_*: the kernel's values differ
  * from nothing here, but BPF code has no <sys/socket.h>). */
@@ -130,7 +127,6 @@ struct flb_nexthop {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct flb_nexthop) == 40, "flb_nexthop layout");
-#define FLB_NEXTHOP_TTL_NS 1000000000ULL /* a changed neighbour is seen within 1 s */
 
 /* flb_vip_stats[vip id], flb_be_stats[backend id]: per-CPU, summed by readers. */
 struct flb_traffic {

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Which backend takes a packet: the VIP it is for (address, port, protocol;
+ * a port-less VIP matches every port), then for fragments the backend their
+ * datagram went to, then conntrack, then the VIP's Maglev table for new
+ * flows and every TCP SYN. A conntrack entry counts only while its backend
+ * is the one it was made for (same generation) and takes existing flows.
+ */
+#ifndef FLB_PICK_H
+#define FLB_PICK_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flb_abi.h"
+#include "flb_reasons.h"
+#include "maps.h"
+#include "parse.h"
+
+#define NS_PER_S 1000000000ULL
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+#define FLB_FRAG_TIMEOUT_NS (30 * NS_PER_S) /* a datagram's fragments, as ipfrag_time */
+
+static __always_inline __u32 vip_find(const struct pkt *p, const struct flb_ctl *ctl)
+{
+	struct flb_vip_key key = {
+		.addr = { p->flow.dst[0], p->flow.dst[1], p->flow.dst[2], p->flow.dst[3] },
+		.port = p->flow.dport,
+		.proto = p->flow.proto,
+		.family = p->flow.family,
+	};
+	struct flb_vip *vip;
+
+	if (p->frag == FRAG_LATER) {
+		/* No port in this packet: the address's fragment VIP. */
+		struct flb_vip_addr a = {
+			.addr = { key.addr[0], key.addr[1], key.addr[2], key.addr[3] },
+			.proto = key.proto,
+			.family = key.family,
+		};
+		__u32 *id = bpf_map_lookup_elem(&flb_vip_addrs, &a);
+
+		return id ? *id : FLB_MAX_VIPS;
+	}
+	vip = bpf_map_lookup_elem(&flb_vips, &key);
+	if (!vip && (ctl->flags & FLB_CTL_PORTLESS)) {
+		key.port = 0;
+		vip = bpf_map_lookup_elem(&flb_vips, &key);
+	}
+	return vip ? vip->id : FLB_MAX_VIPS;
+}
+
+/* The backend of an entry, when it still is the backend the entry was made
+ * for (same generation) and still takes existing flows; else 0. */
+static __always_inline __u32 entry_backend(const struct flb_ct *ct)
+{
+	__u32 id = ct->backend;
+	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
+
+	if (!be || be->gen != ct->gen ||
+	    (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
+		return 0;
+	return id;
+}
+
+/* Slot hash % M of the VIP's current table; 0 when it has no backend. */
+static __always_inline __u32 maglev_backend(__u32 vip_id, __u32 hash)
+{
+	__u32 zero = 0, slot, m, *id, *mp;
+	void *table;
+
+	table = bpf_map_lookup_elem(&flb_rings, &vip_id);
+	if (!table)
+		return 0;
+	mp = bpf_map_lookup_elem(table, &zero);
+	if (!mp || !(m = *mp))
+		return 0;
+	slot = hash % m + 1;
+	id = bpf_map_lookup_elem(table, &slot);
+	return id ? *id : 0;
+}
+
+static __always_inline __u64 timeout_ns(const struct flb_ctl *ctl, __u8 proto)
+{
+	return (__u64)(proto == IPPROTO_TCP ? ctl->tcp_timeout_s : ctl->udp_timeout_s) * NS_PER_S;
+}
+
+/* A new entry for the flow (or the datagram, for fragments). */
+static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now)
+{
+	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
+	struct flb_ct fresh = { .backend = id, .last_seen = now };
+
+	if (!be)
+		return false;
+	fresh.gen = be->gen;
+	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
+}
+
+/* Conntrack, then Maglev. Returns the backend id (0: none). */
+static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 hash,
+				       const struct flb_ctl *ctl, bool *new_flow)
+{
+	bool syn = p->flow.proto == IPPROTO_TCP &&
+		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	__u64 now = bpf_ktime_get_coarse_ns(), tmo = timeout_ns(ctl, p->flow.proto);
+	struct flb_ct *ct;
+	__u32 id;
+
+	if (syn) {
+		count_event(FLB_E_SYN_LOOKUP);
+	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
+		if (tmo && now - ct->last_seen > tmo) {
+			count_event(FLB_E_CT_EXPIRED);
+		} else if ((id = entry_backend(ct))) {
+			count_event(FLB_E_CT_HIT);
+			/* A client's RST ends the connection: keep the entry
+			 * only for the RST's retransmits. */
+			if ((p->tcp_flags & TCP_FLAG_RST) && tmo > FLB_CT_RST_GRACE_S * NS_PER_S) {
+				ct->last_seen = now - tmo + FLB_CT_RST_GRACE_S * NS_PER_S;
+				count_event(FLB_E_CT_RST);
+			} else if (!p->icmp && now - ct->last_seen > NS_PER_S) {
+				/* Once a second is precise enough for timeouts
+				 * and spares the shared cache line a write per
+				 * packet. */
+				ct->last_seen = now;
+			}
+			return id;
+		} else {
+			count_event(FLB_E_CT_STALE);
+		}
+	} else {
+		count_event(FLB_E_CT_MISS);
+	}
+
+	id = maglev_backend(vip_id, hash);
+	if (!id)
+		return 0;
+	/* An ICMP error does not open a flow. */
+	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now)) {
+		count_event(FLB_E_CT_INSERT);
+		*new_flow = true;
+	}
+	return id;
+}
+
+/* Fragments: every fragment of a datagram goes where the first one that
+ * arrived went. The first fragment has ports and takes the flow's path; a
+ * later one that arrives first is steered by the 3-tuple. */
+static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __u32 hash,
+					   const struct flb_ctl *ctl, bool *new_flow)
+{
+	struct flb_frag_key key = {
+		.id = p->frag_id,
+		.proto = p->flow.proto,
+		.family = p->flow.family,
+	};
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct flb_ct *e;
+	__u32 id;
+
+	__builtin_memcpy(key.src, p->flow.src, 16);
+	__builtin_memcpy(key.dst, p->flow.dst, 16);
+	e = bpf_map_lookup_elem(&flb_frags, &key);
+	/* Only while the datagram can still be reassembled somewhere (the
+	 * kernel's ipfrag_time is 30 s): IP ids wrap, an old entry must not
+	 * capture a new datagram. */
+	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (id = entry_backend(e))) {
+		count_event(FLB_E_FRAG_FOLLOW);
+		return id;
+	}
+	if (p->frag == FRAG_FIRST) {
+		count_event(FLB_E_FRAG_FIRST);
+		id = pick_flow(p, vip_id, hash, ctl, new_flow);
+	} else {
+		count_event(FLB_E_FRAG_UNKNOWN);
+		id = maglev_backend(vip_id, hash);
+	}
+	if (id)
+		remember(&flb_frags, &key, id, now);
+	return id;
+}
+
+/* The backend for a VIP packet: the datagram's for fragments, else the
+ * flow's. NULL when there is none, or none that can carry the packet (an
+ * IPv6 VIP needs an IPv6 backend); *id is its id. */
+static __always_inline struct flb_backend *pick_backend(const struct pkt *p, __u32 vip_id,
+							__u32 hash, const struct flb_ctl *ctl,
+							__u32 *id, bool *new_flow)
+{
+	struct flb_backend *be;
+
+	if (p->icmp)
+		count_event(FLB_E_ICMP_STEERED);
+	*id = p->frag ? pick_fragment(p, vip_id, hash, ctl, new_flow)
+		      : pick_flow(p, vip_id, hash, ctl, new_flow);
+	be = *id ? bpf_map_lookup_elem(&flb_backends, id) : NULL;
+	if (!be || !be->family || (p->flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
+		return NULL;
+	return be;
+}
+
+#endif
