@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `fluxlb which PROTO SRC:PORT DST:PORT`: the backend the dataplane picks
- * for a flow, computed as bpf/balancer.bpf.c does it: the VIP of the
+ * for a flow, computed as bpf/pick.h does it: the VIP of the
  * destination (exact key, else the address's port-less VIP), the shared
  * flow hash (include/flb_hash.h) modulo the live table's size, the slot's
  * backend id; then the conntrack entry of the 5-tuple, which decides for
