@@ -97,40 +97,32 @@ static void detach_removed(const struct flb_config *old, const struct flb_config
 	}
 }
 
-struct health_view {
-	const struct flb_config *eff;
-	struct health *hc;
-};
-
-/* Down when the registry says critical or our own checks say down. */
-static enum flb_be_health view_health(void *ctx, const char *service, const struct flb_addr *a)
+/* Health as data: each backend of cfg carries what our checks say of it
+ * (check_down) beside what the registry says (down), for the planner. */
+static void fill_health(struct daemon *d, struct flb_config *cfg)
 {
-	const struct health_view *v = ctx;
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		struct flb_service_cfg *svc = &cfg->services[s];
 
-	for (size_t s = 0; s < v->eff->n_services; s++) {
-		const struct flb_service_cfg *svc = &v->eff->services[s];
-
-		if (strcmp(svc->name, service))
-			continue;
 		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].down && !addr_cmp(&svc->backends[b].addr, a))
-				return FLB_HEALTH_DOWN;
+			svc->backends[b].check_down = health_get(d->hc, svc->name,
+								 &svc->backends[b].addr) ==
+						      FLB_HEALTH_DOWN;
 	}
-	return health_get(v->hc, service, a);
 }
 
-static int apply(struct daemon *d, const struct flb_config *cfg, const char *why)
+static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 {
-	struct health_view hv = { .eff = cfg, .hc = d->hc };
 	struct reconcile_report rep;
-	struct timespec a, b;
+	uint64_t a, b;
 	double secs;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	err = reconciler_apply(d->rec, cfg, view_health, &hv, &rep);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	a = clock_ns();
+	fill_health(d, cfg);
+	err = reconciler_apply(d->rec, cfg, &rep);
+	b = clock_ns();
+	secs = (b - a) / 1e9;
 	pthread_mutex_lock(&d->st.lock);
 	status_observe_reconcile(&d->st, secs);
 	pthread_mutex_unlock(&d->st.lock);

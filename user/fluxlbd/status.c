@@ -31,3 +31,35 @@ void status_observe_reconcile(struct flb_status *st, double seconds)
 	st->reconcile_count++;
 	st->reconcile_sum_s += seconds;
 }
+
+void status_set_rows(struct flb_status *st, struct flb_status_vip *vips, size_t n_vips,
+		     struct flb_status_backend *bes, size_t n_bes)
+{
+	pthread_mutex_lock(&st->lock);
+	/* Keep what the health checker and the drain counter know. */
+	for (size_t i = 0; i < n_bes; i++)
+		for (size_t j = 0; j < st->n_backends; j++)
+			if (!strcmp(st->backends[j].service, bes[i].service) &&
+			    !strcmp(st->backends[j].address, bes[i].address)) {
+				bes[i].health = st->backends[j].health;
+				bes[i].checks_ok = st->backends[j].checks_ok;
+				bes[i].checks_failed = st->backends[j].checks_failed;
+				bes[i].flows = st->backends[j].flows;
+			}
+	free(st->vips);
+	free(st->backends);
+	st->vips = vips;
+	st->n_vips = n_vips;
+	st->backends = bes;
+	st->n_backends = n_bes;
+	pthread_mutex_unlock(&st->lock);
+}
+
+void status_set_flows(struct flb_status *st, uint32_t id, long flows)
+{
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->n_backends; i++)
+		if (st->backends[i].backend_id == id)
+			st->backends[i].flows = flows;
+	pthread_mutex_unlock(&st->lock);
+}

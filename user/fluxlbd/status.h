@@ -76,5 +76,12 @@ void status_init(struct flb_status *st);
 void status_destroy(struct flb_status *st);
 /* Records one reconcile of the given duration (caller holds the lock). */
 void status_observe_reconcile(struct flb_status *st, double seconds);
+/* Replaces the VIP and backend rows with vips and bes (taking them over),
+ * keeping what the health checker and the drain counter know of the rows
+ * with the same service and address. Takes st's lock. */
+void status_set_rows(struct flb_status *st, struct flb_status_vip *vips, size_t n_vips,
+		     struct flb_status_backend *bes, size_t n_bes);
+/* Records the flow count of backend id on its rows. Takes st's lock. */
+void status_set_flows(struct flb_status *st, uint32_t id, long flows);
 
 #endif
