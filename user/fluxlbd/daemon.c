@@ -5,6 +5,13 @@
  * by rename, so the folder is watched, not the file), debounced by 100 ms.
  * A file that does not parse, or a state that cannot be applied, is
  * rejected with a log line and a counter; the running state keeps serving.
+ *
+ * Status: the exporter's thread reads d->st. This thread never writes it
+ * field by field: the reconciler (rows, flow counts), the health checker
+ * (health_publish) and this file (counters, ready) write the private draft
+ * d->draft, through draft() which marks it changed, and publish_status()
+ * copies a changed draft into d->st once per turn of the loop: one writer,
+ * and the exporter never sees a half-updated state.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -47,7 +54,9 @@ struct daemon {
 	struct flb_maps *m;
 	struct reconciler *rec;
 	struct health *hc;
-	struct flb_status st;
+	struct flb_status st;      /* published: read by the exporter's thread */
+	struct flb_status draft;   /* this thread's; copied into st by publish_status() */
+	bool draft_changed;
 	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot debounce timer for reloads */
 	char file[NAME_MAX + 1];   /* basename of the config file */
 	bool attach_pending;       /* first apply done late (registry): attach, set ready */
@@ -61,6 +70,19 @@ enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
 static int go_ready(struct daemon *d);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next);
+
+/* The status to write to (see the top of the file). */
+static struct flb_status *draft(struct daemon *d)
+{
+	d->draft_changed = true;
+	return &d->draft;
+}
+
+static void publish_status(struct daemon *d)
+{
+	if (d->draft_changed && !status_publish(&d->st, &d->draft))
+		d->draft_changed = false;
+}
 
 static int watch(struct daemon *d, int fd, uint32_t tag)
 {
@@ -123,12 +145,11 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	err = reconciler_apply(d->rec, cfg, &rep);
 	b = clock_ns();
 	secs = (b - a) / 1e9;
-	pthread_mutex_lock(&d->st.lock);
-	status_observe_reconcile(&d->st, secs);
-	pthread_mutex_unlock(&d->st.lock);
+	/* The draft is this thread's alone: no lock to hold (status.h). */
+	status_observe_reconcile(draft(d), secs);
 	if (err)
 		return err;
-	health_publish(d->hc, &d->st);
+	health_publish(d->hc, draft(d));
 	log_info("state applied",
 		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
@@ -190,9 +211,7 @@ static int start_source(struct daemon *d, const struct flb_config *cfg)
 	if (!d->src)
 		return errno ? log_err(-errno, "cannot start the registry source", "err=\"%s\"",
 				       strerror(errno)) : 0;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.has_source = true;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->has_source = true;
 	return epoll_ctl(d->ep, EPOLL_CTL_ADD, source_fd(d->src), &ev) ? -errno : 0;
 }
 
@@ -203,10 +222,8 @@ static void on_source(struct daemon *d)
 
 	if (source_view(d->src, &v))
 		return;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.source_up = v.up;
-	d->st.source_updates++;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->source_up = v.up;
+	draft(d)->source_updates++;
 	if (v.version == d->view.version && d->view.svc) {
 		src_view_free(&v);
 		return; /* reachability only */
@@ -215,7 +232,7 @@ static void on_source(struct daemon *d)
 	d->view = v;
 	if (refresh(d, &d->cfg, "registry changed"))
 		log_error("registry update failed to apply; the running state keeps serving", NULL);
-	if (first && d->applied && !d->st.ready)
+	if (first && d->applied && !d->draft.ready)
 		d->attach_pending = true;
 }
 
@@ -232,17 +249,13 @@ static void reload(struct daemon *d, const char *why)
 				*c = '\'';
 		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=\"%s\"",
 			  why, err);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		return;
 	}
 	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
 		log_error("reload failed: registry source; the running state keeps serving", "why=\"%s\"", why);
 		start_source(d, &d->cfg);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		config_free(&next);
 		return;
 	}
@@ -250,9 +263,7 @@ static void reload(struct daemon *d, const char *why)
 		log_error("reload failed to apply; the running state keeps serving", "why=\"%s\"", why);
 		if (d->applied)
 			health_configure(d->hc, &d->eff);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		config_free(&next);
 		return;
 	}
@@ -261,9 +272,7 @@ static void reload(struct daemon *d, const char *why)
 	detach_removed(&d->cfg, &next, d->o->pin_dir);
 	config_free(&d->cfg);
 	d->cfg = next;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.reloads_ok++;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->reloads_ok++;
 	if (seen)
 		log_info("reloaded", "why=\"%s\" change_to_maps_ms=%llu", why,
 			 (unsigned long long)(clock_ms() - seen));
@@ -305,7 +314,7 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
-	health_publish(d->hc, &d->st);
+	health_publish(d->hc, draft(d));
 }
 
 /* The exporter follows metrics.listen; a failure to listen is logged and
@@ -331,9 +340,7 @@ static int go_ready(struct daemon *d)
 	d->attach_pending = false;
 	if (err)
 		return err;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.ready = true;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->ready = true;
 	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", d->o->pin_dir,
 		 d->cfg.n_ifaces, d->cfg.n_services);
 	return 0;
@@ -426,6 +433,7 @@ static int loop(struct daemon *d)
 			}
 			}
 		}
+		publish_status(d);
 	}
 }
 
@@ -443,11 +451,12 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	d->ep = d->sfd = d->ifd = d->tfd = d->rfd = -1;
 	status_init(&d->st);
+	status_init(&d->draft);
 	d->hc = health_new();
 	d->m = maps_open(o->pin_dir);
 	if (!d->hc || !d->m)
 		goto out;
-	d->rec = reconciler_new(d->m, &d->st);
+	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
 		goto out;
 	err = setup_fds(d);
@@ -459,6 +468,7 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 		err = refresh(d, &d->cfg, "start");
 	if (!err && d->applied)
 		err = go_ready(d);
+	publish_status(d);
 	if (err)
 		goto out;
 	err = loop(d);
@@ -476,6 +486,7 @@ out:
 			close(*fd);
 	config_free(&d->cfg);
 	status_destroy(&d->st);
+	status_destroy(&d->draft);
 	free(d);
 	return err;
 }
