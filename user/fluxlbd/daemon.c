@@ -2,8 +2,9 @@
 /*
  * The main loop (see daemon.h). Reloads come from SIGHUP or from inotify on
  * the config file's folder (editors and ConfigMap updates replace the file
- * by rename, so the folder is watched, not the file), debounced by 100 ms.
- * A file that does not parse, or a state that cannot be applied, is
+ * by rename, so the folder is watched, not the file), debounced by 50 ms;
+ * both only arm the reload timer, whose expiry is the one place a reload
+ * runs. A file that does not parse, or a state that cannot be applied, is
  * rejected with a log line and a counter; the running state keeps serving.
  *
  * Status: the exporter's thread reads d->st. This thread never writes it
@@ -57,15 +58,17 @@ struct daemon {
 	struct flb_status st;      /* published: read by the exporter's thread */
 	struct flb_status draft;   /* this thread's; copied into st by publish_status() */
 	bool draft_changed;
-	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot debounce timer for reloads */
+	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot timer, the one reload trigger */
 	char file[NAME_MAX + 1];   /* basename of the config file */
 	bool attach_pending;       /* first apply done late (registry): attach, set ready */
-	uint64_t reload_at_ms;     /* 0: no reload pending */
+	const char *reload_why;    /* NULL: no reload pending */
 	uint64_t change_seen_ms;   /* when the pending change was noticed */
 	unsigned ticks;
 };
 
 enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
+
+static const char why_sighup[] = "SIGHUP";
 
 static int go_ready(struct daemon *d);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
@@ -242,7 +245,8 @@ static void reload(struct daemon *d, const char *why)
 	char err[512];
 	uint64_t seen = d->change_seen_ms;
 
-	d->reload_at_ms = d->change_seen_ms = 0;
+	d->reload_why = NULL;
+	d->change_seen_ms = 0;
 	if (config_load_file(d->o->config_path, &next, err, sizeof(err))) {
 		for (char *c = err; *c; c++)
 			if (*c == '"')
@@ -278,6 +282,25 @@ static void reload(struct daemon *d, const char *why)
 			 (unsigned long long)(clock_ms() - seen));
 }
 
+/* The one way to ask for a reload: arm the reload timer, whose expiry
+ * (EV_RELOAD) runs it. A change of the file re-arms it DEBOUNCE_MS ahead
+ * (editors write in several steps: reload after the last); SIGHUP asks for
+ * now (1 ns), and a change seen while that is pending does not delay it. */
+static void request_reload(struct daemon *d, const char *why)
+{
+	bool now = why == why_sighup;
+	struct itimerspec its = { .it_value = { 0, now ? 1 : DEBOUNCE_MS * 1000000L } };
+
+	if (now)
+		d->change_seen_ms = clock_ms();
+	else if (!d->change_seen_ms)
+		d->change_seen_ms = clock_ms();
+	if (!now && d->reload_why == why_sighup)
+		return;
+	d->reload_why = why;
+	timerfd_settime(d->rfd, 0, &its, NULL);
+}
+
 static void on_inotify(struct daemon *d)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -286,15 +309,8 @@ static void on_inotify(struct daemon *d)
 	for (char *p = buf; n > 0 && p < buf + n;) {
 		struct inotify_event *e = (struct inotify_event *)p;
 
-		if (e->len && !strcmp(e->name, d->file)) {
-			if (!d->change_seen_ms)
-				d->change_seen_ms = clock_ms();
-			struct itimerspec its = { .it_value = { 0, DEBOUNCE_MS * 1000000L } };
-
-			/* (Re)armed on every event: the reload runs 50 ms after the last. */
-			d->reload_at_ms = clock_ms() + DEBOUNCE_MS;
-			timerfd_settime(d->rfd, 0, &its, NULL);
-		}
+		if (e->len && !strcmp(e->name, d->file))
+			request_reload(d, "file changed");
 		p += sizeof(*e) + e->len;
 	}
 }
@@ -305,8 +321,6 @@ static void on_tick(struct daemon *d)
 
 	if (read(d->tfd, &exp, sizeof(exp)) < 0)
 		return;
-	if (d->reload_at_ms && now >= d->reload_at_ms)
-		reload(d, "file changed");
 	if (health_run(d->hc, now) && d->applied)
 		apply(d, &d->eff, "health changed");
 	if (d->attach_pending)
@@ -404,8 +418,7 @@ static int loop(struct daemon *d)
 				if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 					break;
 				if (si.ssi_signo == SIGHUP) {
-					d->change_seen_ms = clock_ms();
-					reload(d, "SIGHUP");
+					request_reload(d, why_sighup);
 					break;
 				}
 				log_info("stopping; the dataplane keeps forwarding (fluxlbd --cleanup removes it)",
@@ -427,8 +440,8 @@ static int loop(struct daemon *d)
 			case EV_RELOAD: {
 				uint64_t exp;
 
-				if (read(d->rfd, &exp, sizeof(exp)) > 0 && d->reload_at_ms)
-					reload(d, "file changed");
+				if (read(d->rfd, &exp, sizeof(exp)) > 0 && d->reload_why)
+					reload(d, d->reload_why);
 				break;
 			}
 			}
