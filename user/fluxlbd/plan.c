@@ -199,7 +199,7 @@ static int plan_backends(const struct plan_input *in, struct plan *p)
 			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
 			/* A weight-0 backend whose drain ended stays down. */
 			if (want == FLB_BE_DRAINING && p->be[id].state == FLB_BE_DOWN &&
-			    !in->drain_start[id])
+			    !in->state->drain_start[id])
 				want = FLB_BE_DOWN;
 			/* Shared address: the most serving state wins. */
 			if (!p->state[id] || want == FLB_BE_ACTIVE ||
@@ -250,7 +250,7 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 {
 	const struct flb_service_cfg *svc = &in->cfg->services[s];
 	struct plan_service *ps = &p->svc[s];
-	const struct table_entry *e = tables_find(in->tables, &ps->key);
+	const struct table_entry *e = tables_find(&in->state->tables, &ps->key);
 	struct plan_table *t = &ps->table;
 	int err;
 
@@ -276,7 +276,7 @@ static int plan_vips(const struct plan_input *in, struct plan *p, struct flb_ctl
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 		struct plan_service *ps = &p->svc[s];
-		const struct table_entry *e = tables_find(in->tables, &ps->key);
+		const struct table_entry *e = tables_find(&in->state->tables, &ps->key);
 		struct plan_op *op;
 		int err = plan_table(in, s, p);
 
@@ -417,7 +417,7 @@ int plan_make(const struct plan_input *in, struct plan *p)
 	err = plan_alloc(cfg, p);
 	if (err)
 		return err;
-	memcpy(p->be, in->be, FLB_MAX_BACKENDS * sizeof(*p->be));
+	memcpy(p->be, in->state->be, sizeof(in->state->be));
 	err = check_supported(cfg, p);
 	if (!err)
 		err = assign_vip_ids(in, p);
@@ -469,32 +469,91 @@ void plan_free(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int plan_drain(const struct flb_backend *be, const uint64_t *drain_start, const bool *configured,
-	       const long *flows, uint64_t now_ns, uint32_t timeout_ms, struct plan *p)
+int plan_drain(const struct plan_state *st, const long *flows, uint64_t now_ns,
+	       uint32_t timeout_ms, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
 		struct plan_op *op;
 		uint64_t age_ms;
 
-		if (!drain_start[id])
+		if (!st->drain_start[id])
 			continue;
-		age_ms = (now_ns - drain_start[id]) / 1000000;
+		age_ms = (now_ns - st->drain_start[id]) / 1000000;
 		if (flows[id] && age_ms < timeout_ms)
 			continue;
 		op = add_op(p, PLAN_SET_BACKEND);
 		if (!op)
 			return -ENOMEM;
 		op->id = id;
-		op->be = be[id];
+		op->be = st->be[id];
 		/* Still configured (weight 0): DOWN keeps the id; else free it. */
-		op->be.state = configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
+		op->be.state = st->configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
 		snprintf(op->what, sizeof(op->what), "id=%u", id);
 		note(op, LOG_INFO,
 		     flows[id] ? "drain timed out; remaining flows are re-steered" : "backend drained",
 		     "id=%u flows=%ld after_ms=%llu state=%s", id, flows[id],
-		     (unsigned long long)age_ms, configured[id] ? "down" : "freed");
+		     (unsigned long long)age_ms, st->configured[id] ? "down" : "freed");
 		p->rep.backends_retired++;
 	}
 	return 0;
+}
+
+static void commit_ring(struct plan_state *st, struct plan_service *ps)
+{
+	struct table_entry *e = tables_get(&st->tables, &ps->key);
+	struct plan_table *t = &ps->table;
+
+	if (!e)
+		return; /* uncached: the next run swaps it in again */
+	free(e->ids);
+	e->ids = t->slots;
+	t->slots = NULL;
+	e->size = t->size;
+	e->fingerprint = t->fingerprint;
+	e->rebuilds++;
+	e->last_changed = t->changed;
+	e->last_excess = t->excess;
+	e->excess_total += t->excess;
+}
+
+void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t now_ns)
+{
+	for (size_t i = 0; i < done && i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		switch (op->kind) {
+		case PLAN_SET_BACKEND:
+			if (op->be.state == FLB_BE_DRAINING &&
+			    st->be[op->id].state != FLB_BE_DRAINING)
+				st->drain_start[op->id] = now_ns;
+			else if (op->be.state != FLB_BE_DRAINING)
+				st->drain_start[op->id] = 0;
+			st->be[op->id] = op->be;
+			break;
+		case PLAN_SET_RING:
+			commit_ring(st, &p->svc[op->svc]);
+			break;
+		case PLAN_PRUNE_VIP_ADDRS:
+			tables_forget(&st->tables, &op->key);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Panic and VIP id are the cache's from the service's first op on
+	 * (a table unchanged is not written, but its panic may change). */
+	for (size_t s = 0; s < p->n_svc; s++) {
+		struct table_entry *e;
+
+		if (p->svc[s].first_op >= done)
+			continue;
+		e = tables_get(&st->tables, &p->svc[s].key);
+		if (e) {
+			e->vip_id = p->svc[s].vip_id;
+			e->panic = p->svc[s].panic;
+		}
+	}
+	if (p->configured && done == p->n_ops)
+		memcpy(st->configured, p->configured, sizeof(st->configured));
 }

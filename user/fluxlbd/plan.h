@@ -42,14 +42,21 @@ struct reconcile_report {
 	uint32_t backends_retired; /* drained (or timed out) and freed */
 };
 
+/* What the reconciler keeps between runs: the planner reads it, and
+ * plan_commit() records in it the writes that were done. */
+struct plan_state {
+	struct flb_backend be[FLB_MAX_BACKENDS]; /* flb_backends as the maps hold it */
+	uint64_t drain_start[FLB_MAX_BACKENDS];  /* per id, clock_ns(); 0: not draining */
+	bool configured[FLB_MAX_BACKENDS];       /* named by the last applied configuration */
+	struct table_cache tables;               /* the last table of each VIP */
+};
+
 struct plan_input {
 	const struct flb_config *cfg;        /* desired state; backends carry down/check_down */
-	const struct flb_backend *be;        /* flb_backends as the maps hold it [FLB_MAX_BACKENDS] */
-	const uint64_t *drain_start;         /* per id, any clock; 0: not draining */
+	const struct plan_state *state;
 	const struct flb_vip_key *old_keys;  /* the VIPs in the maps */
 	const struct flb_vip *old_vips;
 	size_t n_old;
-	const struct table_cache *tables;    /* the last table of each VIP (read only) */
 };
 
 enum plan_op_kind {
@@ -127,14 +134,21 @@ struct plan {
 int plan_make(const struct plan_input *in, struct plan *out);
 void plan_free(struct plan *p);
 
+/* Records in st what the first done ops of p wrote (all of them after a
+ * successful apply, so st says what the maps hold even after a failure):
+ * the mirror, the drain starts (now_ns for an id that starts draining),
+ * the table cache (p's tables move into it) and, once every op of a
+ * plan_make() plan is done, the configured ids. */
+void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t now_ns);
+
 /* Drain decision, on the flow counts of the draining ids (flows[id]; ids
- * with drain_start[id] == 0 are not draining): every draining id with no
- * flow left, or draining for timeout_ms or more (now and drain_start on the
- * same clock, ns), is set DOWN when still configured (weight 0: keeps its
+ * with st->drain_start[id] == 0 are not draining): every draining id with
+ * no flow left, or draining for timeout_ms or more (now on the clock of
+ * drain_start, ns), is set DOWN when still configured (weight 0: keeps its
  * id) and UNUSED otherwise (id freed, generation kept). out gets one
  * PLAN_SET_BACKEND per id, in id order. Returns 0 or -ENOMEM. */
-int plan_drain(const struct flb_backend *be, const uint64_t *drain_start, const bool *configured,
-	       const long *flows, uint64_t now_ns, uint32_t timeout_ms, struct plan *out);
+int plan_drain(const struct plan_state *st, const long *flows, uint64_t now_ns,
+	       uint32_t timeout_ms, struct plan *out);
 
 /* The VIP key of a service as the datapath looks it up. */
 void plan_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *key);

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The reconciler (see reconcile.h). It keeps a mirror of flb_backends, the
- * drain start of each draining id, the ids the last applied configuration
- * names and the last table of each VIP; the planner reads them, and only
- * the writes apply.c performed are committed to them, so after a failed
- * run they still say what the maps hold.
+ * The reconciler (see reconcile.h). It keeps the planner's state (plan.h:
+ * the mirror of flb_backends, drain starts, configured ids, the last table
+ * of each VIP); only the writes apply.c performed are committed to it, so
+ * after a failed run it still says what the maps hold.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,11 +25,8 @@
 struct reconciler {
 	struct flb_maps *m;
 	struct flb_status *st;
-	bool loaded;                              /* be[] mirrors the map */
-	struct flb_backend be[FLB_MAX_BACKENDS];
-	uint64_t drain_start[FLB_MAX_BACKENDS];   /* clock_ns(); 0: not draining */
-	bool configured[FLB_MAX_BACKENDS];        /* named by the last applied config */
-	struct table_cache tables;
+	bool loaded;                              /* s.be[] mirrors the map */
+	struct plan_state s;
 };
 
 struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
@@ -48,83 +44,29 @@ void reconciler_free(struct reconciler *r)
 {
 	if (!r)
 		return;
-	tables_free(&r->tables);
+	tables_free(&r->s.tables);
 	free(r);
 }
 
 static int load_mirror(struct reconciler *r)
 {
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		int err = maps_get_backend(r->m, id, &r->be[id]);
+		int err = maps_get_backend(r->m, id, &r->s.be[id]);
 
 		if (err)
 			return log_err(err, "cannot read backend map", "id=%u", id);
-		if (r->be[id].state == FLB_BE_DRAINING)
-			r->drain_start[id] = clock_ns(); /* adopted: its drain starts now */
+		if (r->s.be[id].state == FLB_BE_DRAINING)
+			r->s.drain_start[id] = clock_ns(); /* adopted: its drain starts now */
 	}
 	r->loaded = true;
 	return 0;
-}
-
-/* What the first done ops of p wrote becomes what the mirror, the drain
- * starts and the table cache say. */
-static void commit(struct reconciler *r, struct plan *p, size_t done)
-{
-	uint64_t now = clock_ns();
-
-	for (size_t i = 0; i < done; i++) {
-		const struct plan_op *op = &p->ops[i];
-		struct plan_table *t;
-		struct table_entry *e;
-
-		switch (op->kind) {
-		case PLAN_SET_BACKEND:
-			if (op->be.state == FLB_BE_DRAINING && r->be[op->id].state != FLB_BE_DRAINING)
-				r->drain_start[op->id] = now;
-			else if (op->be.state != FLB_BE_DRAINING)
-				r->drain_start[op->id] = 0;
-			r->be[op->id] = op->be;
-			break;
-		case PLAN_SET_RING:
-			t = &p->svc[op->svc].table;
-			e = tables_get(&r->tables, &p->svc[op->svc].key);
-			if (!e)
-				break; /* uncached: the next run swaps it in again */
-			free(e->ids);
-			e->ids = t->slots;
-			t->slots = NULL;
-			e->size = t->size;
-			e->fingerprint = t->fingerprint;
-			e->rebuilds++;
-			e->last_changed = t->changed;
-			e->last_excess = t->excess;
-			e->excess_total += t->excess;
-			break;
-		case PLAN_PRUNE_VIP_ADDRS:
-			tables_forget(&r->tables, &op->key);
-			break;
-		default:
-			break;
-		}
-	}
-	for (size_t s = 0; s < p->n_svc; s++) {
-		struct table_entry *e;
-
-		if (p->svc[s].first_op >= done)
-			continue;
-		e = tables_get(&r->tables, &p->svc[s].key);
-		if (e) {
-			e->vip_id = p->svc[s].vip_id;
-			e->panic = p->svc[s].panic;
-		}
-	}
 }
 
 /* A draining id that no configured service names any more (it left the
  * configuration and keeps its flows until drained). */
 static bool left_draining(const struct reconciler *r, const struct plan *p, uint32_t id)
 {
-	return r->drain_start[id] && r->be[id].state != FLB_BE_UNUSED && !p->configured[id];
+	return r->s.drain_start[id] && r->s.be[id].state != FLB_BE_UNUSED && !p->configured[id];
 }
 
 /* The status rows of the applied plan: a VIP row per service, a backend row
@@ -152,7 +94,7 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 		const struct plan_service *ps = &p->svc[s];
-		const struct table_entry *e = tables_find(&r->tables, &ps->key);
+		const struct table_entry *e = tables_find(&r->s.tables, &ps->key);
 
 		snprintf(vips[s].service, sizeof(vips[s].service), "%s", svc->name);
 		vip_name(&ps->key, vips[s].vip, sizeof(vips[s].vip));
@@ -176,7 +118,7 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 			o->weight = svc->backends[b].weight;
 			o->admin = ps->weights[b] ? FLB_ADMIN_ACTIVE :
 				   svc->backends[b].weight ? FLB_ADMIN_DOWN : FLB_ADMIN_DRAINING;
-			o->drain_started_ns = r->drain_start[id];
+			o->drain_started_ns = r->s.drain_start[id];
 			o->flows = -1;
 		}
 	}
@@ -184,11 +126,11 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 		if (!left_draining(r, p, id))
 			continue;
 		snprintf(bes[k].service, sizeof(bes[k].service), "-");
-		inet_ntop(r->be[id].family == FLB_AF_INET6 ? AF_INET6 : AF_INET, r->be[id].addr,
+		inet_ntop(r->s.be[id].family == FLB_AF_INET6 ? AF_INET6 : AF_INET, r->s.be[id].addr,
 			  bes[k].address, sizeof(bes[k].address));
 		bes[k].backend_id = id;
 		bes[k].admin = FLB_ADMIN_DRAINING;
-		bes[k].drain_started_ns = r->drain_start[id];
+		bes[k].drain_started_ns = r->s.drain_start[id];
 		bes[k].flows = -1;
 		k++;
 	}
@@ -202,11 +144,9 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 	struct flb_vip *old_vips = calloc(FLB_MAX_VIPS, sizeof(*old_vips));
 	struct plan_input in = {
 		.cfg = cfg,
-		.be = r->be,
-		.drain_start = r->drain_start,
+		.state = &r->s,
 		.old_keys = old_keys,
 		.old_vips = old_vips,
-		.tables = &r->tables,
 	};
 	struct plan p = {};
 	size_t done = 0;
@@ -227,10 +167,9 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 		goto out;
 	}
 	err = apply_plan(r->m, &p, &done);
-	commit(r, &p, done);
+	plan_commit(&r->s, &p, done, clock_ns());
 	if (err)
 		goto out;
-	memcpy(r->configured, p.configured, sizeof(r->configured));
 	*rep = p.rep;
 	publish(r, cfg, &p);
 out:
@@ -253,8 +192,8 @@ static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, voi
 	struct drain_count *c = ctx;
 	uint64_t tmo = flow->proto == IPPROTO_TCP ? c->tcp_ns : c->udp_ns;
 
-	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->drain_start[ct->backend] ||
-	    ct->gen != c->r->be[ct->backend].gen)
+	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->s.drain_start[ct->backend] ||
+	    ct->gen != c->r->s.be[ct->backend].gen)
 		return;
 	/* Signed: a client's RST backdates last_seen, below zero on a host up
 	 * for less than the timeout; the datapath's unsigned view agrees. */
@@ -281,13 +220,12 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 	if (err)
 		goto out;
 	for (uint32_t id = 1; r->st && id < FLB_MAX_BACKENDS; id++)
-		if (r->drain_start[id])
+		if (r->s.drain_start[id])
 			status_set_flows(r->st, id, c.flows[id]);
-	err = plan_drain(r->be, r->drain_start, r->configured, c.flows, c.now, drain_timeout_ms,
-			 &p);
+	err = plan_drain(&r->s, c.flows, c.now, drain_timeout_ms, &p);
 	if (!err)
 		err = apply_plan(r->m, &p, &done);
-	commit(r, &p, done);
+	plan_commit(&r->s, &p, done, c.now);
 out:
 	plan_free(&p);
 	free(c.flows);
