@@ -94,7 +94,7 @@ static int apply_config(const char *yaml)
 		fprintf(stderr, "config: %s\n", err);
 		return rc;
 	}
-	rc = reconciler_apply(rec, &cfg, NULL, NULL, &rep);
+	rc = reconciler_apply(rec, &cfg, &rep);
 	config_free(&cfg);
 	return rc;
 }

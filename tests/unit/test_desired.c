@@ -74,6 +74,7 @@ TEST(instances_become_backends)
 	ASSERT_EQ(s->backends[1].weight, 5, "warning weight as given");
 	ASSERT_FALSE(s->backends[1].down, "warning serves");
 	ASSERT_TRUE(s->backends[2].down, "critical is down");
+	ASSERT_FALSE(s->backends[0].check_down, "our own checks are the daemon's to add");
 	ASSERT_EQ(eff.services[1].n_backends, 1, "listed backends untouched");
 	ASSERT_TRUE(eff.services[1].backends != cfg.services[1].backends, "a copy: eff may outlive cfg");
 	ASSERT_STREQ(eff.services[1].backends[0].id, "10.10.2.11:80", "copied whole");

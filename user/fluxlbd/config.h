@@ -70,6 +70,8 @@ struct flb_backend_cfg {
 	char id[64];		/* "addr:port" identity from addr_port_format with the service port */
 	int line;		/* where the entry starts, for later messages */
 	bool down;		/* from a registry: critical (out of the table, flows re-steered) */
+	bool check_down;	/* our health check says DOWN: never parsed, set by the daemon
+				 * from health_get() before each reconcile (health as data) */
 };
 
 struct flb_service_cfg {

@@ -2,9 +2,17 @@
 /*
  * The main loop (see daemon.h). Reloads come from SIGHUP or from inotify on
  * the config file's folder (editors and ConfigMap updates replace the file
- * by rename, so the folder is watched, not the file), debounced by 100 ms.
- * A file that does not parse, or a state that cannot be applied, is
+ * by rename, so the folder is watched, not the file), debounced by 50 ms;
+ * both only arm the reload timer, whose expiry is the one place a reload
+ * runs. A file that does not parse, or a state that cannot be applied, is
  * rejected with a log line and a counter; the running state keeps serving.
+ *
+ * Status: the exporter's thread reads d->st. This thread never writes it
+ * field by field: the reconciler (rows, flow counts), the health checker
+ * (health_publish) and this file (counters, ready) write the private draft
+ * d->draft, through draft() which marks it changed, and publish_status()
+ * copies a changed draft into d->st once per turn of the loop: one writer,
+ * and the exporter never sees a half-updated state.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -47,20 +55,37 @@ struct daemon {
 	struct flb_maps *m;
 	struct reconciler *rec;
 	struct health *hc;
-	struct flb_status st;
-	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot debounce timer for reloads */
+	struct flb_status st;      /* published: read by the exporter's thread */
+	struct flb_status draft;   /* this thread's; copied into st by publish_status() */
+	bool draft_changed;
+	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot timer, the one reload trigger */
 	char file[NAME_MAX + 1];   /* basename of the config file */
 	bool attach_pending;       /* first apply done late (registry): attach, set ready */
-	uint64_t reload_at_ms;     /* 0: no reload pending */
+	const char *reload_why;    /* NULL: no reload pending */
 	uint64_t change_seen_ms;   /* when the pending change was noticed */
 	unsigned ticks;
 };
 
 enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
 
+static const char why_sighup[] = "SIGHUP";
+
 static int go_ready(struct daemon *d);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next);
+
+/* The status to write to (see the top of the file). */
+static struct flb_status *draft(struct daemon *d)
+{
+	d->draft_changed = true;
+	return &d->draft;
+}
+
+static void publish_status(struct daemon *d)
+{
+	if (d->draft_changed && !status_publish(&d->st, &d->draft))
+		d->draft_changed = false;
+}
 
 static int watch(struct daemon *d, int fd, uint32_t tag)
 {
@@ -97,46 +122,37 @@ static void detach_removed(const struct flb_config *old, const struct flb_config
 	}
 }
 
-struct health_view {
-	const struct flb_config *eff;
-	struct health *hc;
-};
-
-/* Down when the registry says critical or our own checks say down. */
-static enum flb_be_health view_health(void *ctx, const char *service, const struct flb_addr *a)
+/* Health as data: each backend of cfg carries what our checks say of it
+ * (check_down) beside what the registry says (down), for the planner. */
+static void fill_health(struct daemon *d, struct flb_config *cfg)
 {
-	const struct health_view *v = ctx;
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		struct flb_service_cfg *svc = &cfg->services[s];
 
-	for (size_t s = 0; s < v->eff->n_services; s++) {
-		const struct flb_service_cfg *svc = &v->eff->services[s];
-
-		if (strcmp(svc->name, service))
-			continue;
 		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].down && !addr_cmp(&svc->backends[b].addr, a))
-				return FLB_HEALTH_DOWN;
+			svc->backends[b].check_down = health_get(d->hc, svc->name,
+								 &svc->backends[b].addr) ==
+						      FLB_HEALTH_DOWN;
 	}
-	return health_get(v->hc, service, a);
 }
 
-static int apply(struct daemon *d, const struct flb_config *cfg, const char *why)
+static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 {
-	struct health_view hv = { .eff = cfg, .hc = d->hc };
 	struct reconcile_report rep;
-	struct timespec a, b;
+	uint64_t a, b;
 	double secs;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	err = reconciler_apply(d->rec, cfg, view_health, &hv, &rep);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-	pthread_mutex_lock(&d->st.lock);
-	status_observe_reconcile(&d->st, secs);
-	pthread_mutex_unlock(&d->st.lock);
+	a = clock_ns();
+	fill_health(d, cfg);
+	err = reconciler_apply(d->rec, cfg, &rep);
+	b = clock_ns();
+	secs = (b - a) / 1e9;
+	/* The draft is this thread's alone: no lock to hold (status.h). */
+	status_observe_reconcile(draft(d), secs);
 	if (err)
 		return err;
-	health_publish(d->hc, &d->st);
+	health_publish(d->hc, draft(d));
 	log_info("state applied",
 		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
@@ -198,9 +214,7 @@ static int start_source(struct daemon *d, const struct flb_config *cfg)
 	if (!d->src)
 		return errno ? log_err(-errno, "cannot start the registry source", "err=\"%s\"",
 				       strerror(errno)) : 0;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.has_source = true;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->has_source = true;
 	return epoll_ctl(d->ep, EPOLL_CTL_ADD, source_fd(d->src), &ev) ? -errno : 0;
 }
 
@@ -211,10 +225,8 @@ static void on_source(struct daemon *d)
 
 	if (source_view(d->src, &v))
 		return;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.source_up = v.up;
-	d->st.source_updates++;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->source_up = v.up;
+	draft(d)->source_updates++;
 	if (v.version == d->view.version && d->view.svc) {
 		src_view_free(&v);
 		return; /* reachability only */
@@ -223,7 +235,7 @@ static void on_source(struct daemon *d)
 	d->view = v;
 	if (refresh(d, &d->cfg, "registry changed"))
 		log_error("registry update failed to apply; the running state keeps serving", NULL);
-	if (first && d->applied && !d->st.ready)
+	if (first && d->applied && !d->draft.ready)
 		d->attach_pending = true;
 }
 
@@ -233,24 +245,21 @@ static void reload(struct daemon *d, const char *why)
 	char err[512];
 	uint64_t seen = d->change_seen_ms;
 
-	d->reload_at_ms = d->change_seen_ms = 0;
+	d->reload_why = NULL;
+	d->change_seen_ms = 0;
 	if (config_load_file(d->o->config_path, &next, err, sizeof(err))) {
 		for (char *c = err; *c; c++)
 			if (*c == '"')
 				*c = '\'';
 		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=\"%s\"",
 			  why, err);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		return;
 	}
 	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
 		log_error("reload failed: registry source; the running state keeps serving", "why=\"%s\"", why);
 		start_source(d, &d->cfg);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		config_free(&next);
 		return;
 	}
@@ -258,9 +267,7 @@ static void reload(struct daemon *d, const char *why)
 		log_error("reload failed to apply; the running state keeps serving", "why=\"%s\"", why);
 		if (d->applied)
 			health_configure(d->hc, &d->eff);
-		pthread_mutex_lock(&d->st.lock);
-		d->st.reloads_rejected++;
-		pthread_mutex_unlock(&d->st.lock);
+		draft(d)->reloads_rejected++;
 		config_free(&next);
 		return;
 	}
@@ -269,12 +276,29 @@ static void reload(struct daemon *d, const char *why)
 	detach_removed(&d->cfg, &next, d->o->pin_dir);
 	config_free(&d->cfg);
 	d->cfg = next;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.reloads_ok++;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->reloads_ok++;
 	if (seen)
 		log_info("reloaded", "why=\"%s\" change_to_maps_ms=%llu", why,
 			 (unsigned long long)(clock_ms() - seen));
+}
+
+/* The one way to ask for a reload: arm the reload timer, whose expiry
+ * (EV_RELOAD) runs it. A change of the file re-arms it DEBOUNCE_MS ahead
+ * (editors write in several steps: reload after the last); SIGHUP asks for
+ * now (1 ns), and a change seen while that is pending does not delay it. */
+static void request_reload(struct daemon *d, const char *why)
+{
+	bool now = why == why_sighup;
+	struct itimerspec its = { .it_value = { 0, now ? 1 : DEBOUNCE_MS * 1000000L } };
+
+	if (now)
+		d->change_seen_ms = clock_ms();
+	else if (!d->change_seen_ms)
+		d->change_seen_ms = clock_ms();
+	if (!now && d->reload_why == why_sighup)
+		return;
+	d->reload_why = why;
+	timerfd_settime(d->rfd, 0, &its, NULL);
 }
 
 static void on_inotify(struct daemon *d)
@@ -285,15 +309,8 @@ static void on_inotify(struct daemon *d)
 	for (char *p = buf; n > 0 && p < buf + n;) {
 		struct inotify_event *e = (struct inotify_event *)p;
 
-		if (e->len && !strcmp(e->name, d->file)) {
-			if (!d->change_seen_ms)
-				d->change_seen_ms = clock_ms();
-			struct itimerspec its = { .it_value = { 0, DEBOUNCE_MS * 1000000L } };
-
-			/* (Re)armed on every event: the reload runs 50 ms after the last. */
-			d->reload_at_ms = clock_ms() + DEBOUNCE_MS;
-			timerfd_settime(d->rfd, 0, &its, NULL);
-		}
+		if (e->len && !strcmp(e->name, d->file))
+			request_reload(d, "file changed");
 		p += sizeof(*e) + e->len;
 	}
 }
@@ -304,8 +321,6 @@ static void on_tick(struct daemon *d)
 
 	if (read(d->tfd, &exp, sizeof(exp)) < 0)
 		return;
-	if (d->reload_at_ms && now >= d->reload_at_ms)
-		reload(d, "file changed");
 	if (health_run(d->hc, now) && d->applied)
 		apply(d, &d->eff, "health changed");
 	if (d->attach_pending)
@@ -313,7 +328,7 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
-	health_publish(d->hc, &d->st);
+	health_publish(d->hc, draft(d));
 }
 
 /* The exporter follows metrics.listen; a failure to listen is logged and
@@ -339,9 +354,7 @@ static int go_ready(struct daemon *d)
 	d->attach_pending = false;
 	if (err)
 		return err;
-	pthread_mutex_lock(&d->st.lock);
-	d->st.ready = true;
-	pthread_mutex_unlock(&d->st.lock);
+	draft(d)->ready = true;
 	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", d->o->pin_dir,
 		 d->cfg.n_ifaces, d->cfg.n_services);
 	return 0;
@@ -405,8 +418,7 @@ static int loop(struct daemon *d)
 				if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 					break;
 				if (si.ssi_signo == SIGHUP) {
-					d->change_seen_ms = clock_ms();
-					reload(d, "SIGHUP");
+					request_reload(d, why_sighup);
 					break;
 				}
 				log_info("stopping; the dataplane keeps forwarding (fluxlbd --cleanup removes it)",
@@ -428,12 +440,13 @@ static int loop(struct daemon *d)
 			case EV_RELOAD: {
 				uint64_t exp;
 
-				if (read(d->rfd, &exp, sizeof(exp)) > 0 && d->reload_at_ms)
-					reload(d, "file changed");
+				if (read(d->rfd, &exp, sizeof(exp)) > 0 && d->reload_why)
+					reload(d, d->reload_why);
 				break;
 			}
 			}
 		}
+		publish_status(d);
 	}
 }
 
@@ -451,11 +464,12 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	d->ep = d->sfd = d->ifd = d->tfd = d->rfd = -1;
 	status_init(&d->st);
+	status_init(&d->draft);
 	d->hc = health_new();
 	d->m = maps_open(o->pin_dir);
 	if (!d->hc || !d->m)
 		goto out;
-	d->rec = reconciler_new(d->m, &d->st);
+	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
 		goto out;
 	err = setup_fds(d);
@@ -467,6 +481,7 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 		err = refresh(d, &d->cfg, "start");
 	if (!err && d->applied)
 		err = go_ready(d);
+	publish_status(d);
 	if (err)
 		goto out;
 	err = loop(d);
@@ -484,6 +499,7 @@ out:
 			close(*fd);
 	config_free(&d->cfg);
 	status_destroy(&d->st);
+	status_destroy(&d->draft);
 	free(d);
 	return err;
 }

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The reconciler (see reconcile.h). It keeps a mirror of flb_backends (it is
- * the only writer, so the map is read once), the drain start of each
- * draining id, and the last table of each VIP: a table that did not change
- * is not swapped, and one that did is compared with the last for the
- * disruption report. Backend ids are per address (the datapath only needs
- * the address to encapsulate), shared by every service that names it.
+ * The reconciler (see reconcile.h). It keeps the planner's state (plan.h:
+ * the mirror of flb_backends, drain starts, configured ids, the last table
+ * of each VIP); only the writes apply.c performed are committed to it, so
+ * after a failed run it still says what the maps hold.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -15,47 +14,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "apply.h"
 #include "clock.h"
 #include "log.h"
-#include "maglev.h"
+#include "plan.h"
 #include "reconcile.h"
-#include "reconcile_tables.h"
+#include "tables.h"
+#include "vip_name.h"
 
 struct reconciler {
 	struct flb_maps *m;
 	struct flb_status *st;
-	bool loaded;                              /* be[] mirrors the map */
-	struct flb_backend be[FLB_MAX_BACKENDS];
-	uint64_t drain_start[FLB_MAX_BACKENDS];   /* CLOCK_MONOTONIC ns; 0: not draining */
-	bool configured[FLB_MAX_BACKENDS];        /* named by the last applied config */
-	struct table_cache tables;
+	bool loaded;                              /* s.be[] mirrors the map */
+	struct plan_state s;
 };
-
-/* A plan state beyond FLB_BE_*: write the id as UNUSED (0 means "not named"). */
-#define PLAN_FREE 0xff
-
-/* Per run: what each id should become, and the ids of each service's backends. */
-struct plan {
-	uint8_t state[FLB_MAX_BACKENDS];          /* desired FLB_BE_*; 0 = not named */
-	uint32_t **ids;                           /* ids[service][backend] */
-	uint32_t **weights;                       /* effective weights (health, panic) */
-	bool *panic;                              /* per service */
-	uint32_t *vip_ids;
-};
-
-static uint8_t flb_family(int af)
-{
-	return af == AF_INET6 ? FLB_AF_INET6 : FLB_AF_INET;
-}
-
-void reconcile_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	memcpy(key->addr, svc->vip.bytes, sizeof(key->addr));
-	key->port = htons(svc->port);
-	key->proto = svc->proto;
-	key->family = flb_family(svc->vip.family);
-}
 
 struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
 {
@@ -72,379 +44,138 @@ void reconciler_free(struct reconciler *r)
 {
 	if (!r)
 		return;
-	tables_free(&r->tables);
+	tables_free(&r->s.tables);
 	free(r);
-}
-
-/* IPv4 goes in IPv4 or IPv6 tunnels, IPv6 only in IPv6 ones (as Katran). */
-static int check_supported(const struct flb_config *cfg)
-{
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
-
-		if (svc->vip.family != AF_INET6)
-			continue;
-		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].addr.family != AF_INET6)
-				return log_err(-EOPNOTSUPP,
-					       "an IPv6 VIP needs IPv6 backends (IPv6 cannot be carried in IPv4)",
-					       "service=%s backend=%s line=%d", svc->name,
-					       svc->backends[b].id, svc->backends[b].line);
-	}
-	return 0;
 }
 
 static int load_mirror(struct reconciler *r)
 {
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		int err = maps_get_backend(r->m, id, &r->be[id]);
+		int err = maps_get_backend(r->m, id, &r->s.be[id]);
 
 		if (err)
 			return log_err(err, "cannot read backend map", "id=%u", id);
-		if (r->be[id].state == FLB_BE_DRAINING)
-			r->drain_start[id] = clock_ns(); /* adopted: its drain starts now */
+		if (r->s.be[id].state == FLB_BE_DRAINING)
+			r->s.drain_start[id] = clock_ns(); /* adopted: its drain starts now */
 	}
 	r->loaded = true;
 	return 0;
 }
 
-/* The id of an address: the one it has, else a free one with a new generation. */
-static uint32_t id_of(struct reconciler *r, struct plan *p, const struct flb_addr *a)
+/* A draining id that no configured service names any more (it left the
+ * configuration and keeps its flows until drained). */
+static bool left_draining(const struct reconciler *r, const struct plan *p, uint32_t id)
 {
-	struct flb_backend want = { .family = flb_family(a->family) };
-	uint32_t free_id = 0;
-
-	memcpy(want.addr, a->bytes, sizeof(want.addr));
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		const struct flb_backend *be = &r->be[id];
-
-		/* Named already, or given to the address earlier in this run. */
-		if ((be->state != FLB_BE_UNUSED || p->state[id]) && be->family == want.family &&
-		    !memcmp(be->addr, want.addr, sizeof(want.addr)))
-			return id;
-		if (!free_id && be->state == FLB_BE_UNUSED && !p->state[id])
-			free_id = id;
-	}
-	if (free_id) {
-		want.gen = r->be[free_id].gen + 1;
-		want.state = FLB_BE_UNUSED; /* written by write_backends() */
-		r->be[free_id] = want;
-	}
-	return free_id;
+	return r->s.drain_start[id] && r->s.be[id].state != FLB_BE_UNUSED && !p->configured[id];
 }
 
-/* Effective weights: health-down backends get 0, unless too few are healthy
- * (panic: then every configured backend serves, and the log says so). */
-static void plan_weights(const struct flb_config *cfg, size_t s, health_fn health, void *hctx,
-			 struct plan *p)
+/* The status rows of the applied plan: a VIP row per service, a backend row
+ * per backend of each service, then the backends that left and still drain.
+ * Health and flow counts are left for status_set_rows() to carry over. */
+static void publish(const struct reconciler *r, const struct flb_config *cfg, const struct plan *p)
 {
-	const struct flb_service_cfg *svc = &cfg->services[s];
-	size_t total = 0, healthy = 0;
+	size_t nb = 0, k = 0;
+	struct flb_status_vip *vips;
+	struct flb_status_backend *bes;
 
-	for (size_t b = 0; b < svc->n_backends; b++) {
-		bool down = health && health(hctx, svc->name, &svc->backends[b].addr) == FLB_HEALTH_DOWN;
-
-		if (!svc->backends[b].weight)
-			continue;
-		total++;
-		healthy += !down;
-		p->weights[s][b] = down ? 0 : svc->backends[b].weight;
-	}
-	p->panic[s] = total && healthy * 100 < (size_t)cfg->panic_percent * total;
-	if (p->panic[s])
-		for (size_t b = 0; b < svc->n_backends; b++)
-			p->weights[s][b] = svc->backends[b].weight;
-}
-
-static int plan_backends(struct reconciler *r, const struct flb_config *cfg, health_fn health,
-			 void *hctx, struct plan *p)
-{
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
-
-		plan_weights(cfg, s, health, hctx, p);
-		for (size_t b = 0; b < svc->n_backends; b++) {
-			uint32_t id = id_of(r, p, &svc->backends[b].addr);
-			uint8_t want;
-
-			if (!id)
-				return log_err(-ENOSPC, "no free backend id", "max=%d",
-					       FLB_MAX_BACKENDS - 1);
-			p->ids[s][b] = id;
-			want = p->weights[s][b] ? FLB_BE_ACTIVE :
-			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
-			/* A weight-0 backend whose drain ended stays down. */
-			if (want == FLB_BE_DRAINING && r->be[id].state == FLB_BE_DOWN &&
-			    !r->drain_start[id])
-				want = FLB_BE_DOWN;
-			/* Shared address: the most serving state wins. */
-			if (!p->state[id] || want == FLB_BE_ACTIVE ||
-			    (want == FLB_BE_DRAINING && p->state[id] == FLB_BE_DOWN))
-				p->state[id] = want;
-		}
-	}
-	/* Left the configuration: drain; one that was down has no flows to
-	 * keep (they are re-steered already): its id is freed now. */
+	if (!r->st)
+		return;
+	for (size_t s = 0; s < cfg->n_services; s++)
+		nb += cfg->services[s].n_backends;
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
-		if (!p->state[id] && r->be[id].state != FLB_BE_UNUSED)
-			p->state[id] = r->be[id].state == FLB_BE_DOWN ? PLAN_FREE : FLB_BE_DRAINING;
-	return 0;
-}
-
-/* Writes backends whose state changes; raise_only: only those becoming
- * ACTIVE (before the tables name them), else the rest (after). */
-static int write_backends(struct reconciler *r, const struct plan *p, bool raise_only,
-			  struct reconcile_report *rep)
-{
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		struct flb_backend next = r->be[id];
-		int err;
-
-		if (!p->state[id] || (p->state[id] == FLB_BE_ACTIVE) != raise_only)
-			continue;
-		next.state = p->state[id] == PLAN_FREE ? FLB_BE_UNUSED : p->state[id];
-		if (next.state == FLB_BE_DRAINING)
-			rep->backends_draining++;
-		if (!memcmp(&next, &r->be[id], sizeof(next)) &&
-		    (r->be[id].state != FLB_BE_UNUSED || p->state[id] == PLAN_FREE))
-			continue;
-		err = maps_set_backend(r->m, id, &next);
-		if (err)
-			return log_err(err, "cannot write backend", "id=%u err=\"%s\"", id,
-				       strerror(-err));
-		if (next.state == FLB_BE_DRAINING && r->be[id].state != FLB_BE_DRAINING) {
-			r->drain_start[id] = clock_ns();
-			log_info("backend draining: no new flows, existing flows continue",
-				 "id=%u gen=%u", id, next.gen);
-		} else if (next.state != FLB_BE_DRAINING) {
-			r->drain_start[id] = 0;
-		}
-		r->be[id] = next;
+		nb += left_draining(r, p, id);
+	vips = calloc(cfg->n_services + 1, sizeof(*vips));
+	bes = calloc(nb + 1, sizeof(*bes));
+	if (!vips || !bes) {
+		free(vips);
+		free(bes);
+		return;
 	}
-	return 0;
-}
-
-/* VIP ids: the pinned one when the VIP exists, else the lowest free id. */
-static int assign_vip_ids(const struct flb_config *cfg, const struct flb_vip_key *old_keys,
-			  const struct flb_vip *old_vips, int n_old, uint32_t *vip_ids)
-{
-	bool used[FLB_MAX_VIPS] = {};
-
-	/* Every id in the map is taken, also those of VIPs about to go: their
-	 * tables are deleted after the new state serves, and must not be a
-	 * new VIP's by then. */
-	for (int i = 0; i < n_old; i++)
-		if (old_vips[i].id < FLB_MAX_VIPS)
-			used[old_vips[i].id] = true;
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		struct flb_vip_key key;
-
-		vip_ids[s] = UINT32_MAX;
-		reconcile_vip_key(&cfg->services[s], &key);
-		for (int i = 0; i < n_old; i++)
-			if (!memcmp(&key, &old_keys[i], sizeof(key)) && old_vips[i].id < FLB_MAX_VIPS)
-				vip_ids[s] = old_vips[i].id;
-	}
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		uint32_t id = 0;
-
-		if (vip_ids[s] != UINT32_MAX)
-			continue;
-		while (id < FLB_MAX_VIPS && used[id])
-			id++;
-		if (id == FLB_MAX_VIPS)
-			return log_err(-ENOSPC, "no free VIP id", "max=%d", FLB_MAX_VIPS);
-		used[id] = true;
-		vip_ids[s] = id;
-	}
-	return 0;
-}
-
-static bool key_wanted(const struct flb_config *cfg, const struct flb_vip_key *key)
-{
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		struct flb_vip_key k;
-
-		reconcile_vip_key(&cfg->services[s], &k);
-		if (!memcmp(&k, key, sizeof(k)))
-			return true;
-	}
-	return false;
-}
-
-/* The fragment VIP of each (address, protocol): the port-less VIP if there
- * is one, else the one with the lowest port. */
-static int write_vip_addrs(struct flb_maps *m, const struct flb_config *cfg, const uint32_t *vip_ids)
-{
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
-		struct flb_vip_addr a = {};
-		size_t best = s;
-		int err;
+		const struct plan_service *ps = &p->svc[s];
+		const struct table_entry *e = tables_find(&r->s.tables, &ps->key);
 
-		for (size_t o = 0; o < cfg->n_services; o++) {
-			const struct flb_service_cfg *x = &cfg->services[o];
-
-			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
-			    x->port < cfg->services[best].port)
-				best = o;
+		snprintf(vips[s].service, sizeof(vips[s].service), "%s", svc->name);
+		vip_name(&ps->key, vips[s].vip, sizeof(vips[s].vip));
+		if (e) {
+			vips[s].vip_id = e->vip_id;
+			vips[s].table_size = e->size;
+			vips[s].fingerprint = e->fingerprint;
+			vips[s].rebuilds = e->rebuilds;
+			vips[s].last_changed = e->last_changed;
+			vips[s].last_excess = e->last_excess;
+			vips[s].excess_total = e->excess_total;
+			vips[s].panic = e->panic;
 		}
-		if (best != s)
+		for (size_t b = 0; b < svc->n_backends; b++, k++) {
+			struct flb_status_backend *o = &bes[k];
+			uint32_t id = ps->ids[b];
+
+			snprintf(o->service, sizeof(o->service), "%s", svc->name);
+			addr_format(&svc->backends[b].addr, o->address, sizeof(o->address));
+			o->backend_id = id;
+			o->weight = svc->backends[b].weight;
+			o->admin = ps->weights[b] ? FLB_ADMIN_ACTIVE :
+				   svc->backends[b].weight ? FLB_ADMIN_DOWN : FLB_ADMIN_DRAINING;
+			o->drain_started_ns = r->s.drain_start[id];
+			o->flows = -1;
+		}
+	}
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS && k < nb; id++) {
+		if (!left_draining(r, p, id))
 			continue;
-		memcpy(a.addr, svc->vip.bytes, sizeof(a.addr));
-		a.proto = svc->proto;
-		a.family = flb_family(svc->vip.family);
-		err = maps_set_vip_addr(m, &a, vip_ids[s]);
-		if (err)
-			return log_err(err, "cannot write fragment VIP", "service=%s", svc->name);
+		snprintf(bes[k].service, sizeof(bes[k].service), "-");
+		inet_ntop(r->s.be[id].family == FLB_AF_INET6 ? AF_INET6 : AF_INET, r->s.be[id].addr,
+			  bes[k].address, sizeof(bes[k].address));
+		bes[k].backend_id = id;
+		bes[k].admin = FLB_ADMIN_DRAINING;
+		bes[k].drain_started_ns = r->s.drain_start[id];
+		bes[k].flows = -1;
+		k++;
 	}
-	return 0;
+	status_set_rows(r->st, vips, cfg->n_services, bes, k);
 }
 
-static int write_vips(struct reconciler *r, const struct flb_config *cfg, struct plan *p,
-		      struct flb_ctl *ctl, struct reconcile_report *rep)
-{
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
-		struct flb_vip vip = { .id = p->vip_ids[s] };
-		struct flb_vip_key key;
-		int err, built;
-
-		reconcile_vip_key(svc, &key);
-		built = tables_apply(&r->tables, r->m, svc, &key, p->vip_ids[s], p->ids[s],
-				     p->weights[s], p->panic[s]);
-		if (built < 0)
-			return built;
-		rep->tables_built += built;
-		err = maps_set_vip(r->m, &key, &vip);
-		if (err)
-			return log_err(err, "cannot write VIP", "service=%s err=\"%s\"", svc->name,
-				       strerror(-err));
-		if (!svc->port)
-			ctl->flags |= FLB_CTL_PORTLESS;
-	}
-	rep->vips = cfg->n_services;
-	return write_vip_addrs(r->m, cfg, p->vip_ids);
-}
-
-static int remove_vips(struct reconciler *r, const struct flb_config *cfg, const struct plan *p,
-		       const struct flb_vip_key *old_keys, const struct flb_vip *old_vips, int n_old,
-		       struct reconcile_report *rep)
-{
-	for (int i = 0; i < n_old; i++) {
-		int err;
-
-		if (key_wanted(cfg, &old_keys[i]))
-			continue;
-		err = maps_del_vip(r->m, &old_keys[i]);
-		if (!err)
-			err = maps_del_ring(r->m, old_vips[i].id);
-		if (!err)
-			err = maps_prune_vip_addrs(r->m, old_vips[i].id, p->vip_ids, cfg->n_services);
-		if (err)
-			return log_err(err, "cannot remove VIP", "vip_id=%u", old_vips[i].id);
-		tables_forget(&r->tables, &old_keys[i]);
-		log_info("VIP removed", "vip_id=%u", old_vips[i].id);
-		rep->vips_removed++;
-	}
-	return 0;
-}
-
-static void publish(struct reconciler *r, const struct flb_config *cfg, const struct plan *p);
-
-static int apply(struct reconciler *r, const struct flb_config *cfg, health_fn health, void *hctx,
-		 struct plan *p, struct reconcile_report *rep)
+int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
+		     struct reconcile_report *rep)
 {
 	struct flb_vip_key *old_keys = calloc(FLB_MAX_VIPS, sizeof(*old_keys));
 	struct flb_vip *old_vips = calloc(FLB_MAX_VIPS, sizeof(*old_vips));
-	struct flb_ctl ctl = {};
+	struct plan_input in = {
+		.cfg = cfg,
+		.state = &r->s,
+		.old_keys = old_keys,
+		.old_vips = old_vips,
+	};
+	struct plan p = {};
+	size_t done = 0;
 	int n_old, err = -ENOMEM;
 
+	memset(rep, 0, sizeof(*rep));
 	if (!old_keys || !old_vips)
 		goto out;
 	err = r->loaded ? 0 : load_mirror(r);
 	if (err)
 		goto out;
 	n_old = maps_list_vips(r->m, old_keys, old_vips, FLB_MAX_VIPS);
-	err = assign_vip_ids(cfg, old_keys, old_vips, n_old, p->vip_ids);
-	if (!err)
-		err = plan_backends(r, cfg, health, hctx, p);
-	if (!err)
-		err = write_backends(r, p, true, rep);
-	if (!err)
-		err = write_vips(r, cfg, p, &ctl, rep);
-	/* Removals, after the new state serves. */
-	if (!err)
-		err = remove_vips(r, cfg, p, old_keys, old_vips, n_old, rep);
-	if (!err)
-		err = write_backends(r, p, false, rep);
+	in.n_old = n_old > 0 ? (size_t)n_old : 0;
+	err = plan_make(&in, &p);
+	if (err) {
+		if (p.err_msg)
+			log_error(p.err_msg, "%s", p.err_fields);
+		goto out;
+	}
+	err = apply_plan(r->m, &p, &done);
+	plan_commit(&r->s, &p, done, clock_ns());
 	if (err)
 		goto out;
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		r->configured[id] = false;
-		rep->backends += r->be[id].state != FLB_BE_UNUSED;
-	}
-	for (size_t s = 0; s < cfg->n_services; s++)
-		for (size_t b = 0; b < cfg->services[s].n_backends; b++)
-			r->configured[p->ids[s][b]] = true;
-
-	/* Ready last: until now a fresh datapath passed everything. */
-	memcpy(&ctl.encap_src4, cfg->encap_src4.bytes, 4);
-	memcpy(ctl.encap_src6, cfg->encap_src6.bytes, 16);
-	ctl.tcp_timeout_s = cfg->ct_tcp_timeout_s;
-	ctl.udp_timeout_s = cfg->ct_udp_timeout_s;
-	ctl.ready = 1;
-	err = maps_set_ctl(r->m, &ctl);
-	if (!err)
-		publish(r, cfg, p);
+	*rep = p.rep;
+	publish(r, cfg, &p);
 out:
+	plan_free(&p);
 	free(old_vips);
 	free(old_keys);
-	return err;
-}
-
-static void plan_free(struct plan *p, size_t n)
-{
-	for (size_t s = 0; s < n; s++) {
-		if (p->ids)
-			free(p->ids[s]);
-		if (p->weights)
-			free(p->weights[s]);
-	}
-	free(p->ids);
-	free(p->weights);
-	free(p->panic);
-	free(p->vip_ids);
-}
-
-int reconciler_apply(struct reconciler *r, const struct flb_config *cfg, health_fn health,
-		     void *health_ctx, struct reconcile_report *rep)
-{
-	size_t n = cfg->n_services;
-	struct plan *p = calloc(1, sizeof(*p));
-	int err = -ENOMEM;
-
-	memset(rep, 0, sizeof(*rep));
-	if (!p)
-		return -ENOMEM;
-	p->ids = calloc(n + 1, sizeof(*p->ids));
-	p->weights = calloc(n + 1, sizeof(*p->weights));
-	p->panic = calloc(n + 1, sizeof(*p->panic));
-	p->vip_ids = calloc(n + 1, sizeof(*p->vip_ids));
-	if (!p->ids || !p->weights || !p->panic || !p->vip_ids)
-		goto out;
-	for (size_t s = 0; s < n; s++) {
-		p->ids[s] = calloc(cfg->services[s].n_backends + 1, sizeof(**p->ids));
-		p->weights[s] = calloc(cfg->services[s].n_backends + 1, sizeof(**p->weights));
-		if (!p->ids[s] || !p->weights[s])
-			goto out;
-	}
-	err = check_supported(cfg);
-	if (!err)
-		err = apply(r, cfg, health, health_ctx, p, rep);
-out:
-	plan_free(p, n);
-	free(p);
 	return err;
 }
 
@@ -461,8 +192,8 @@ static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, voi
 	struct drain_count *c = ctx;
 	uint64_t tmo = flow->proto == IPPROTO_TCP ? c->tcp_ns : c->udp_ns;
 
-	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->drain_start[ct->backend] ||
-	    ct->gen != c->r->be[ct->backend].gen)
+	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->s.drain_start[ct->backend] ||
+	    ct->gen != c->r->s.be[ct->backend].gen)
 		return;
 	/* Signed: a client's RST backdates last_seen, below zero on a host up
 	 * for less than the timeout; the datapath's unsigned view agrees. */
@@ -475,7 +206,9 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 {
 	struct drain_count c = { .r = r, .now = clock_ns() };
 	struct flb_ctl ctl = {};
-	int freed = 0, err;
+	struct plan p = {};
+	size_t done = 0;
+	int err;
 
 	c.flows = calloc(FLB_MAX_BACKENDS, sizeof(*c.flows));
 	if (!c.flows)
@@ -486,32 +219,17 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 	err = maps_ct_scan(r->m, count_flow, &c);
 	if (err)
 		goto out;
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		struct flb_backend next = r->be[id];
-		uint64_t age_ms;
-
-		if (!r->drain_start[id])
-			continue;
-		age_ms = (c.now - r->drain_start[id]) / 1000000;
-		tables_status_flows(r->st, id, c.flows[id]);
-		if (c.flows[id] && age_ms < drain_timeout_ms)
-			continue;
-		/* Still configured (weight 0): DOWN keeps the id; else free it. */
-		next.state = r->configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
-		err = maps_set_backend(r->m, id, &next);
-		if (err)
-			break;
-		log_info(c.flows[id] ? "drain timed out; remaining flows are re-steered" :
-				       "backend drained",
-			 "id=%u flows=%ld after_ms=%llu state=%s", id, c.flows[id],
-			 (unsigned long long)age_ms, r->configured[id] ? "down" : "freed");
-		r->be[id] = next;
-		r->drain_start[id] = 0;
-		freed++;
-	}
+	for (uint32_t id = 1; r->st && id < FLB_MAX_BACKENDS; id++)
+		if (r->s.drain_start[id])
+			status_set_flows(r->st, id, c.flows[id]);
+	err = plan_drain(&r->s, c.flows, c.now, drain_timeout_ms, &p);
+	if (!err)
+		err = apply_plan(r->m, &p, &done);
+	plan_commit(&r->s, &p, done, c.now);
 out:
+	plan_free(&p);
 	free(c.flows);
-	return err ? err : freed;
+	return err ? err : (int)done;
 }
 
 int reconcile(struct flb_maps *m, const struct flb_config *cfg, struct reconcile_report *rep)
@@ -521,12 +239,7 @@ int reconcile(struct flb_maps *m, const struct flb_config *cfg, struct reconcile
 
 	if (!r)
 		return -ENOMEM;
-	err = reconciler_apply(r, cfg, NULL, NULL, rep);
+	err = reconciler_apply(r, cfg, rep);
 	reconciler_free(r);
 	return err;
-}
-
-static void publish(struct reconciler *r, const struct flb_config *cfg, const struct plan *p)
-{
-	tables_publish(&r->tables, r->st, cfg, p->ids, p->weights, r->be, r->drain_start);
 }

@@ -2,10 +2,12 @@
 /*
  * What the daemon knows beyond the maps, published for the exporter and
  * logs: reload outcomes, reconcile timings, per-VIP table facts and
- * per-backend state and health. The daemon's main thread writes it under
- * the lock; the exporter's thread copies what it needs under the lock.
- * Counters here are monotonic for the life of the process; the dataplane's
- * own counters live in the maps and survive restarts.
+ * per-backend state and health. One writer: the daemon's main thread keeps
+ * a private draft that the reconciler, the health checker and the drain
+ * counter fill, and status_publish() copies the draft into the status the
+ * exporter's thread reads, under that status's lock. Counters here are
+ * monotonic for the life of the process; the dataplane's own counters live
+ * in the maps and survive restarts.
  */
 #ifndef FLB_STATUS_H
 #define FLB_STATUS_H
@@ -57,7 +59,7 @@ struct flb_status_vip {
 };
 
 struct flb_status {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;   /* first: status_publish() copies what follows it */
 	bool ready;             /* maps filled, program attached */
 	uint64_t reloads_ok, reloads_rejected;
 	uint64_t reconcile_buckets[FLB_RECONCILE_BUCKETS]; /* cumulative counts */
@@ -74,7 +76,18 @@ struct flb_status {
 
 void status_init(struct flb_status *st);
 void status_destroy(struct flb_status *st);
-/* Records one reconcile of the given duration (caller holds the lock). */
+/* Records one reconcile of the given duration (caller holds the lock when
+ * another thread may read st). */
 void status_observe_reconcile(struct flb_status *st, double seconds);
+/* Replaces the VIP and backend rows with vips and bes (taking them over),
+ * keeping what the health checker and the drain counter know of the rows
+ * with the same service and address. Takes st's lock. */
+void status_set_rows(struct flb_status *st, struct flb_status_vip *vips, size_t n_vips,
+		     struct flb_status_backend *bes, size_t n_bes);
+/* Records the flow count of backend id on its rows. Takes st's lock. */
+void status_set_flows(struct flb_status *st, uint32_t id, long flows);
+/* Copies everything in src into dst, under dst's lock. Returns 0, or
+ * -ENOMEM with dst unchanged. */
+int status_publish(struct flb_status *dst, const struct flb_status *src);
 
 #endif

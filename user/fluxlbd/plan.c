@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The planner (see plan.h). It works on a copy of the backend mirror
+ * (plan->be): ids handed out earlier in the run are found there, and what
+ * is left in it once every op is planned is the map after the apply. The
+ * order of ops and the log lines they carry are those of the reconciler
+ * before it was split into plan and apply.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "plan.h"
+
+static uint8_t flb_family(int af)
+{
+	return af == AF_INET6 ? FLB_AF_INET6 : FLB_AF_INET;
+}
+
+void plan_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, svc->vip.bytes, sizeof(key->addr));
+	key->port = htons(svc->port);
+	key->proto = svc->proto;
+	key->family = flb_family(svc->vip.family);
+}
+
+/* Records why the plan is refused; returns err. */
+__attribute__((format(printf, 4, 5)))
+static int refuse(struct plan *p, int err, const char *msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->err_msg = msg;
+	va_start(ap, fmt);
+	vsnprintf(p->err_fields, sizeof(p->err_fields), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void note(struct plan_op *op, enum log_level level, const char *msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	op->note.level = level;
+	op->note.msg = msg;
+	va_start(ap, fmt);
+	vsnprintf(op->note.fields, sizeof(op->note.fields), fmt, ap);
+	va_end(ap);
+}
+
+/* A new op of kind at the end of p->ops, zeroed; NULL on ENOMEM. */
+static struct plan_op *add_op(struct plan *p, enum plan_op_kind kind)
+{
+	struct plan_op *op;
+
+	if (p->n_ops == p->cap_ops) {
+		size_t cap = p->cap_ops ? 2 * p->cap_ops : 64;
+
+		op = realloc(p->ops, cap * sizeof(*op));
+		if (!op)
+			return NULL;
+		p->ops = op;
+		p->cap_ops = cap;
+	}
+	op = &p->ops[p->n_ops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	return op;
+}
+
+/* IPv4 goes in IPv4 or IPv6 tunnels, IPv6 only in IPv6 ones (as Katran). */
+static int check_supported(const struct flb_config *cfg, struct plan *p)
+{
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+
+		if (svc->vip.family != AF_INET6)
+			continue;
+		for (size_t b = 0; b < svc->n_backends; b++)
+			if (svc->backends[b].addr.family != AF_INET6)
+				return refuse(p, -EOPNOTSUPP,
+					      "an IPv6 VIP needs IPv6 backends (IPv6 cannot be carried in IPv4)",
+					      "service=%s backend=%s line=%d", svc->name,
+					      svc->backends[b].id, svc->backends[b].line);
+	}
+	return 0;
+}
+
+/* VIP ids: the pinned one when the VIP exists, else the lowest free id. */
+static int assign_vip_ids(const struct plan_input *in, struct plan *p)
+{
+	bool used[FLB_MAX_VIPS] = {};
+
+	/* Every id in the map is taken, also those of VIPs about to go: their
+	 * tables are deleted after the new state serves, and must not be a
+	 * new VIP's by then. */
+	for (size_t i = 0; i < in->n_old; i++)
+		if (in->old_vips[i].id < FLB_MAX_VIPS)
+			used[in->old_vips[i].id] = true;
+	for (size_t s = 0; s < p->n_svc; s++) {
+		p->svc[s].vip_id = UINT32_MAX;
+		for (size_t i = 0; i < in->n_old; i++)
+			if (!memcmp(&p->svc[s].key, &in->old_keys[i], sizeof(p->svc[s].key)) &&
+			    in->old_vips[i].id < FLB_MAX_VIPS)
+				p->svc[s].vip_id = in->old_vips[i].id;
+	}
+	for (size_t s = 0; s < p->n_svc; s++) {
+		uint32_t id = 0;
+
+		if (p->svc[s].vip_id != UINT32_MAX)
+			continue;
+		while (id < FLB_MAX_VIPS && used[id])
+			id++;
+		if (id == FLB_MAX_VIPS)
+			return refuse(p, -ENOSPC, "no free VIP id", "max=%d", FLB_MAX_VIPS);
+		used[id] = true;
+		p->svc[s].vip_id = id;
+	}
+	for (size_t s = 0; s < p->n_svc; s++)
+		p->vip_ids[s] = p->svc[s].vip_id;
+	return 0;
+}
+
+/* The id of an address: the one it has, else a free one with a new generation. */
+static uint32_t id_of(struct plan *p, const struct flb_addr *a)
+{
+	struct flb_backend want = { .family = flb_family(a->family) };
+	uint32_t free_id = 0;
+
+	memcpy(want.addr, a->bytes, sizeof(want.addr));
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		const struct flb_backend *be = &p->be[id];
+
+		/* Named already, or given to the address earlier in this run. */
+		if ((be->state != FLB_BE_UNUSED || p->state[id]) && be->family == want.family &&
+		    !memcmp(be->addr, want.addr, sizeof(want.addr)))
+			return id;
+		if (!free_id && be->state == FLB_BE_UNUSED && !p->state[id])
+			free_id = id;
+	}
+	if (free_id) {
+		want.gen = p->be[free_id].gen + 1;
+		want.state = FLB_BE_UNUSED; /* the state comes with the write */
+		p->be[free_id] = want;
+	}
+	return free_id;
+}
+
+/* Effective weights: health-down backends get 0, unless too few are healthy
+ * (panic: then every configured backend serves). Down is the registry's
+ * word (down) or our own check's (check_down). */
+static void plan_weights(const struct flb_config *cfg, size_t s, struct plan *p)
+{
+	const struct flb_service_cfg *svc = &cfg->services[s];
+	struct plan_service *ps = &p->svc[s];
+	size_t total = 0, healthy = 0;
+
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		const struct flb_backend_cfg *be = &svc->backends[b];
+		bool down = be->down || be->check_down;
+
+		if (!be->weight)
+			continue;
+		total++;
+		healthy += !down;
+		ps->weights[b] = down ? 0 : be->weight;
+	}
+	ps->panic = total && healthy * 100 < (size_t)cfg->panic_percent * total;
+	if (ps->panic)
+		for (size_t b = 0; b < svc->n_backends; b++)
+			ps->weights[b] = svc->backends[b].weight;
+}
+
+static int plan_backends(const struct plan_input *in, struct plan *p)
+{
+	const struct flb_config *cfg = in->cfg;
+
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+
+		plan_weights(cfg, s, p);
+		for (size_t b = 0; b < svc->n_backends; b++) {
+			uint32_t id = id_of(p, &svc->backends[b].addr);
+			uint8_t want;
+
+			if (!id)
+				return refuse(p, -ENOSPC, "no free backend id", "max=%d",
+					      FLB_MAX_BACKENDS - 1);
+			p->svc[s].ids[b] = id;
+			p->configured[id] = true;
+			want = p->svc[s].weights[b] ? FLB_BE_ACTIVE :
+			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			/* A weight-0 backend whose drain ended stays down. */
+			if (want == FLB_BE_DRAINING && p->be[id].state == FLB_BE_DOWN &&
+			    !in->state->drain_start[id])
+				want = FLB_BE_DOWN;
+			/* Shared address: the most serving state wins. */
+			if (!p->state[id] || want == FLB_BE_ACTIVE ||
+			    (want == FLB_BE_DRAINING && p->state[id] == FLB_BE_DOWN))
+				p->state[id] = want;
+		}
+	}
+	/* Left the configuration: drain; one that was down has no flows to
+	 * keep (they are re-steered already): its id is freed now. */
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (!p->state[id] && p->be[id].state != FLB_BE_UNUSED)
+			p->state[id] = p->be[id].state == FLB_BE_DOWN ? PLAN_FREE : FLB_BE_DRAINING;
+	return 0;
+}
+
+/* Writes of backends whose state changes; raise: only those becoming
+ * ACTIVE (before the tables name them), else the rest (after). */
+static int plan_backend_writes(struct plan *p, bool raise)
+{
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct flb_backend next = p->be[id];
+		struct plan_op *op;
+
+		if (!p->state[id] || (p->state[id] == FLB_BE_ACTIVE) != raise)
+			continue;
+		next.state = p->state[id] == PLAN_FREE ? FLB_BE_UNUSED : p->state[id];
+		if (next.state == FLB_BE_DRAINING)
+			p->rep.backends_draining++;
+		if (!memcmp(&next, &p->be[id], sizeof(next)) &&
+		    (p->be[id].state != FLB_BE_UNUSED || p->state[id] == PLAN_FREE))
+			continue;
+		op = add_op(p, PLAN_SET_BACKEND);
+		if (!op)
+			return -ENOMEM;
+		op->id = id;
+		op->be = next;
+		snprintf(op->what, sizeof(op->what), "id=%u", id);
+		if (next.state == FLB_BE_DRAINING && p->be[id].state != FLB_BE_DRAINING)
+			note(op, LOG_INFO, "backend draining: no new flows, existing flows continue",
+			     "id=%u gen=%u", id, next.gen);
+		p->be[id] = next;
+	}
+	return 0;
+}
+
+/* The service's table, compared with the cached one. */
+static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
+{
+	const struct flb_service_cfg *svc = &in->cfg->services[s];
+	struct plan_service *ps = &p->svc[s];
+	const struct table_entry *e = tables_find(&in->state->tables, &ps->key);
+	struct plan_table *t = &ps->table;
+	int err;
+
+	err = tables_build(svc, ps->ids, ps->weights, &t->slots, &t->size, &t->fingerprint);
+	if (err)
+		return refuse(p, err, "cannot build Maglev table", "service=%s err=\"%s\"",
+			      svc->name, strerror(-err));
+	if (e && e->ids && e->size == t->size &&
+	    !memcmp(e->ids, t->slots, t->size * sizeof(*t->slots)))
+		return 0;
+	t->swap = true;
+	if (e && e->ids && e->size == t->size)
+		err = tables_disruption(e->ids, t->slots, t->size, &t->changed, &t->excess);
+	else if (e && e->ids)
+		t->changed = t->size; /* a new size moves (almost) everything */
+	return err;
+}
+
+static int plan_vips(const struct plan_input *in, struct plan *p, struct flb_ctl *ctl)
+{
+	const struct flb_config *cfg = in->cfg;
+
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+		struct plan_service *ps = &p->svc[s];
+		const struct table_entry *e = tables_find(&in->state->tables, &ps->key);
+		struct plan_op *op;
+		int err = plan_table(in, s, p);
+
+		if (err)
+			return err;
+		ps->first_op = p->n_ops;
+		if (ps->panic != (e && e->panic)) {
+			op = add_op(p, PLAN_NOTE);
+			if (!op)
+				return -ENOMEM;
+			note(op, ps->panic ? LOG_WARN : LOG_INFO,
+			     ps->panic ? "panic mode: too few healthy backends, routing to all of them" :
+					 "panic mode over",
+			     "service=%s", svc->name);
+		}
+		if (ps->table.swap) {
+			op = add_op(p, PLAN_SET_RING);
+			if (!op)
+				return -ENOMEM;
+			op->id = ps->vip_id;
+			op->svc = s;
+			snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
+			note(op, LOG_INFO, "table updated",
+			     "service=%s vip_id=%u size=%u fingerprint=%016llx changed=%u excess=%u panic=%d",
+			     svc->name, ps->vip_id, ps->table.size,
+			     (unsigned long long)ps->table.fingerprint, ps->table.changed,
+			     ps->table.excess, ps->panic);
+			p->rep.tables_built++;
+		}
+		op = add_op(p, PLAN_SET_VIP);
+		if (!op)
+			return -ENOMEM;
+		op->key = ps->key;
+		op->vip.id = ps->vip_id;
+		snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
+		if (!svc->port)
+			ctl->flags |= FLB_CTL_PORTLESS;
+	}
+	p->rep.vips = cfg->n_services;
+	return 0;
+}
+
+/* The fragment VIP of each (address, protocol): the port-less VIP if there
+ * is one, else the one with the lowest port. */
+static int plan_vip_addrs(const struct flb_config *cfg, struct plan *p)
+{
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+		struct plan_op *op;
+		size_t best = s;
+
+		for (size_t o = 0; o < cfg->n_services; o++) {
+			const struct flb_service_cfg *x = &cfg->services[o];
+
+			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
+			    x->port < cfg->services[best].port)
+				best = o;
+		}
+		if (best != s)
+			continue;
+		op = add_op(p, PLAN_SET_VIP_ADDR);
+		if (!op)
+			return -ENOMEM;
+		memcpy(op->addr.addr, svc->vip.bytes, sizeof(op->addr.addr));
+		op->addr.proto = svc->proto;
+		op->addr.family = flb_family(svc->vip.family);
+		op->id = p->svc[s].vip_id;
+		snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
+	}
+	return 0;
+}
+
+static bool key_wanted(const struct plan *p, const struct flb_vip_key *key)
+{
+	for (size_t s = 0; s < p->n_svc; s++)
+		if (!memcmp(&p->svc[s].key, key, sizeof(*key)))
+			return true;
+	return false;
+}
+
+/* VIPs in the maps that the configuration no longer has: entry, table and
+ * fragment entries go, in that order. */
+static int plan_removals(const struct plan_input *in, struct plan *p)
+{
+	static const enum plan_op_kind steps[] = { PLAN_DEL_VIP, PLAN_DEL_RING,
+						   PLAN_PRUNE_VIP_ADDRS };
+
+	for (size_t i = 0; i < in->n_old; i++) {
+		struct plan_op *op = NULL;
+
+		if (key_wanted(p, &in->old_keys[i]))
+			continue;
+		for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			op = add_op(p, steps[k]);
+			if (!op)
+				return -ENOMEM;
+			op->id = in->old_vips[i].id;
+			op->key = in->old_keys[i];
+			snprintf(op->what, sizeof(op->what), "vip_id=%u", in->old_vips[i].id);
+		}
+		note(op, LOG_INFO, "VIP removed", "vip_id=%u", in->old_vips[i].id);
+		p->rep.vips_removed++;
+	}
+	return 0;
+}
+
+static int plan_alloc(const struct flb_config *cfg, struct plan *p)
+{
+	size_t n = cfg->n_services;
+
+	p->n_svc = n;
+	p->svc = calloc(n + 1, sizeof(*p->svc));
+	p->vip_ids = calloc(n + 1, sizeof(*p->vip_ids));
+	p->state = calloc(FLB_MAX_BACKENDS, sizeof(*p->state));
+	p->be = calloc(FLB_MAX_BACKENDS, sizeof(*p->be));
+	p->configured = calloc(FLB_MAX_BACKENDS, sizeof(*p->configured));
+	if (!p->svc || !p->vip_ids || !p->state || !p->be || !p->configured)
+		return -ENOMEM;
+	for (size_t s = 0; s < n; s++) {
+		p->svc[s].ids = calloc(cfg->services[s].n_backends + 1, sizeof(*p->svc[s].ids));
+		p->svc[s].weights = calloc(cfg->services[s].n_backends + 1,
+					   sizeof(*p->svc[s].weights));
+		if (!p->svc[s].ids || !p->svc[s].weights)
+			return -ENOMEM;
+		plan_vip_key(&cfg->services[s], &p->svc[s].key);
+	}
+	return 0;
+}
+
+int plan_make(const struct plan_input *in, struct plan *p)
+{
+	const struct flb_config *cfg = in->cfg;
+	struct flb_ctl ctl = {};
+	struct plan_op *op;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = plan_alloc(cfg, p);
+	if (err)
+		return err;
+	memcpy(p->be, in->state->be, sizeof(in->state->be));
+	err = check_supported(cfg, p);
+	if (!err)
+		err = assign_vip_ids(in, p);
+	if (!err)
+		err = plan_backends(in, p);
+	if (!err)
+		err = plan_backend_writes(p, true);
+	if (!err)
+		err = plan_vips(in, p, &ctl);
+	if (!err)
+		err = plan_vip_addrs(cfg, p);
+	/* Removals, after the new state serves. */
+	if (!err)
+		err = plan_removals(in, p);
+	if (!err)
+		err = plan_backend_writes(p, false);
+	if (err)
+		return err;
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		p->rep.backends += p->be[id].state != FLB_BE_UNUSED;
+
+	/* Ready last: until now a fresh datapath passed everything. */
+	op = add_op(p, PLAN_SET_CTL);
+	if (!op)
+		return -ENOMEM;
+	memcpy(&ctl.encap_src4, cfg->encap_src4.bytes, 4);
+	memcpy(ctl.encap_src6, cfg->encap_src6.bytes, 16);
+	ctl.tcp_timeout_s = cfg->ct_tcp_timeout_s;
+	ctl.udp_timeout_s = cfg->ct_udp_timeout_s;
+	ctl.ready = 1;
+	op->ctl = ctl;
+	snprintf(op->what, sizeof(op->what), "ready=1");
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t s = 0; p->svc && s < p->n_svc; s++) {
+		free(p->svc[s].ids);
+		free(p->svc[s].weights);
+		free(p->svc[s].table.slots);
+	}
+	free(p->svc);
+	free(p->vip_ids);
+	free(p->state);
+	free(p->be);
+	free(p->configured);
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+int plan_drain(const struct plan_state *st, const long *flows, uint64_t now_ns,
+	       uint32_t timeout_ms, struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct plan_op *op;
+		uint64_t age_ms;
+
+		if (!st->drain_start[id])
+			continue;
+		age_ms = (now_ns - st->drain_start[id]) / 1000000;
+		if (flows[id] && age_ms < timeout_ms)
+			continue;
+		op = add_op(p, PLAN_SET_BACKEND);
+		if (!op)
+			return -ENOMEM;
+		op->id = id;
+		op->be = st->be[id];
+		/* Still configured (weight 0): DOWN keeps the id; else free it. */
+		op->be.state = st->configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
+		snprintf(op->what, sizeof(op->what), "id=%u", id);
+		note(op, LOG_INFO,
+		     flows[id] ? "drain timed out; remaining flows are re-steered" : "backend drained",
+		     "id=%u flows=%ld after_ms=%llu state=%s", id, flows[id],
+		     (unsigned long long)age_ms, st->configured[id] ? "down" : "freed");
+		p->rep.backends_retired++;
+	}
+	return 0;
+}
+
+static void commit_ring(struct plan_state *st, struct plan_service *ps)
+{
+	struct table_entry *e = tables_get(&st->tables, &ps->key);
+	struct plan_table *t = &ps->table;
+
+	if (!e)
+		return; /* uncached: the next run swaps it in again */
+	free(e->ids);
+	e->ids = t->slots;
+	t->slots = NULL;
+	e->size = t->size;
+	e->fingerprint = t->fingerprint;
+	e->rebuilds++;
+	e->last_changed = t->changed;
+	e->last_excess = t->excess;
+	e->excess_total += t->excess;
+}
+
+void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t now_ns)
+{
+	for (size_t i = 0; i < done && i < p->n_ops; i++) {
+		const struct plan_op *op = &p->ops[i];
+
+		switch (op->kind) {
+		case PLAN_SET_BACKEND:
+			if (op->be.state == FLB_BE_DRAINING &&
+			    st->be[op->id].state != FLB_BE_DRAINING)
+				st->drain_start[op->id] = now_ns;
+			else if (op->be.state != FLB_BE_DRAINING)
+				st->drain_start[op->id] = 0;
+			st->be[op->id] = op->be;
+			break;
+		case PLAN_SET_RING:
+			commit_ring(st, &p->svc[op->svc]);
+			break;
+		case PLAN_PRUNE_VIP_ADDRS:
+			tables_forget(&st->tables, &op->key);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Panic and VIP id are the cache's from the service's first op on
+	 * (a table unchanged is not written, but its panic may change). */
+	for (size_t s = 0; s < p->n_svc; s++) {
+		struct table_entry *e;
+
+		if (p->svc[s].first_op >= done)
+			continue;
+		e = tables_get(&st->tables, &p->svc[s].key);
+		if (e) {
+			e->vip_id = p->svc[s].vip_id;
+			e->panic = p->svc[s].panic;
+		}
+	}
+	if (p->configured && done == p->n_ops)
+		memcpy(st->configured, p->configured, sizeof(st->configured));
+}
