@@ -59,7 +59,7 @@ int config_parse_duration(struct yw_ctx *ctx, yaml_node_t *node, uint64_t min_ms
 
 	if (err)
 		return err;
-	if (duration_parse_ms(s, &ms))
+	if (duration_parse_ms(s, DURATION_CONFIG, &ms))
 		return yw_err(ctx, node, "\"%s\" is not a duration (like 500ms, 30s, 5m, 1h)", s);
 	if (ms < min_ms || ms > max_ms)
 		return yw_err(ctx, node, "%s is out of range %s..%s", s, fmt_ms(min_ms, lo, sizeof(lo)),

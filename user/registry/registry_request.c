@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "duration.h"
 #include "registry_request.h"
 
 static const char *after(const char *path, const char *prefix)
@@ -129,7 +130,7 @@ int reg_parse_wait(const char *v, uint64_t *ms)
 		*ms = REG_WAIT_DEFAULT_MS;
 		return 0;
 	}
-	e = reg_parse_duration_ms(v, ms);
+	e = duration_parse_ms(v, DURATION_GO, ms);
 	if (e == -ERANGE) {
 		*ms = REG_WAIT_MAX_MS;
 		return 0;
