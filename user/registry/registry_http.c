@@ -115,10 +115,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (status < 500) {
-		char q[sizeof(msg)];
+		char q[sizeof(msg) + 16];
 
-		reg_log_text(q, sizeof(q), msg);
-		log_info("request refused", "status=%u error=\"%s\"", status, q);
+		log_info("request refused", "status=%u error=%s", status,
+			 log_quote(q, sizeof(q), msg));
 	}
 	if (!j || !cJSON_AddStringToObject(j, "error", msg)) {
 		cJSON_Delete(j);

@@ -94,20 +94,6 @@ bool reg_valid_utf8(const char *s, size_t len)
 	return true;
 }
 
-void reg_log_text(char *dst, size_t len, const char *src)
-{
-	size_t o = 0;
-
-	if (!len)
-		return;
-	for (; src && *src && o + 1 < len; src++) {
-		char ch = *src;
-
-		dst[o++] = ch == '"' || ch == '\\' ? '\'' : (unsigned char)ch < 0x20 ? ' ' : ch;
-	}
-	dst[o] = 0;
-}
-
 /* ---- key matching ---------------------------------------------------- */
 
 /* Consul's key translation: case-insensitive, underscores ignored. */

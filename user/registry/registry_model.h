@@ -113,9 +113,6 @@ bool reg_same_check(const struct reg_check *a, const struct reg_check *b);
 bool reg_valid_name(const char *s, size_t max);
 bool reg_valid_utf8(const char *s, size_t len);
 
-/* Copies text for a quoted log value: '"' and '\\' become '\'', control
- * characters ' '; cut to len - 1 bytes. */
-void reg_log_text(char *dst, size_t len, const char *src);
 
 const char *reg_status_name(enum reg_status s); /* "passing", ... */
 int reg_status_parse(const char *s, enum reg_status *out);
