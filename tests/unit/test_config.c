@@ -520,10 +520,10 @@ static const struct bad_case bad_cases[] = {
 	  T "4: services[1].name: duplicate service name \"web\" (first on line 3)"),
 	EXACT(HDR "  - {name: a, vip: 10.100.0.1, port: 80, backends: []}\n"
 	      "  - {name: b, vip: 10.100.0.1, port: 80, protocol: tcp, backends: []}\n",
-	  T "4: services[1].vip: 10.100.0.1 port 80 tcp is already the VIP of service \"a\" (line 3)"),
+	  T "4: services[1].vip: 10.100.0.1:80/tcp is already the VIP of service \"a\" (line 3)"),
 	EXACT(HDR "  - {name: a, vip: \"fd00::1\", protocol: udp, backends: []}\n"
 	      "  - {name: b, vip: \"fd00:0::0:1\", protocol: udp, backends: []}\n",
-	  T "4: services[1].vip: fd00::1 (every port) udp is already the VIP of service \"a\" (line 3)"),
+	  T "4: services[1].vip: [fd00::1]:0/udp is already the VIP of service \"a\" (line 3)"),
 	EXACT(SVC "    backends:\n"
 	      "      - address: 10.10.2.11\n"
 	      "      - address: 10.10.2.12\n"
