@@ -24,8 +24,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "config_health.h"
-#include "config_service.h"
+#include "config_parse.h"
 #include "vip_name.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
