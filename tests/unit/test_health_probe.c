@@ -3,14 +3,16 @@
  * lib/health_probe.c against servers on 127.0.0.1 in this process: what a
  * probe reports for an HTTP answer, a TCP connect, a refused connect and a
  * server that never answers, run alone (the registry's way) and in a
- * probe_set (the daemon's way), and that a cancelled probe is never
- * reported. Needs loopback only.
+ * probe_set (the daemon's way), that a cancelled probe is never reported,
+ * and that a direct probe ignores a proxy in the environment. Needs
+ * loopback only; every probe here is direct, whatever the environment.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,7 +82,7 @@ TEST(run_http_reports_status_and_body)
 	if (!ASSERT_TRUE(server_start(&s, answer_503, 1), "server"))
 		return;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/health", s.port);
-	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 2000 };
+	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 2000, .direct = true };
 
 	ASSERT_OK(probe_run(&spec, &r), "run");
 	ASSERT_TRUE(r.answered, "answered");
@@ -117,7 +119,7 @@ TEST(run_times_out_on_silence)
 	if (!ASSERT_TRUE(server_start(&s, NULL, 0), "server"))
 		return;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", s.port);
-	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 200 };
+	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 200, .direct = true };
 
 	ASSERT_OK(probe_run(&spec, &r), "run");
 	ASSERT_FALSE(r.answered, "no answer");
@@ -162,7 +164,7 @@ TEST(set_reports_each_probe_to_its_owner)
 	if (!ASSERT_TRUE(ps != NULL, "set") || !ASSERT_TRUE(server_start(&s, answer_200, 1), "server"))
 		return;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/health", s.port);
-	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 2000 };
+	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 2000, .direct = true };
 
 	ASSERT_OK(probe_set_add(ps, &spec, &owner), "add");
 	drive(ps, &seen, 3000);
@@ -185,7 +187,7 @@ TEST(set_cancelled_probe_is_never_reported)
 	if (!ASSERT_TRUE(ps != NULL, "set") || !ASSERT_TRUE(server_start(&s, NULL, 0), "server"))
 		return;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", s.port);
-	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 200 };
+	struct probe_spec spec = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 200, .direct = true };
 
 	ASSERT_OK(probe_set_add(ps, &spec, &owner), "add");
 	probe_set_run(ps, on_done, &seen);
@@ -199,4 +201,37 @@ TEST(set_cancelled_probe_is_never_reported)
 	ASSERT_FALSE(seen.r.answered, "timed out");
 	server_stop(&s);
 	probe_set_free(ps);
+}
+
+/* A proxy that refuses everything: a direct probe and a TCP probe must
+ * not go through it, a non-direct HTTP probe does (the registry's way,
+ * as Consul's checks honour the environment). */
+TEST(direct_and_tcp_ignore_the_proxy_environment)
+{
+	struct server s;
+	struct probe_result r;
+	char url[64], target[32];
+	char *saved = getenv("http_proxy") ? strdup(getenv("http_proxy")) : NULL;
+
+	if (!ASSERT_TRUE(server_start(&s, answer_200, 2), "server"))
+		return;
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", s.port);
+	snprintf(target, sizeof(target), "127.0.0.1:%u", s.port);
+	struct probe_spec http = { .kind = PROBE_HTTP, .target = url, .timeout_ms = 2000 };
+	struct probe_spec tcp = { .kind = PROBE_TCP, .target = target, .timeout_ms = 2000 };
+
+	ASSERT_OK(probe_run(&http, &r), "via the proxy");
+	ASSERT_FALSE(r.answered, "the proxy refused");
+	http.direct = true;
+	ASSERT_OK(probe_run(&http, &r), "direct");
+	ASSERT_EQ(r.status, 200, "direct reached the server");
+	ASSERT_OK(probe_run(&tcp, &r), "tcp");
+	ASSERT_TRUE(r.answered, "tcp reached the server");
+	if (saved)
+		setenv("http_proxy", saved, 1);
+	else
+		unsetenv("http_proxy");
+	free(saved);
+	server_stop(&s);
 }

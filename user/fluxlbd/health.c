@@ -169,6 +169,7 @@ static bool start(struct health *h, struct target *t, uint64_t now)
 		.kind = t->cfg.type == FLB_HC_HTTP ? PROBE_HTTP : PROBE_TCP,
 		.target = hostport,
 		.timeout_ms = t->cfg.timeout_ms,
+		.direct = true, /* the backend itself, never a proxy */
 		.user_agent = "fluxlbd-health",
 	};
 	int err;

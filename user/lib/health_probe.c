@@ -86,6 +86,8 @@ static struct probe *probe_new(const struct probe_spec *s, void *owner)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	if (s->kind == PROBE_TCP || s->direct)
+		curl_easy_setopt(c, CURLOPT_PROXY, ""); /* "": no proxy, whatever the environment */
 	if (s->kind == PROBE_TCP) {
 		/* CONNECT_ONLY: resolve and connect, send nothing. libcurl
 		 * copies the URL. */

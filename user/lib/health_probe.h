@@ -32,6 +32,7 @@ struct probe_spec {
 	const char *target;      /* TCP: "host:port" or "[v6]:port"; HTTP: a URL */
 	long timeout_ms;         /* for the whole probe, connect included */
 	bool follow_redirects;   /* HTTP */
+	bool direct;             /* HTTP: ignore http_proxy and the like (TCP always does) */
 	bool tls_skip_verify;    /* HTTPS */
 	const char *user_agent;  /* HTTP; NULL: libcurl sends none */
 };
