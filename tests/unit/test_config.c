@@ -206,6 +206,23 @@ TEST(registry_source)
 	config_free(&cfg);
 }
 
+TEST(metrics_listen_forms)
+{
+	static const char *const ok[] = { "127.0.0.1:9100", "[::1]:9100", ":9742" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		struct flb_config cfg;
+		char yaml[128], err[256];
+
+		snprintf(yaml, sizeof(yaml), "interfaces: [eth0]\nmetrics: {listen: \"%s\"}\nservices: []\n",
+			 ok[i]);
+		if (!ASSERT_OK(parse(yaml, &cfg, err, sizeof(err)), err))
+			continue;
+		ASSERT_STREQ(cfg.metrics_listen, ok[i], ok[i]);
+		config_free(&cfg);
+	}
+}
+
 TEST(conntrack_timeouts)
 {
 	static const char yaml[] =
@@ -520,10 +537,10 @@ static const struct bad_case bad_cases[] = {
 	  T "4: services[1].name: duplicate service name \"web\" (first on line 3)"),
 	EXACT(HDR "  - {name: a, vip: 10.100.0.1, port: 80, backends: []}\n"
 	      "  - {name: b, vip: 10.100.0.1, port: 80, protocol: tcp, backends: []}\n",
-	  T "4: services[1].vip: 10.100.0.1 port 80 tcp is already the VIP of service \"a\" (line 3)"),
+	  T "4: services[1].vip: 10.100.0.1:80/tcp is already the VIP of service \"a\" (line 3)"),
 	EXACT(HDR "  - {name: a, vip: \"fd00::1\", protocol: udp, backends: []}\n"
 	      "  - {name: b, vip: \"fd00:0::0:1\", protocol: udp, backends: []}\n",
-	  T "4: services[1].vip: fd00::1 (every port) udp is already the VIP of service \"a\" (line 3)"),
+	  T "4: services[1].vip: [fd00::1]:0/udp is already the VIP of service \"a\" (line 3)"),
 	EXACT(SVC "    backends:\n"
 	      "      - address: 10.10.2.11\n"
 	      "      - address: 10.10.2.12\n"
@@ -555,6 +572,13 @@ static const struct bad_case bad_cases[] = {
 	      T "2: source.endpoints[0]: \"127.0.0.1:2379\" is not an http:// or https:// URL"),
 	EXACT("interfaces: [eth0]\nsource: {type: zookeeper}\nservices: []\n",
 	      T "2: source.type: \"zookeeper\" is not one of: file, consul, etcd"),
+	/* metrics.listen: the exporter's syntax, checked at load */
+	EXACT("interfaces: [eth0]\nmetrics: {listen: \"localhost:9100\"}\nservices: []\n",
+	      T "2: metrics.listen: \"localhost:9100\" is not host:port, [v6]:port or :port"),
+	EXACT("interfaces: [eth0]\nmetrics: {listen: \":0\"}\nservices: []\n",
+	      T "2: metrics.listen: \":0\" is not host:port, [v6]:port or :port"),
+	EXACT("interfaces: [eth0]\nmetrics: {listen: \"[::1:9100\"}\nservices: []\n",
+	      T "2: metrics.listen: \"[::1:9100\" is not host:port, [v6]:port or :port"),
 	/* key order does not matter: the port after the backends still counts */
 	PREFIX(HDR "  - name: web\n    backends: [{address: 10.0.0.1, port: 80}]\n    port: 81\n    vip: 10.100.0.1\n",
 	  T "4: services[0].backends[0].port: 80 differs from the service port 81"),

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "duration.h"
 #include "flb_test.h"
 #include "registry_model.h"
 #include "registry_request.h"
@@ -389,7 +390,7 @@ TEST(mutated_paths_queries_and_durations)
 			break;
 		if (r.kind == RT_CHECK)
 			(void)reg_check_service_id(r.arg);
-		(void)reg_parse_duration_ms(b.p, &v);
+		(void)duration_parse_ms(b.p, DURATION_GO, &v);
 		(void)reg_parse_wait(b.p, &v);
 		(void)reg_parse_index(b.p, &v);
 		(void)reg_parse_listen(b.p, &ss, &any);

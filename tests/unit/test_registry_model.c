@@ -248,34 +248,6 @@ TEST(body_size_limit)
 	free(big);
 }
 
-TEST(go_durations)
-{
-	static const struct {
-		const char *s;
-		int rc;
-		uint64_t ms;
-	} cases[] = {
-		{ "10s", 0, 10000 }, { "1s", 0, 1000 }, { "500ms", 0, 500 }, { "1.5s", 0, 1500 },
-		{ "1m30s", 0, 90000 }, { "2h", 0, 7200000 }, { "1h1m1s1ms", 0, 3661001 },
-		{ ".5s", 0, 500 }, { "1.s", 0, 1000 }, { "0", 0, 0 }, { "+3s", 0, 3000 },
-		{ "1500us", 0, 1 }, { "1500\xc2\xb5s", 0, 1 }, { "999999ns", 0, 0 },
-		{ "30s1m", 0, 90000 }, /* Go accepts any order */
-		{ "", -EINVAL, 0 }, { "10", -EINVAL, 0 }, { "s", -EINVAL, 0 }, { "1d", -EINVAL, 0 },
-		{ "-1s", -EINVAL, 0 }, { ".s", -EINVAL, 0 }, { "1 s", -EINVAL, 0 },
-		{ "1s ", -EINVAL, 0 }, { "1e3s", -EINVAL, 0 },
-		{ "9999999999999h", -ERANGE, 0 }, { "99999999999999999999s", -ERANGE, 0 },
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t ms = 12345;
-		int rc = reg_parse_duration_ms(cases[i].s, &ms);
-
-		ASSERT_EQ(rc, cases[i].rc, cases[i].s);
-		if (!rc)
-			ASSERT_EQ(ms, cases[i].ms, cases[i].s);
-	}
-}
-
 TEST(utf8_and_names)
 {
 	ASSERT_TRUE(reg_valid_utf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15), "valid");

@@ -14,7 +14,7 @@
  *	  conntrack:
  *	    tcp_timeout: 1h           # idle entries older than this are ignored
  *	    udp_timeout: 30s
- *	metrics, source, defaults     # see config_health.c
+ *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
  *	services: []                  # see config_service.c
  */
 #include <errno.h>
@@ -26,9 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_health.h"
-#include "config_service.h"
-#include "duration.h"
+#include "config_parse.h"
 #include "yaml_walk.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -24,8 +24,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "config_health.h"
-#include "config_service.h"
+#include "config_parse.h"
+#include "vip_name.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -301,26 +301,12 @@ static const struct yw_key service_keys[] = {
 	{ "backends", 0, parse_backends },
 };
 
-/* "10.100.0.1 port 80 tcp" or "10.100.0.1 (every port) udp", for messages. */
-static void vip_text(const struct flb_service_cfg *svc, char *buf, size_t len)
-{
-	const char *proto = svc->proto == IPPROTO_TCP ? "tcp" : "udp";
-	char host[FLB_ADDR_PORT_STRLEN];
-
-	if (addr_format(&svc->vip, host, sizeof(host)))
-		host[0] = '\0';
-	if (svc->port)
-		snprintf(buf, len, "%s port %u %s", host, svc->port, proto);
-	else
-		snprintf(buf, len, "%s (every port) %s", host, proto);
-}
-
 /* Checks across services: up to 1024, so all pairs is cheap enough. */
 static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 			 const struct flb_config *cfg, size_t idx)
 {
 	const struct flb_service_cfg *svc = &cfg->services[idx];
-	char vip[FLB_ADDR_PORT_STRLEN + 32];
+	char vip[VIP_NAME_STRLEN];
 	size_t active = 0;
 
 	for (size_t i = 0; i < idx; i++) {
@@ -336,7 +322,7 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 		if (addr_cmp(&o->vip, &svc->vip) || o->port != svc->port ||
 		    o->proto != svc->proto)
 			continue;
-		vip_text(svc, vip, sizeof(vip));
+		vip_name_parts(&svc->vip, svc->port, svc->proto, vip, sizeof(vip));
 		yw_push_key(ctx, "vip");
 		return yw_err(ctx, yw_map_get(ctx, map, "vip"),
 			      "%s is already the VIP of service \"%s\" (line %d)",

@@ -1,27 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The HTTP exporter (see exporter.h): listen socket, libmicrohttpd server,
- * routing, and the snapshot each scrape renders (maps read through the
- * pinned fds, status copied under its lock). libmicrohttpd runs one internal
+ * The HTTP exporter (see exporter.h): routing on lib/http_server.c, and
+ * the snapshot each scrape renders (maps read through the pinned fds,
+ * status copied under its lock). libmicrohttpd runs one internal
  * polling thread and calls the handler from it only, so the maps handle and
  * the scratch arrays below are used by one thread at a time.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <microhttpd.h>
 
 #include "exporter.h"
+#include "http_server.h"
 #include "log.h"
 #include "pinned_maps.h"
 #include "metrics.h"
@@ -31,7 +26,7 @@
 #define CONN_TIMEOUT_S 10u
 
 struct flb_exporter {
-	struct MHD_Daemon *mhd;
+	struct http_server *http;
 	struct flb_status *st;
 	char pin_dir[PATH_MAX];
 	/* Server thread only: */
@@ -160,29 +155,13 @@ static int render(struct flb_exporter *e, struct metrics_buf *out)
 
 /* ---- HTTP ---- */
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
-			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result ret;
-
-	if (!r) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
-		return MHD_NO; /* libmicrohttpd closes the connection */
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static enum MHD_Result text(struct MHD_Connection *c, unsigned int code, const char *body)
 {
-	return reply(c, code, "text/plain; charset=utf-8", (void *)body, strlen(body),
-		     MHD_RESPMEM_PERSISTENT);
+	static const char *const allow[] = { MHD_HTTP_HEADER_ALLOW, "GET, HEAD", NULL };
+
+	return http_reply(c, code, "text/plain; charset=utf-8", (void *)body, strlen(body),
+			  MHD_RESPMEM_PERSISTENT,
+			  code == MHD_HTTP_METHOD_NOT_ALLOWED ? allow : NULL);
 }
 
 static enum MHD_Result serve_metrics(struct flb_exporter *e, struct MHD_Connection *c)
@@ -196,8 +175,8 @@ static enum MHD_Result serve_metrics(struct flb_exporter *e, struct MHD_Connecti
 		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render metrics\n");
 	}
 	/* The response frees out.data. */
-	return reply(c, MHD_HTTP_OK, CONTENT_TYPE_METRICS, out.data, out.len,
-		     MHD_RESPMEM_MUST_FREE);
+	return http_reply(c, MHD_HTTP_OK, CONTENT_TYPE_METRICS, out.data, out.len,
+			  MHD_RESPMEM_MUST_FREE, NULL);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -226,138 +205,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[256];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	for (char *p = msg; *p; p++)
-		if (*p == '"' || *p == '\n')
-			*p = '\'';
-	log_warn("libmicrohttpd", "detail=\"%s\"", msg);
-}
-
-/* ---- listen socket ---- */
-
-/* "A.B.C.D:PORT", "[V6]:PORT" or ":PORT" (every address). */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	const char *colon = strrchr(s, ':');
-	char host[INET6_ADDRSTRLEN + 2];
-	size_t hlen;
-	char *end;
-	unsigned long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || !colon[1] || colon[1] == '-' || colon[1] == '+')
-		return -EINVAL;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || errno || port > 65535)
-		return -EINVAL;
-	hlen = colon - s;
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = 0;
-	if (!hlen || (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']')) {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		if (hlen) {
-			host[hlen - 1] = 0;
-			if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-				return -EINVAL;
-		}
-		*len = sizeof(*a6);
-		return hlen ? 0 : 1; /* 1: every address */
-	}
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-	a4->sin_family = AF_INET;
-	a4->sin_port = htons(port);
-	if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-		return -EINVAL;
-	*len = sizeof(*a4);
-	return 0;
-}
-
-static int open_socket(int family, bool dual_stack)
-{
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1,
-	    v6only = !dual_stack;
-
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/* Returns a listening socket or -errno. */
-static int listen_on(const char *listen_at, char *bound, size_t bound_len)
-{
-	struct sockaddr_storage ss, got;
-	socklen_t len, got_len = sizeof(got);
-	char a[INET6_ADDRSTRLEN] = "";
-	int any, fd, err;
-
-	any = parse_listen(listen_at, &ss, &len);
-	if (any < 0)
-		return log_err(-EINVAL, "metrics.listen is not ADDRESS:PORT, [ADDRESS]:PORT or :PORT",
-			       "listen=\"%s\"", listen_at);
-	fd = open_socket(ss.ss_family, any);
-	if (fd == -EAFNOSUPPORT && any) {
-		/* No IPv6 on this host: every IPv4 address then. */
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-
-		memset(&ss, 0, sizeof(ss));
-		a4->sin_family = AF_INET;
-		a4->sin_port = port;
-		len = sizeof(*a4);
-		fd = open_socket(AF_INET, false);
-	}
-	if (fd < 0)
-		return log_err(fd, "cannot create the metrics socket", "err=\"%s\"", strerror(-fd));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64) ||
-	    getsockname(fd, (struct sockaddr *)&got, &got_len)) {
-		err = -errno;
-		close(fd);
-		return log_err(err, "cannot listen for metrics", "listen=\"%s\" err=\"%s\"", listen_at,
-			       strerror(-err));
-	}
-	if (got.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&got)->sin6_addr, a, sizeof(a));
-		snprintf(bound, bound_len, "[%s]:%u", a, ntohs(((struct sockaddr_in6 *)&got)->sin6_port));
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&got)->sin_addr, a, sizeof(a));
-		snprintf(bound, bound_len, "%s:%u", a, ntohs(((struct sockaddr_in *)&got)->sin_port));
-	}
-	return fd;
-}
-
 /* ---- start and stop ---- */
 
 struct flb_exporter *exporter_start(const char *listen_at, const char *pin_dir,
 				    struct flb_status *st)
 {
 	struct flb_exporter *e = calloc(1, sizeof(*e));
-	char bound[INET6_ADDRSTRLEN + 16];
-	sigset_t all, old;
-	int fd, err = -ENOMEM;
+	struct http_server_cfg http = {
+		.name = "metrics",
+		.listen = listen_at,
+		.threads = HTTP_ONE_THREAD,
+		.max_connections = MAX_CONNECTIONS,
+		.timeout_s = CONN_TIMEOUT_S,
+		.handler = handle,
+		.handler_ctx = e,
+		.mhd_log_level = LOG_WARN,
+	};
+	int err = -ENOMEM;
 
 	if (!e)
 		goto fail;
@@ -373,26 +237,13 @@ struct flb_exporter *exporter_start(const char *listen_at, const char *pin_dir,
 			      pin_dir);
 		goto fail;
 	}
-	fd = listen_on(listen_at, bound, sizeof(bound));
-	if (fd < 0) {
-		err = fd;
+	e->http = http_server_start(&http);
+	if (!e->http) {
+		err = -errno;
 		goto fail;
 	}
-	/* The server thread inherits this mask: signals stay with the main loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				  handle, e, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-				  MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-				  MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!e->mhd) {
-		close(fd);
-		err = log_err(-EIO, "cannot start the metrics server", "listen=%s", bound);
-		goto fail;
-	}
-	log_info("metrics exporter listening", "listen=%s pin_dir=%s", bound, e->pin_dir);
+	log_debug("metrics exporter started", "listen=%s pin_dir=%s",
+		  http_server_address(e->http), e->pin_dir);
 	return e;
 fail:
 	exporter_stop(e);
@@ -404,8 +255,7 @@ void exporter_stop(struct flb_exporter *e)
 {
 	if (!e)
 		return;
-	if (e->mhd)
-		MHD_stop_daemon(e->mhd); /* joins the thread, closes the listen socket */
+	http_server_stop(e->http); /* joins the thread */
 	maps_close(e->maps);
 	free(e->keys);
 	free(e->vips);

@@ -17,7 +17,7 @@
 
 struct flb_exporter;
 
-/* Starts an HTTP server (libmicrohttpd, its own internal polling thread) on
+/* Starts an HTTP server (lib/http_server.h, one internal polling thread) on
  * listen: "127.0.0.1:9100", "[::1]:9100", or ":9100" for every address
  * (IPv6 and IPv4); numeric addresses only, port 0 picks a free one (logged).
  * pin_dir is the maps' pin folder (<bpffs>/v1): the exporter opens the

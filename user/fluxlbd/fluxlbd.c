@@ -92,7 +92,7 @@ static int check_bpffs(const char *dir)
 
 static int load_config(const char *path, struct flb_config *cfg, bool plain)
 {
-	char err[512];
+	char err[512], q[600];
 	int rc = config_load_file(path, cfg, err, sizeof(err));
 
 	if (!rc)
@@ -101,11 +101,7 @@ static int load_config(const char *path, struct flb_config *cfg, bool plain)
 		fprintf(stderr, "fluxlbd: %s\n", err);
 		return rc;
 	}
-	/* The message quotes values with "; logfmt needs them not to close ours. */
-	for (char *c = err; *c; c++)
-		if (*c == '"')
-			*c = '\'';
-	log_error("configuration rejected", "reason=\"%s\"", err);
+	log_error("configuration rejected", "reason=%s", log_quote(q, sizeof(q), err));
 	return rc;
 }
 

@@ -1,27 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Health checker (see health.h). Each target is a small state machine:
- * IDLE -> CONNECTING (non-blocking connect, EPOLLOUT) -> for HTTP: SENT
- * (request written, EPOLLIN) -> IDLE with a result. A check that has not
- * finished by its deadline fails. Epoll data carries the target's index;
- * health_configure() closes every socket in flight before the array
- * changes, so a stale index can never be delivered.
+ * Health checker (see health.h): the schedule and the rise/fall state of
+ * each target. The probe itself (TCP connect, HTTP GET) is
+ * lib/health_probe.c, shared with fluxlb-registry; its probe_set runs every
+ * check in flight without blocking, and its fd is health_fd(). A probe is
+ * owned by its target; health_configure() cancels every probe in flight
+ * before the array changes, so a stale owner is never called back. A check
+ * that has not finished by its deadline fails.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "health.h"
+#include "health_probe.h"
 #include "log.h"
-
-enum phase { IDLE, CONNECTING, SENT };
 
 struct target {
 	char service[64];
@@ -32,14 +28,11 @@ struct target {
 	uint32_t ok_streak, fail_streak;
 	uint64_t checks_ok, checks_failed;
 	uint64_t next_ms, deadline_ms;
-	enum phase phase;
-	int fd;
-	char buf[64];
-	size_t got;
+	bool in_flight; /* a probe of this target is in h->probes */
 };
 
 struct health {
-	int ep;
+	struct probe_set *probes;
 	struct target *t;
 	size_t n;
 	uint32_t seed;
@@ -51,8 +44,8 @@ struct health *health_new(void)
 
 	if (!h)
 		return NULL;
-	h->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (h->ep < 0) {
+	h->probes = probe_set_new();
+	if (!h->probes) {
 		free(h);
 		return NULL;
 	}
@@ -62,13 +55,9 @@ struct health *health_new(void)
 
 static void stop(struct health *h, struct target *t)
 {
-	if (t->fd >= 0) {
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, t->fd, NULL);
-		close(t->fd);
-	}
-	t->fd = -1;
-	t->phase = IDLE;
-	t->got = 0;
+	if (t->in_flight)
+		probe_set_cancel(h->probes, t);
+	t->in_flight = false;
 }
 
 void health_free(struct health *h)
@@ -77,14 +66,14 @@ void health_free(struct health *h)
 		return;
 	for (size_t i = 0; i < h->n; i++)
 		stop(h, &h->t[i]);
-	close(h->ep);
+	probe_set_free(h->probes);
 	free(h->t);
 	free(h);
 }
 
 int health_fd(const struct health *h)
 {
-	return h->ep;
+	return probe_set_fd(h->probes);
 }
 
 static bool same_check(const struct target *a, const struct target *b)
@@ -116,7 +105,6 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 			t->addr = svc->backends[b].addr;
 			t->port = svc->health.port ? svc->health.port : svc->port;
 			t->cfg = svc->health;
-			t->fd = -1;
 			for (size_t o = 0; o < h->n; o++) {
 				if (!same_check(&h->t[o], t))
 					continue;
@@ -146,7 +134,7 @@ static const char *state_name(enum flb_be_health s)
 static bool result(struct health *h, struct target *t, bool ok, const char *why)
 {
 	enum flb_be_health before = t->state;
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], q[PROBE_ERROR_LEN + 64];
 
 	stop(h, t);
 	if (ok) {
@@ -167,119 +155,84 @@ static bool result(struct health *h, struct target *t, bool ok, const char *why)
 		return false;
 	addr_format(&t->addr, a, sizeof(a));
 	log_msg(t->state == FLB_HEALTH_DOWN ? LOG_WARN : LOG_INFO, "backend health changed",
-		"service=%s backend=%s port=%u from=%s to=%s reason=\"%s\"", t->service, a, t->port,
-		state_name(before), state_name(t->state), ok ? "check passed" : why);
+		"service=%s backend=%s port=%u from=%s to=%s reason=%s", t->service, a, t->port,
+		state_name(before), state_name(t->state),
+		log_quote(q, sizeof(q), ok ? "check passed" : why));
 	/* UNKNOWN -> UP changes nothing that serves: only DOWN and back count. */
 	return before == FLB_HEALTH_DOWN || t->state == FLB_HEALTH_DOWN;
 }
 
 static bool start(struct health *h, struct target *t, uint64_t now)
 {
-	struct sockaddr_storage ss = {};
-	struct epoll_event ev = { .events = EPOLLOUT };
-	socklen_t len;
-	int fd;
+	char hostport[FLB_ADDR_PORT_STRLEN], url[FLB_ADDR_PORT_STRLEN + sizeof(t->cfg.path) + 8];
+	struct probe_spec spec = {
+		.kind = t->cfg.type == FLB_HC_HTTP ? PROBE_HTTP : PROBE_TCP,
+		.target = hostport,
+		.timeout_ms = t->cfg.timeout_ms,
+		.direct = true, /* the backend itself, never a proxy */
+		.user_agent = "fluxlbd-health",
+	};
+	int err;
 
 	/* Next run: the interval, jittered by up to ±10 %. */
 	h->seed = h->seed * 1103515245 + 12345;
 	t->next_ms = now + t->cfg.interval_ms - t->cfg.interval_ms / 10 +
 		     (h->seed >> 8) % (t->cfg.interval_ms / 5 + 1);
 	t->deadline_ms = now + t->cfg.timeout_ms;
-	if (t->addr.family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (void *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(t->port);
-		memcpy(&s6->sin6_addr, t->addr.bytes, 16);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (void *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(t->port);
-		memcpy(&s4->sin_addr, t->addr.bytes, 4);
-		len = sizeof(*s4);
+	err = addr_port_format(&t->addr, t->port, hostport, sizeof(hostport));
+	if (err)
+		return result(h, t, false, strerror(-err));
+	if (spec.kind == PROBE_HTTP) {
+		snprintf(url, sizeof(url), "http://%s%s", hostport, t->cfg.path);
+		spec.target = url;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return result(h, t, false, strerror(errno));
-	t->fd = fd;
-	t->phase = CONNECTING;
-	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
-		return result(h, t, false, strerror(errno));
-	ev.data.u64 = t - h->t;
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev))
-		return result(h, t, false, strerror(errno));
+	err = probe_set_add(h->probes, &spec, t);
+	if (err)
+		return result(h, t, false, strerror(-err));
+	t->in_flight = true;
 	return false;
 }
 
-/* "HTTP/1.x NNN ..." within the first bytes of the answer. */
-static bool http_status_ok(const struct target *t, bool *done)
+struct run {
+	struct health *h;
+	bool changed;
+};
+
+/* probe_done_fn: the probe is gone; its verdict is the target's. */
+static void on_probe(void *ctx, void *owner, const struct probe_result *r)
 {
-	unsigned code;
+	struct run *run = ctx;
+	struct target *t = owner;
+	char why[PROBE_ERROR_LEN + 32];
+	bool ok;
 
-	*done = memchr(t->buf, '\n', t->got) != NULL || t->got == sizeof(t->buf) - 1;
-	if (!*done)
-		return false;
-	return sscanf(t->buf, "HTTP/1.%*1u %3u", &code) == 1 && code >= t->cfg.expect_min &&
-	       code <= t->cfg.expect_max;
-}
-
-static bool on_io(struct health *h, struct target *t)
-{
-	char req[256], host[INET6_ADDRSTRLEN];
-	int soerr = 0, n;
-	socklen_t sl = sizeof(soerr);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = t - h->t };
-	bool done;
-
-	if (t->phase == CONNECTING) {
-		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-		if (soerr)
-			return result(h, t, false, strerror(soerr));
-		if (t->cfg.type == FLB_HC_TCP)
-			return result(h, t, true, NULL);
-		addr_format(&t->addr, host, sizeof(host));
-		n = snprintf(req, sizeof(req),
-			     "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: fluxlbd-health\r\n\r\n",
-			     t->cfg.path, host);
-		if (write(t->fd, req, n) != n)
-			return result(h, t, false, "cannot send the request");
-		t->phase = SENT;
-		epoll_ctl(h->ep, EPOLL_CTL_MOD, t->fd, &ev);
-		return false;
+	t->in_flight = false;
+	if (!r->answered) {
+		snprintf(why, sizeof(why), "%s", r->error);
+		ok = false;
+	} else if (t->cfg.type == FLB_HC_HTTP) {
+		ok = r->status >= t->cfg.expect_min && r->status <= t->cfg.expect_max;
+		snprintf(why, sizeof(why), "unexpected HTTP status %ld", r->status);
+	} else {
+		ok = true;
 	}
-	n = read(t->fd, t->buf + t->got, sizeof(t->buf) - 1 - t->got);
-	if (n < 0 && errno == EAGAIN)
-		return false;
-	if (n <= 0)
-		return result(h, t, false, n ? strerror(errno) : "connection closed before a status line");
-	t->got += n;
-	t->buf[t->got] = 0;
-	if (http_status_ok(t, &done))
-		return result(h, t, true, NULL);
-	return done ? result(h, t, false, "unexpected HTTP status") : false;
+	run->changed |= result(run->h, t, ok, why);
 }
 
 bool health_run(struct health *h, uint64_t now)
 {
-	struct epoll_event ev[64];
-	bool changed = false;
-	int n;
+	struct run run = { .h = h };
 
-	while ((n = epoll_wait(h->ep, ev, 64, 0)) > 0)
-		for (int i = 0; i < n; i++)
-			if (ev[i].data.u64 < h->n && h->t[ev[i].data.u64].fd >= 0)
-				changed |= on_io(h, &h->t[ev[i].data.u64]);
+	probe_set_run(h->probes, on_probe, &run);
 	for (size_t i = 0; i < h->n; i++) {
 		struct target *t = &h->t[i];
 
-		if (t->phase != IDLE && now >= t->deadline_ms)
-			changed |= result(h, t, false, "timeout");
-		if (t->phase == IDLE && now >= t->next_ms)
-			changed |= start(h, t, now);
+		if (t->in_flight && now >= t->deadline_ms)
+			run.changed |= result(h, t, false, "timeout");
+		if (!t->in_flight && now >= t->next_ms)
+			run.changed |= start(h, t, now);
 	}
-	return changed;
+	return run.changed;
 }
 
 enum flb_be_health health_get(void *hp, const char *service, const struct flb_addr *a)

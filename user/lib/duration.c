@@ -1,54 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Duration parsing (see duration.h). */
+/*
+ * Duration parsing (see duration.h). Terms are summed in nanoseconds in 128
+ * bits, so both grammars share one loop and one overflow rule: an integer
+ * part below 2^64 times a unit below 2^42 always fits, and the only limit
+ * checked is the grammar's own.
+ */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "duration.h"
 
+typedef unsigned __int128 u128;
+
+#define NS_PER_MS 1000000ull
+
 static const struct {
 	const char *name;
-	uint64_t ms;
-} units[] = { { "h", 3600000 }, { "ms", 1 }, { "m", 60000 }, { "s", 1000 } };
+	uint64_t ns;
+	bool go_only;
+} units[] = {
+	{ "h", 3600000000000ull, false }, { "m", 60000000000ull, false },
+	{ "s", 1000000000ull, false },    { "ms", 1000000ull, false },
+	{ "us", 1000, true },             { "\xc2\xb5s", 1000, true }, /* U+00B5 micro sign */
+	{ "\xce\xbcs", 1000, true },      /* U+03BC Greek mu */
+	{ "ns", 1, true },
+};
+#define N_UNITS (sizeof(units) / sizeof(units[0]))
 
-/* Units must appear largest first: the rank orders them. */
-static int rank(uint64_t ms)
+/* The longest unit name at s ("ms" must win over "m"): its index, or -1. */
+static int match_unit(const char *s, enum duration_syntax syntax)
 {
-	return ms == 3600000 ? 0 : ms == 60000 ? 1 : ms == 1000 ? 2 : 3;
+	size_t best_len = 0;
+	int best = -1;
+
+	for (size_t i = 0; i < N_UNITS; i++) {
+		size_t l = strlen(units[i].name);
+
+		if (units[i].go_only && syntax != DURATION_GO)
+			continue;
+		if (!strncmp(s, units[i].name, l) && l > best_len) {
+			best_len = l;
+			best = (int)i;
+		}
+	}
+	return best;
 }
 
-int duration_parse_ms(const char *s, uint64_t *ms)
+int duration_parse_ms(const char *s, enum duration_syntax syntax, uint64_t *ms)
 {
-	uint64_t total = 0;
+	const bool go = syntax == DURATION_GO;
+	/* CONFIG: any total whose milliseconds fit in 64 bits. */
+	const u128 max_ns = go ? (u128)INT64_MAX : (u128)UINT64_MAX * NS_PER_MS;
+	u128 total = 0;
 	int last = -1;
 
 	if (!s || !*s)
 		return -EINVAL;
+	if (go && *s == '+')
+		s++;
+	if (go && !strcmp(s, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
 	while (*s) {
-		uint64_t n = 0, unit = 0;
-		size_t len = 0;
+		uint64_t whole = 0, frac = 0, scale = 1;
+		bool digits = false;
+		int u;
 
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
 		for (; *s >= '0' && *s <= '9'; s++) {
-			if (n > (UINT64_MAX - 9) / 10)
+			if (whole > (UINT64_MAX - 9) / 10)
 				return -ERANGE;
-			n = n * 10 + (uint64_t)(*s - '0');
+			whole = whole * 10 + (uint64_t)(*s - '0');
+			digits = true;
 		}
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			len = strlen(units[i].name);
-			if (!strncmp(s, units[i].name, len) && (s[len] < 'a' || s[len] > 'z')) {
-				unit = units[i].ms;
-				break;
+		if (go && *s == '.') {
+			for (s++; *s >= '0' && *s <= '9'; s++) {
+				digits = true;
+				/* more than 18 fraction digits add nothing measurable */
+				if (scale < 1000000000000000000ull) {
+					frac = frac * 10 + (uint64_t)(*s - '0');
+					scale *= 10;
+				}
 			}
 		}
-		if (!unit || rank(unit) <= last)
+		if (!digits)
 			return -EINVAL;
-		last = rank(unit);
-		if (n > (UINT64_MAX - total) / unit)
+		u = match_unit(s, syntax);
+		/* CONFIG: units strictly largest first (the table's order). */
+		if (u < 0 || (!go && u <= last))
+			return -EINVAL;
+		last = u;
+		s += strlen(units[u].name);
+		/* whole < 2^64, unit < 2^42; frac < scale <= 10^18 < 2^60 */
+		total += (u128)whole * units[u].ns + (u128)frac * units[u].ns / scale;
+		if (total > max_ns)
 			return -ERANGE;
-		total += n * unit;
-		s += len;
 	}
-	*ms = total;
+	*ms = (uint64_t)(total / NS_PER_MS);
 	return 0;
 }

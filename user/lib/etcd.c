@@ -236,22 +236,16 @@ static void report(struct etcd *e, const char *path, const char *endpoint,
 		   const char *what_raw)
 {
 	char now[sizeof(e->last_err)], what[200];
-	size_t o = 0;
 
-	/* the message goes into a quoted log value */
-	for (; what_raw && *what_raw && o + 1 < sizeof(what); what_raw++)
-		what[o++] = *what_raw == '"' || *what_raw == '\\' ? '\'' :
-			    (unsigned char)*what_raw < 0x20 ? ' ' : *what_raw;
-	what[o] = 0;
-
+	log_quote(what, sizeof(what), what_raw);
 	snprintf(now, sizeof(now), "%s %s", path, what);
 	if (strcmp(now, e->last_err)) {
-		log_error("etcd request failed", "endpoint=%s path=%s error=\"%s\"",
-			  endpoint, path, what);
+		log_error("etcd request failed", "endpoint=%s path=%s error=%s", endpoint, path,
+			  what);
 		snprintf(e->last_err, sizeof(e->last_err), "%s", now);
 	} else {
-		log_debug("etcd request failed (again)", "endpoint=%s path=%s error=\"%s\"",
-			  endpoint, path, what);
+		log_debug("etcd request failed (again)", "endpoint=%s path=%s error=%s", endpoint,
+			  path, what);
 	}
 }
 

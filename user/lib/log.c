@@ -33,20 +33,38 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
-/* Appends s as a quoted string with " and \ escaped and control characters dropped. */
+/* Appends s as a quoted string: " and \ escaped with a backslash, control
+ * characters as spaces (a line stays one line). Stops before an escape
+ * would not fit, so the closing quote always does. Both output formats
+ * read the same escapes: logfmt as is, JSON through put_json_kv(). */
 static size_t put_quoted(char *buf, size_t pos, size_t len, const char *s)
 {
 	if (pos < len)
 		buf[pos++] = '"';
 	for (; *s && pos + 2 < len; s++) {
-		if (*s == '"' || *s == '\\')
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
 			buf[pos++] = '\\';
-		if ((unsigned char)*s >= 0x20)
-			buf[pos++] = *s;
+		buf[pos++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
 	}
 	if (pos < len)
 		buf[pos++] = '"';
 	return pos;
+}
+
+const char *log_quote(char *buf, size_t len, const char *s)
+{
+	size_t pos;
+
+	if (len < 3) {
+		if (len)
+			buf[0] = 0;
+		return buf;
+	}
+	pos = put_quoted(buf, 0, len - 1, s ? s : "");
+	buf[pos] = 0;
+	return buf;
 }
 
 /* kv is "a=1 b=\"x y\"": for JSON each pair becomes "a":"1". Values keep

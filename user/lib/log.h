@@ -21,6 +21,16 @@ int log_parse_level(const char *s, enum log_level *out);
 void log_msg(enum log_level level, const char *msg, const char *kv_fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Free text (an error from a peer, a check's output, a library's message)
+ * as one quoted logfmt value, quotes included: `"a \"b\" c"`. '"' and '\'
+ * are escaped with a backslash, control characters become spaces; the text
+ * is cut to fit len - 1 bytes (escapes are never split, the closing quote
+ * is always there). NULL is "". Returns buf, for use as an argument:
+ *   char q[256];
+ *   log_warn("check failed", "output=%s", log_quote(q, sizeof(q), text));
+ * len below 3 gives "". */
+const char *log_quote(char *buf, size_t len, const char *s);
+
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)
 #define log_warn(msg, ...)  log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_info(msg, ...)  log_msg(LOG_INFO, msg, __VA_ARGS__)

@@ -23,9 +23,7 @@ static void lib_line(enum log_level level, const char *lib, const char *fmt, va_
 	n = strlen(text);
 	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
 		text[--n] = 0;
-	for (char *c = text; *c; c++)
-		if (*c == '"' || *c == '\n' || *c == '\t')
-			*c = *c == '"' ? '\'' : ' ';
+	/* log_msg() quotes msg itself (log_quote()'s escapes). */
 	log_msg(level, text, "lib=%s", lib);
 }
 

@@ -2,16 +2,29 @@
 /* The text of a VIP key (see vip_name.h). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
 #include "vip_name.h"
 
-void vip_name(const struct flb_vip_key *k, char *buf, size_t len)
+static void put(const void *addr, bool v6, unsigned port, uint8_t proto, char *buf,
+		size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 
-	inet_ntop(k->family == FLB_AF_INET6 ? AF_INET6 : AF_INET, k->addr, a, sizeof(a));
-	snprintf(buf, len, k->family == FLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
-		 k->proto == IPPROTO_UDP ? "udp" : "tcp");
+	inet_ntop(v6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	snprintf(buf, len, v6 ? "[%s]:%u/%s" : "%s:%u/%s", a, port,
+		 proto == IPPROTO_UDP ? "udp" : "tcp");
+}
+
+void vip_name(const struct flb_vip_key *k, char *buf, size_t len)
+{
+	put(k->addr, k->family == FLB_AF_INET6, ntohs(k->port), k->proto, buf, len);
+}
+
+void vip_name_parts(const struct flb_addr *addr, uint16_t port, uint8_t proto, char *buf,
+		    size_t len)
+{
+	put(addr->bytes, addr->family == AF_INET6, port, proto, buf, len);
 }

@@ -8,7 +8,9 @@
 #define FLB_VIP_NAME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "addr.h"
 #include "flb_abi.h"
 
 /* Room for vip_name(): "[" INET6_ADDRSTRLEN "]:65535/tcp". */
@@ -16,5 +18,9 @@
 
 /* The name of a VIP key as the datapath looks it up (port in network order). */
 void vip_name(const struct flb_vip_key *k, char *buf, size_t len);
+/* The same text from a VIP's parts as configured (port in host order, 0 for
+ * every port; proto IPPROTO_TCP or IPPROTO_UDP), for code that has no key. */
+void vip_name_parts(const struct flb_addr *addr, uint16_t port, uint8_t proto, char *buf,
+		    size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "duration.h"
 #include "log.h"
 #include "registry_http.h"
 #include "registry_leader.h"
@@ -88,7 +89,7 @@ static bool valid_id(const char *s)
 
 static int parse_dur(const char *s, const char *what, uint64_t min_ms, uint64_t *ms)
 {
-	if (reg_parse_duration_ms(s, ms) || *ms < min_ms) {
+	if (duration_parse_ms(s, DURATION_GO, ms) || *ms < min_ms) {
 		fprintf(stderr, "fluxlb-registry: %s: \"%s\" is not a duration of at least %llums\n",
 			what, s, (unsigned long long)min_ms);
 		return -EINVAL;

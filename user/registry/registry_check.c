@@ -1,33 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* HTTP and TCP health checks with libcurl (see registry_check.h). */
+/*
+ * The registry's health checks (see registry_check.h): lib/health_probe.c
+ * makes the check, this file gives Consul's verdict and output text.
+ */
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
+#include "health_probe.h"
 #include "registry_check.h"
-
-#define BODY_KEEP 512 /* bytes of the body quoted in the output */
-
-struct body {
-	char buf[BODY_KEEP + 1];
-	size_t len;
-};
-
-static size_t keep_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-	struct body *b = userp;
-	size_t n = size * nmemb, room = BODY_KEEP - b->len;
-
-	if (room) {
-		size_t c = n < room ? n : room;
-
-		memcpy(b->buf + b->len, data, c);
-		b->len += c;
-		b->buf[b->len] = 0;
-	}
-	return n; /* read the rest too: the server may not like a reset */
-}
 
 /* Output text must be UTF-8 without control characters for JSON and logs. */
 static void clean(char *s)
@@ -47,66 +27,39 @@ enum reg_status reg_check_run(enum reg_check_kind kind, const char *target,
 			      long timeout_ms, bool tls_skip_verify,
 			      char *output, size_t outlen)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", url[2200];
-	struct body b = { .len = 0 };
+	const struct probe_spec spec = {
+		.kind = kind == REG_CHECK_TCP ? PROBE_TCP : PROBE_HTTP,
+		.target = target,
+		.timeout_ms = timeout_ms,
+		.follow_redirects = true,
+		.tls_skip_verify = tls_skip_verify,
+		.user_agent = "Consul Health Check",
+	};
 	enum reg_status st = REG_CRITICAL;
-	long code = 0;
-	CURLcode rc;
-	CURL *c;
+	struct probe_result r;
 
 	if (outlen)
 		output[0] = 0;
-	c = curl_easy_init();
-	if (!c) {
+	if (probe_run(&spec, &r)) {
 		snprintf(output, outlen, "out of memory");
 		return REG_CRITICAL;
 	}
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	if (kind == REG_CHECK_TCP) {
-		/* CONNECT_ONLY: resolve and connect, send nothing. */
-		snprintf(url, sizeof(url), "http://%s/", target);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-		rc = curl_easy_perform(c);
-		if (rc == CURLE_OK) {
+		if (r.answered) {
 			st = REG_PASSING;
 			snprintf(output, outlen, "TCP connect %s: Success", target);
 		} else {
-			snprintf(output, outlen, "dial tcp %s: %s", target,
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			snprintf(output, outlen, "dial tcp %s: %s", target, r.error);
 		}
-		goto out;
+	} else if (!r.answered) {
+		snprintf(output, outlen, "Get \"%s\": %s", target, r.error);
+	} else {
+		if (r.status >= 200 && r.status <= 299)
+			st = REG_PASSING;
+		else if (r.status == 429)
+			st = REG_WARNING;
+		snprintf(output, outlen, "HTTP GET %s: %ld Output: %s", target, r.status, r.body);
 	}
-	curl_easy_setopt(c, CURLOPT_URL, target);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "Consul Health Check");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (tls_skip_verify) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		snprintf(output, outlen, "Get \"%s\": %s", target,
-			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (code >= 200 && code <= 299)
-		st = REG_PASSING;
-	else if (code == 429)
-		st = REG_WARNING;
-	snprintf(output, outlen, "HTTP GET %s: %ld Output: %s", target, code, b.buf);
-out:
 	clean(output);
-	curl_easy_cleanup(c);
 	return st;
 }

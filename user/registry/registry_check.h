@@ -8,6 +8,8 @@
  *   TCP:  connect to host:port within the timeout -> passing, else critical.
  * Host names in targets are resolved (the registry only refuses them as an
  * instance's Address). Thread-safe: each call uses its own curl handle.
+ * The probe is lib/health_probe.c, shared with fluxlbd; the verdict and the
+ * output text are Consul's and live here.
  */
 #ifndef FLB_REGISTRY_CHECK_H
 #define FLB_REGISTRY_CHECK_H

@@ -13,16 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "clock.h"
+#include "http_server.h"
 #include "log.h"
 #include "registry_http.h"
 #include "registry_request.h"
 
 struct reg_http {
 	const struct reg_cfg *cfg;
-	struct MHD_Daemon *d;
+	struct http_server *http;
 	volatile int *stop;
 };
 
@@ -70,23 +69,15 @@ static struct etcd *thread_etcd(const struct reg_cfg *cfg)
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status,
 				 const char *type, const char *body, int64_t index)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 	char idx[24];
+	const char *const consul[] = {
+		"X-Consul-Index", idx, "X-Consul-KnownLeader", "true",
+		"X-Consul-LastContact", "0", NULL,
+	};
 
-	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", type);
-	if (index > 0) {
-		snprintf(idx, sizeof(idx), "%lld", (long long)index);
-		MHD_add_response_header(r, "X-Consul-Index", idx);
-		MHD_add_response_header(r, "X-Consul-KnownLeader", "true");
-		MHD_add_response_header(r, "X-Consul-LastContact", "0");
-	}
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	snprintf(idx, sizeof(idx), "%lld", (long long)index);
+	return http_reply(c, status, type, (void *)body, strlen(body), MHD_RESPMEM_MUST_COPY,
+			  index > 0 ? consul : NULL);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
@@ -115,10 +106,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (status < 500) {
-		char q[sizeof(msg)];
+		char q[sizeof(msg) + 16];
 
-		reg_log_text(q, sizeof(q), msg);
-		log_info("request refused", "status=%u error=\"%s\"", status, q);
+		log_info("request refused", "status=%u error=%s", status,
+			 log_quote(q, sizeof(q), msg));
 	}
 	if (!j || !cJSON_AddStringToObject(j, "error", msg)) {
 		cJSON_Delete(j);
@@ -552,70 +543,32 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[300];
-	size_t l;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	l = strlen(msg);
-	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '\r'))
-		msg[--l] = 0;
-	for (char *p = msg; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	log_debug("libmicrohttpd", "text=\"%s\"", msg);
-}
-
 struct reg_http *reg_http_start(const struct reg_cfg *cfg, const char *listen,
 				volatile int *stop)
 {
 	struct reg_http *h = calloc(1, sizeof(*h));
-	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
-	uint16_t port;
-	bool any;
+	struct http_server_cfg http = {
+		.name = "registry",
+		.listen = listen,
+		.threads = HTTP_THREAD_PER_CONNECTION,
+		.max_connections = 1024,
+		.timeout_s = 120,
+		.handler = on_request,
+		.handler_ctx = h,
+		.completed = on_completed,
+		/* clients hanging up on blocking queries are routine here */
+		.mhd_log_level = LOG_DEBUG,
+	};
 
 	if (!h)
 		return NULL;
 	h->cfg = cfg;
 	h->stop = stop;
-	if (reg_parse_listen(listen, &ss, &any)) {
-		log_error("bad listen address", "listen=\"%s\"", listen);
+	h->http = http_server_start(&http);
+	if (!h->http) {
 		free(h);
 		return NULL;
 	}
-	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	if (ss.ss_family == AF_INET6)
-		flags |= any ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
-	for (int attempt = 0; attempt < 2 && !h->d; attempt++) {
-		h->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
-					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-					MHD_OPTION_CONNECTION_LIMIT, 1024u,
-					MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-					MHD_OPTION_END);
-		if (!h->d && any) {
-			/* No IPv6 on this host: every IPv4 address then. */
-			struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-			memset(&ss, 0, sizeof(ss));
-			a4->sin_family = AF_INET;
-			a4->sin_addr.s_addr = htonl(INADDR_ANY);
-			a4->sin_port = htons(port);
-			flags &= ~(unsigned)MHD_USE_DUAL_STACK;
-		}
-	}
-	if (!h->d) {
-		log_error("cannot listen", "listen=\"%s\" error=\"%s\"", listen, strerror(errno));
-		free(h);
-		return NULL;
-	}
-	log_info("listening", "listen=%s", listen);
 	return h;
 }
 
@@ -623,6 +576,6 @@ void reg_http_stop(struct reg_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	http_server_stop(h->http);
 	free(h);
 }

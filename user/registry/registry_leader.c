@@ -385,10 +385,9 @@ static void handle_result(struct reg_leader *l, struct result *r, int64_t now)
 		if (r->st != s->stored) {
 			char q[300];
 
-			reg_log_text(q, sizeof(q), r->output);
-			log_info("health changed", "id=%s name=%s from=%s to=%s output=\"%s\"",
+			log_info("health changed", "id=%s name=%s from=%s to=%s output=%s",
 				 s->in.id, s->in.name, reg_status_name(s->stored),
-				 reg_status_name(r->st), q);
+				 reg_status_name(r->st), log_quote(q, sizeof(q), r->output));
 		}
 		s->stored = r->st;
 		free(s->stored_output);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "duration.h"
 #include "registry_model.h"
 
 #define MAX_TAGS 64
@@ -91,95 +92,6 @@ bool reg_valid_utf8(const char *s, size_t len)
 		i += n + 1;
 	}
 	return true;
-}
-
-void reg_log_text(char *dst, size_t len, const char *src)
-{
-	size_t o = 0;
-
-	if (!len)
-		return;
-	for (; src && *src && o + 1 < len; src++) {
-		char ch = *src;
-
-		dst[o++] = ch == '"' || ch == '\\' ? '\'' : (unsigned char)ch < 0x20 ? ' ' : ch;
-	}
-	dst[o] = 0;
-}
-
-/* ---- durations (Go's time.ParseDuration, without negatives) ---------- */
-
-int reg_parse_duration_ms(const char *s, uint64_t *ms)
-{
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
-		{ "ms", 1000000 }, { "s", 1000000000ull }, { "m", 60000000000ull },
-		{ "h", 3600000000000ull },
-	};
-	const uint64_t max_ns = INT64_MAX; /* Go's limit */
-	uint64_t total = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (*s == '+')
-		s++;
-	if (!strcmp(s, "0")) {
-		*ms = 0;
-		return 0;
-	}
-	if (!*s)
-		return -EINVAL;
-	while (*s) {
-		uint64_t whole = 0, frac = 0, scale = 1, unit = 0;
-		bool digits = false;
-		size_t ul = 0;
-
-		for (; *s >= '0' && *s <= '9'; s++) {
-			if (whole > (max_ns - 9) / 10)
-				return -ERANGE;
-			whole = whole * 10 + (uint64_t)(*s - '0');
-			digits = true;
-		}
-		if (*s == '.') {
-			s++;
-			for (; *s >= '0' && *s <= '9'; s++) {
-				digits = true;
-				/* more than 18 fraction digits add nothing measurable */
-				if (scale < 1000000000000000000ull) {
-					frac = frac * 10 + (uint64_t)(*s - '0');
-					scale *= 10;
-				}
-			}
-		}
-		if (!digits)
-			return -EINVAL;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t l = strlen(units[i].name);
-
-			/* "ms" must win over "m": take the longest match */
-			if (!strncmp(s, units[i].name, l) && l > ul) {
-				ul = l;
-				unit = units[i].ns;
-			}
-		}
-		if (!unit)
-			return -EINVAL;
-		s += ul;
-		if (whole > max_ns / unit)
-			return -ERANGE;
-		whole *= unit;
-		/* frac / scale of a unit, computed without overflow:
-		 * unit <= 3.6e12 and frac < scale <= 1e18 */
-		whole += (uint64_t)((long double)frac * (long double)unit / (long double)scale);
-		if (whole > max_ns - total)
-			return -ERANGE;
-		total += whole;
-	}
-	*ms = total / 1000000;
-	return 0;
 }
 
 /* ---- key matching ---------------------------------------------------- */
@@ -291,7 +203,7 @@ static int get_duration(const struct field *f, size_t nf, const char *norm,
 		return e;
 	if (!*text)
 		return 0;
-	e = reg_parse_duration_ms(*text, ms);
+	e = duration_parse_ms(*text, DURATION_GO, ms);
 	if (e == -ERANGE || (!e && *ms > MAX_DURATION_MS))
 		return bad(err, errlen, "%s: \"%.40s\" is longer than 24h", canon, *text);
 	if (e)

@@ -2,7 +2,7 @@
 /*
  * The registry's data model, without I/O: a service instance as the Consul
  * agent API registers it, validated and normalized to the JSON stored in
- * etcd; its health record; Go-style durations; and the Consul-shaped JSON
+ * etcd; its health record (durations: duration.h, DURATION_GO); and the Consul-shaped JSON
  * that the read endpoints answer. Everything here is a pure function of its
  * input, so the unit tests and the fuzzer call it directly.
  *
@@ -113,13 +113,6 @@ bool reg_same_check(const struct reg_check *a, const struct reg_check *b);
 bool reg_valid_name(const char *s, size_t max);
 bool reg_valid_utf8(const char *s, size_t len);
 
-/* Copies text for a quoted log value: '"' and '\\' become '\'', control
- * characters ' '; cut to len - 1 bytes. */
-void reg_log_text(char *dst, size_t len, const char *src);
-
-/* Go duration syntax into milliseconds (fractions below 1 ms truncated).
- * Negative durations are refused. Returns 0, -EINVAL or -ERANGE. */
-int reg_parse_duration_ms(const char *s, uint64_t *ms);
 
 const char *reg_status_name(enum reg_status s); /* "passing", ... */
 int reg_status_parse(const char *s, enum reg_status *out);

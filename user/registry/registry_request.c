@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "duration.h"
+#include "http_server.h"
 #include "registry_request.h"
 
 static const char *after(const char *path, const char *prefix)
@@ -129,7 +131,7 @@ int reg_parse_wait(const char *v, uint64_t *ms)
 		*ms = REG_WAIT_DEFAULT_MS;
 		return 0;
 	}
-	e = reg_parse_duration_ms(v, ms);
+	e = duration_parse_ms(v, DURATION_GO, ms);
 	if (e == -ERANGE) {
 		*ms = REG_WAIT_MAX_MS;
 		return 0;
@@ -178,62 +180,12 @@ bool reg_token_equal(const char *want, const char *got)
 
 int reg_parse_listen(const char *s, struct sockaddr_storage *ss, bool *any)
 {
-	char host[64];
-	const char *colon;
-	uint64_t port;
-	size_t hl;
+	socklen_t len;
 
-	memset(ss, 0, sizeof(*ss));
-	*any = false;
-	if (!s)
+	if (http_parse_listen(s, ss, &len, any))
 		return -EINVAL;
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(rb - s - 1);
-		if (hl >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s + 1, hl);
-		host[hl] = 0;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s, hl);
-		host[hl] = 0;
-	}
-	if (reg_parse_index(colon + 1, &port) || port < 1 || port > 65535)
-		return -EINVAL;
-	if (!host[0]) {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		*any = true;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_addr = in6addr_any;
-		a6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (*s != '[') {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return -EINVAL;
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		return 0;
-	} else {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return -EINVAL;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
+	/* a registry clients can find: no port picked by the kernel */
+	if (ss->ss_family == AF_INET)
+		return ((struct sockaddr_in *)ss)->sin_port ? 0 : -EINVAL;
+	return ((struct sockaddr_in6 *)ss)->sin6_port ? 0 : -EINVAL;
 }

@@ -68,9 +68,8 @@ const char *reg_request_token(const char *x_consul_token,
 /* Constant-time comparison; false when either is NULL. */
 bool reg_token_equal(const char *want, const char *got);
 
-/* --listen: "host:port", "[v6]:port" or ":port" (every address, IPv6 and
- * IPv4 where the host has IPv6). Host must be an address literal.
- * Returns 0 or -EINVAL; *any is true for ":port". */
+/* --listen: http_parse_listen()'s syntax (http_server.h) with a port of
+ * 1..65535. Returns 0 or -EINVAL; *any is true for ":port". */
 int reg_parse_listen(const char *s, struct sockaddr_storage *ss, bool *any);
 
 #endif

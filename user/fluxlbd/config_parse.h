@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Private to the config parser (config.c and the config_<section>.c files):
+ * the parse function of each section and the value parsers they share.
+ * Other modules use config.h only.
+ */
+#ifndef FLB_CONFIG_PARSE_H
+#define FLB_CONFIG_PARSE_H
+
+#include "config.h"
+#include "yaml_walk.h"
+
+/* yw_parse_fn of the top-level keys; obj is a struct flb_config. */
+int config_parse_defaults(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_defaults.c */
+int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj);  /* config_metrics.c */
+int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj);   /* config_source.c */
+int config_parse_services(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_service.c */
+
+/* Fills *hc from a health_check mapping on top of what *hc holds
+ * (config_health.c). */
+int config_parse_health(struct yw_ctx *ctx, yaml_node_t *node, struct flb_health_cfg *hc);
+/* A duration in milliseconds within [min_ms, max_ms] (config_duration.c). */
+int config_parse_duration(struct yw_ctx *ctx, yaml_node_t *node, uint64_t min_ms,
+			  uint64_t max_ms, uint32_t *out_ms);
+
+#endif

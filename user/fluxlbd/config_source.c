@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The source section of the configuration: where the backends of services
+ * with source_service come from (see config.c for how key tables work;
+ * source.h for the sources themselves). The shape:
+ *
+ *	source:
+ *	  type: file                  # file | consul | etcd
+ *	  address: http://127.0.0.1:8500          # consul
+ *	  token: s3cret                           # consul, optional
+ *	  endpoints: [http://127.0.0.1:2379]      # etcd
+ *	  prefix: /fluxlb/                        # etcd
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config_parse.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int source_type(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum types[] = {
+		{ "file", FLB_SRC_FILE }, { "consul", FLB_SRC_CONSUL }, { "etcd", FLB_SRC_ETCD },
+	};
+	int t, err = yw_enum(ctx, node, types, ARRAY_SIZE(types), &t);
+
+	if (!err)
+		((struct flb_source_cfg *)obj)->type = t;
+	return err;
+}
+
+/* A URL we hand to libcurl: http(s)://host[:port][/path], no spaces. */
+static int url_into(struct yw_ctx *ctx, yaml_node_t *node, char *buf, size_t len)
+{
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || strpbrk(s, " \t,") ||
+	    strlen(s) >= len)
+		return yw_err(ctx, node, "\"%s\" is not an http:// or https:// URL", s);
+	strcpy(buf, s);
+	return 0;
+}
+
+static int source_address(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+
+	return url_into(ctx, node, src->address, sizeof(src->address));
+}
+
+static int source_token(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (strlen(s) >= sizeof(src->token) || strpbrk(s, " \t\r\n"))
+		return yw_err(ctx, node, "token must be one word under %zu characters", sizeof(src->token));
+	strcpy(src->token, s);
+	return 0;
+}
+
+static int source_endpoint(struct yw_ctx *ctx, yaml_node_t *item, size_t idx, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	char one[256];
+	size_t used = strlen(src->endpoints);
+	int err = url_into(ctx, item, one, sizeof(one));
+
+	if (err)
+		return err;
+	if (used + strlen(one) + 2 > sizeof(src->endpoints))
+		return yw_err(ctx, item, "too many endpoints (%zu characters at most)",
+			      sizeof(src->endpoints) - 1);
+	snprintf(src->endpoints + used, sizeof(src->endpoints) - used, "%s%s", idx ? "," : "", one);
+	return 0;
+}
+
+static int source_endpoints(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	size_t n;
+	int err = yw_seq_len(ctx, node, 1, 16, &n);
+
+	((struct flb_source_cfg *)obj)->endpoints[0] = 0;
+	return err ? err : yw_seq_each(ctx, node, source_endpoint, obj);
+}
+
+static int source_prefix(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (s[0] != '/' || s[strlen(s) - 1] != '/' || strlen(s) >= sizeof(src->prefix))
+		return yw_err(ctx, node, "\"%s\" is not a key prefix (starts and ends with /)", s);
+	strcpy(src->prefix, s);
+	return 0;
+}
+
+static const struct yw_key source_keys[] = {
+	{ "type", YW_REQUIRED, source_type },
+	{ "address", 0, source_address },
+	{ "token", 0, source_token },
+	{ "endpoints", 0, source_endpoints },
+	{ "prefix", 0, source_prefix },
+};
+
+int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = &((struct flb_config *)obj)->source;
+
+	return yw_mapping(ctx, node, source_keys, ARRAY_SIZE(source_keys), src);
+}
