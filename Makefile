@@ -162,6 +162,6 @@ clean:
 -include tests/fuzz/fuzz.mk
 
 # Objects are kept (make would delete those it sees as intermediates).
-.SECONDARY:
+.PRECIOUS: $(BUILD)/obj/%.o
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

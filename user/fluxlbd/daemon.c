@@ -242,17 +242,14 @@ static void on_source(struct daemon *d)
 static void reload(struct daemon *d, const char *why)
 {
 	struct flb_config next = {};
-	char err[512];
+	char err[512], q[600];
 	uint64_t seen = d->change_seen_ms;
 
 	d->reload_why = NULL;
 	d->change_seen_ms = 0;
 	if (config_load_file(d->o->config_path, &next, err, sizeof(err))) {
-		for (char *c = err; *c; c++)
-			if (*c == '"')
-				*c = '\'';
-		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=\"%s\"",
-			  why, err);
+		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=%s",
+			  why, log_quote(q, sizeof(q), err));
 		draft(d)->reloads_rejected++;
 		return;
 	}

@@ -29,7 +29,8 @@ int health_fd(const struct health *h);
 /* Does the I/O that is ready, fails checks past their timeout and starts
  * the checks that are due. Returns true when a backend went UP or DOWN. */
 bool health_run(struct health *h, uint64_t now_ms);
-/* A health_fn (reconcile.h): h is the struct health. */
+/* The health of one backend of a service; h is the struct health. The
+ * daemon copies it into the desired state (flb_backend_cfg.check_down). */
 enum flb_be_health health_get(void *h, const char *service, const struct flb_addr *a);
 /* Copies state and result counters into st->backends (matching service and address). */
 void health_publish(const struct health *h, struct flb_status *st);
