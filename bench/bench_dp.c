@@ -601,7 +601,7 @@ int main(int argc, char **argv)
 		  .iters = ITERS_NEW, .katran = 470 },
 		{ .name = "IPv4 UDP new flow, conntrack not full", .spec = client(false, BP_UDP, 53, 0),
 		  .rw = RW_NEW, .want_reason = FLB_R_FWD_TX,
-		  .want_event = EV(FLB_E_CT_MISS, FLB_E_CT_INSERT), .iters = ITERS_NEW },
+		  .want_event = EV(FLB_E_UDP_NEW_FLOW, FLB_E_CT_INSERT), .iters = ITERS_NEW },
 		{ .name = "IPv4 TCP SYN, new flow, conntrack full (evicts)",
 		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .prep = PREP_FILL,
 		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),

@@ -4,7 +4,9 @@
  * a port-less VIP matches every port), then for fragments the backend their
  * datagram went to, then conntrack, then the VIP's Maglev table for new
  * flows and every TCP SYN. A conntrack entry counts only while its backend
- * is the one it was made for (same generation) and takes existing flows.
+ * is the one it was made for (same generation) and takes existing flows,
+ * and until it expires (include/flb_ct.h): a client's FIN or RST marks it
+ * closing, after which it lives FLB_CT_CLOSE_GRACE_S past its last packet.
  */
 #ifndef FLB_PICK_H
 #define FLB_PICK_H
@@ -15,11 +17,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "flb_abi.h"
+#include "flb_ct.h"
 #include "flb_reasons.h"
 #include "maps.h"
 #include "parse.h"
 
 #define NS_PER_S 1000000000ULL
+#define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
@@ -84,16 +88,39 @@ static __always_inline __u32 maglev_backend(__u32 vip_id, __u32 hash)
 	return id ? *id : 0;
 }
 
-static __always_inline __u64 timeout_ns(const struct flb_ctl *ctl, __u8 proto)
+/* The client ends the connection: a FIN (it sends no more data; it may
+ * still receive, and acknowledges what it receives) or an RST. */
+static __always_inline bool closes(const struct pkt *p)
 {
-	return (__u64)(proto == IPPROTO_TCP ? ctl->tcp_timeout_s : ctl->udp_timeout_s) * NS_PER_S;
+	return p->flow.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST));
 }
 
-/* A new entry for the flow (or the datagram, for fragments). */
-static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now)
+/* A packet of a live entry's flow. The first FIN or RST marks the entry
+ * closing; any packet moves last_seen, so a half-closed connection whose
+ * client keeps acknowledging keeps its entry (docs/architecture.md,
+ * "Conntrack"). Once a second is precise enough for timeouts and spares the
+ * shared cache line a write per packet. An ICMP error is no packet of the
+ * flow: it touches nothing. */
+static __always_inline void touch(struct flb_ct *ct, const struct pkt *p, __u64 now)
+{
+	if (p->icmp)
+		return;
+	if (closes(p) && !(ct->flags & FLB_CT_CLOSING)) {
+		ct->flags |= FLB_CT_CLOSING;
+		ct->last_seen = now;
+		count_event(p->tcp_flags & TCP_FLAG_RST ? FLB_E_CT_RST : FLB_E_CT_FIN);
+	} else if ((__s64)(now - ct->last_seen) > (__s64)NS_PER_S) {
+		ct->last_seen = now;
+	}
+}
+
+/* A new entry for the flow (or the datagram, for fragments). flags: closing
+ * when the packet is a FIN or RST or the connection's old entry was closing. */
+static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now,
+				     __u32 flags)
 {
 	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
-	struct flb_ct fresh = { .backend = id, .last_seen = now };
+	struct flb_ct fresh = { .backend = id, .last_seen = now, .flags = flags };
 
 	if (!be)
 		return false;
@@ -107,41 +134,37 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 {
 	bool syn = p->flow.proto == IPPROTO_TCP &&
 		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u64 now = bpf_ktime_get_coarse_ns(), tmo = timeout_ns(ctl, p->flow.proto);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 id, flags = closes(p) ? FLB_CT_CLOSING : 0;
 	struct flb_ct *ct;
-	__u32 id;
 
 	if (syn) {
 		count_event(FLB_E_SYN_LOOKUP);
 	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
-		if (tmo && now - ct->last_seen > tmo) {
+		if (flb_ct_expired(ct, p->flow.proto, ctl, now)) {
 			count_event(FLB_E_CT_EXPIRED);
 		} else if ((id = entry_backend(ct))) {
 			count_event(FLB_E_CT_HIT);
-			/* A client's RST ends the connection: keep the entry
-			 * only for the RST's retransmits. */
-			if ((p->tcp_flags & TCP_FLAG_RST) && tmo > FLB_CT_RST_GRACE_S * NS_PER_S) {
-				ct->last_seen = now - tmo + FLB_CT_RST_GRACE_S * NS_PER_S;
-				count_event(FLB_E_CT_RST);
-			} else if (!p->icmp && now - ct->last_seen > NS_PER_S) {
-				/* Once a second is precise enough for timeouts
-				 * and spares the shared cache line a write per
-				 * packet. */
-				ct->last_seen = now;
-			}
+			touch(ct, p, now);
 			return id;
 		} else {
 			count_event(FLB_E_CT_STALE);
 		}
-	} else {
-		count_event(FLB_E_CT_MISS);
+		/* Not a SYN: still the same connection, still closing. */
+		flags |= ct->flags & FLB_CT_CLOSING;
+	} else if (!p->icmp) {
+		/* TCP without SYN: mid-connection and unknown here (another
+		 * node's flow, or conntrack was lost); if the table names
+		 * another backend than it had, that backend resets it. UDP: a
+		 * new flow. (An ICMP error counts icmp_steered only.) */
+		count_event(p->flow.proto == IPPROTO_TCP ? FLB_E_CT_MISS : FLB_E_UDP_NEW_FLOW);
 	}
 
 	id = maglev_backend(vip_id, hash);
 	if (!id)
 		return 0;
 	/* An ICMP error does not open a flow. */
-	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now)) {
+	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now, flags)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}
@@ -181,7 +204,7 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 		id = maglev_backend(vip_id, hash);
 	}
 	if (id)
-		remember(&flb_frags, &key, id, now);
+		remember(&flb_frags, &key, id, now, 0);
 	return id;
 }
 

@@ -12,13 +12,13 @@
 
 #include <linux/types.h>
 
-#define FLB_ABI_VERSION 1
+#define FLB_ABI_VERSION 2 /* 2: flb_ct.flags (closing), two more events */
 
 #define FLB_MAX_VIPS      1024
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
 #define FLB_CT_SIZE       262144 /* conntrack entries (LRU); ~30 MiB */
 #define FLB_FRAG_SIZE     16384  /* datagrams being reassembled somewhere (LRU) */
-#define FLB_CT_RST_GRACE_S 10    /* a client's RST leaves the entry this long */
+#define FLB_CT_CLOSE_GRACE_S 10  /* a closing entry lives this long after its last packet */
 
 /* Address families as stored in keys (not AF_*: the kernel's values differ
  * from nothing here, but BPF code has no <sys/socket.h>). */
@@ -74,8 +74,15 @@ struct flb_ct {
 	__u32 backend;    /* backend id */
 	__u32 gen;        /* flb_backend.gen when the entry was made */
 	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet */
+	__u32 flags;      /* FLB_CT_* */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct flb_ct) == 16, "flb_ct layout");
+_Static_assert(sizeof(struct flb_ct) == 24, "flb_ct layout");
+
+/* The client sent a FIN or an RST: the entry lives FLB_CT_CLOSE_GRACE_S
+ * after its last packet instead of the protocol's timeout (include/flb_ct.h,
+ * docs/architecture.md "Conntrack"). Cleared only by a new entry (a SYN). */
+#define FLB_CT_CLOSING 0x1
 
 /* flb_ctl[0]: global settings the daemon writes. */
 struct flb_ctl {

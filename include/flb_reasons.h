@@ -50,16 +50,18 @@ enum flb_reason {
  */
 #define FLB_EVENTS(X)                                                          \
 	X(CT_HIT,          "ct_hit")          /* conntrack entry used */ \
-	X(CT_MISS,         "ct_miss")         /* no usable entry for a non-SYN packet */ \
+	X(CT_MISS,         "ct_miss")         /* TCP non-SYN packet without an entry: predicts a reset */ \
 	X(CT_STALE,        "ct_stale")        /* entry named a removed or reused backend */ \
 	X(CT_INSERT,       "ct_insert")       /* entry created or replaced */ \
 	X(SYN_LOOKUP,      "syn_lookup")      /* TCP SYN took a fresh Maglev lookup */ \
-	X(CT_EXPIRED,      "ct_expired")      /* entry idle past its timeout: ignored */ \
-	X(CT_RST,          "ct_rst")          /* client RST: entry's life shortened */ \
+	X(CT_EXPIRED,      "ct_expired")      /* entry idle past its life (timeout, or close grace): ignored */ \
+	X(CT_RST,          "ct_rst")          /* client RST: entry closing */ \
 	X(ICMP_STEERED,    "icmp_steered")    /* ICMP error steered by the flow it quotes */ \
 	X(FRAG_FIRST,      "frag_first")      /* first fragment: datagram recorded */ \
 	X(FRAG_FOLLOW,     "frag_follow")     /* later fragment followed its datagram */ \
-	X(FRAG_UNKNOWN,    "frag_unknown")    /* later fragment before its first: 3-tuple hash */
+	X(FRAG_UNKNOWN,    "frag_unknown")    /* later fragment before its first: 3-tuple hash */ \
+	X(CT_FIN,          "ct_fin")          /* client FIN: entry closing */ \
+	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include "config.h"
@@ -278,6 +279,60 @@ static bool build(const struct pkt_spec *s, uint8_t *buf, size_t *len)
 {
 	*len = pkt_build(s, buf, 2048);
 	return ASSERT_NE(*len, 0, "packet built");
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
+static int ct_map_fd(void)
+{
+	return bpf_object__find_map_fd_by_name(maps_object(maps), "flb_conntrack");
+}
+
+/* The conntrack entry of the packet's flow. */
+static bool ct_get(const struct pkt_spec *s, struct flb_ct *ct)
+{
+	struct flb_flow flow;
+
+	pkt_flow(s, &flow);
+	return ASSERT_OK(maps_ct_lookup(maps, &flow, ct), "conntrack entry");
+}
+
+/* Makes the flow's last packet `ago_s` seconds old, as time would. */
+static bool ct_age(const struct pkt_spec *s, uint64_t ago_s)
+{
+	struct flb_flow flow;
+	struct flb_ct ct;
+
+	pkt_flow(s, &flow);
+	if (!ct_get(s, &ct))
+		return false;
+	ct.last_seen = mono_ns() - ago_s * 1000000000ULL;
+	return ASSERT_OK(bpf_map_update_elem(ct_map_fd(), &flow, &ct, BPF_EXIST), "age entry");
+}
+
+static void ct_flush(void)
+{
+	struct flb_flow k;
+	int fd = ct_map_fd();
+
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		bpf_map_delete_elem(fd, &k);
+}
+
+/* Runs the packet s with flags; false (and the test stops) if it cannot. */
+static bool send_flags(struct pkt_spec *s, uint8_t flags, struct run *r)
+{
+	uint8_t in[2048];
+	size_t len;
+
+	s->tcp_flags = flags;
+	return build(s, in, &len) && run_pkt(in, len, r);
 }
 
 TEST(syn_to_vip_is_encapsulated_and_sent_back_out)
@@ -688,6 +743,51 @@ out:
 	ASSERT_OK(apply_config(base_config), "restore");
 }
 
+static int state_of(uint32_t id)
+{
+	struct flb_backend be = {};
+
+	maps_get_backend(maps, id, &be);
+	return be.state;
+}
+
+/* The daemon counts a draining backend's flows by the dataplane's rule: a
+ * connection the client closed stops holding the drain after the grace. */
+TEST(drain_ends_when_closed_connections_pass_the_grace)
+{
+	static const char one[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}]}\n";
+	static const char other[] =
+		"interfaces: [t0]\nservices:\n"
+		"  - {name: tx, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}]}\n";
+	struct pkt_spec s = spec("10.100.0.1", 80, 40017, 0x02);
+	uint32_t id = 0;
+	struct flb_ct ct;
+	struct run r;
+
+	ct_flush(); /* other cases' flows to 10.10.2.11 would hold the drain */
+	if (!ASSERT_OK(apply_config(one), "apply one") || !send_flags(&s, 0x02, &r) ||
+	    !send_flags(&s, 0x10, &r) || !ct_get(&s, &ct))
+		goto out;
+	id = ct.backend;
+	if (!ASSERT_OK(apply_config(other), "apply other"))
+		goto out;
+	/* Ticks with a 60 s timeout: only the count of flows can end it. */
+	ASSERT_GE(reconciler_drain_tick(rec, 60000), 0, "tick");
+	ASSERT_EQ(state_of(id), FLB_BE_DRAINING, "an open connection holds the drain");
+	if (!send_flags(&s, 0x11, &r))
+		goto out;
+	ASSERT_GE(reconciler_drain_tick(rec, 60000), 0, "tick");
+	ASSERT_EQ(state_of(id), FLB_BE_DRAINING, "closed, within the grace: still held");
+	if (!ct_age(&s, FLB_CT_CLOSE_GRACE_S + 1))
+		goto out;
+	ASSERT_EQ(reconciler_drain_tick(rec, 60000), 1, "closed past the grace: drained");
+	ASSERT_EQ(state_of(id), FLB_BE_UNUSED, "id freed before the drain timeout");
+out:
+	ASSERT_OK(apply_config(base_config), "restore");
+}
+
 /* ---- IPv6, VLAN, ICMP, PMTU, fragments, timeouts ---- */
 
 static struct pkt_spec spec6(const char *dst, uint16_t dport, uint16_t sport, uint8_t flags)
@@ -1037,7 +1137,7 @@ static void set_timeouts(uint32_t tcp, uint32_t udp)
 	maps_set_ctl(maps, &ctl);
 }
 
-TEST(idle_entries_expire_and_client_rst_shortens_life)
+TEST(idle_entries_expire_and_client_rst_marks_entry_closing)
 {
 	struct pkt_spec s = spec("10.100.0.6", 80, 40111, 0x02);
 	struct flb_flow flow;
@@ -1060,20 +1160,115 @@ TEST(idle_entries_expire_and_client_rst_shortens_life)
 	s.tcp_flags = 0x14; /* RST + ACK */
 	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
 		goto out;
-	ASSERT_EQ(r.events[FLB_E_CT_RST], 1, "RST shortened the entry");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "RST still steered by its entry");
+	ASSERT_EQ(r.events[FLB_E_CT_RST], 1, "RST marked the entry closing");
 	pkt_flow(&s, &flow);
 	if (ASSERT_OK(maps_ct_lookup(maps, &flow, &ct), "entry still there")) {
-		struct timespec now;
-		uint64_t ns;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
-		/* It looks 3600 - 10 s old: it expires within the grace time. */
-		ASSERT_LE(ct.last_seen, ns - (3600 - FLB_CT_RST_GRACE_S) * 1000000000ULL + 1000000000ULL,
-			  "last_seen moved back");
+		ASSERT_EQ(ct.flags, FLB_CT_CLOSING, "closing");
+		/* Coarse clock: up to a tick behind CLOCK_MONOTONIC. */
+		ASSERT_GE(ct.last_seen, mono_ns() - 1000000000ULL, "last_seen is the RST's");
 	}
+	/* Past the grace, not the timeout: expired. */
+	if (!ct_age(&s, FLB_CT_CLOSE_GRACE_S + 1) || !send_flags(&s, 0x14, &r))
+		goto out;
+	ASSERT_EQ(r.events[FLB_E_CT_EXPIRED], 1, "closing entry expired after the grace");
 out:
 	set_timeouts(3600, 30);
+}
+
+/*
+ * Under DSR the balancer sees the client's half only. A FIN: the client
+ * sends no more data but may still receive, and acknowledges what it
+ * receives; every such packet keeps the entry another grace, so a
+ * half-closed connection keeps its backend while data flows to it. Once
+ * nothing comes for the grace, the entry expires (and a straggler re-made
+ * from the table stays closing: not a SYN, still the same connection).
+ */
+TEST(client_fin_marks_entry_closing_acks_keep_it_grace_expires_it)
+{
+	struct pkt_spec s = spec("10.100.0.6", 80, 40112, 0x02);
+	struct flb_ct ct;
+	struct run r;
+
+	if (!send_flags(&s, 0x02, &r) || !send_flags(&s, 0x10, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "established");
+	if (!send_flags(&s, 0x11, &r)) /* FIN + ACK */
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "FIN forwarded");
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "FIN steered by its entry");
+	ASSERT_EQ(r.events[FLB_E_CT_FIN], 1, "FIN marked the entry closing");
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.flags, FLB_CT_CLOSING, "closing");
+	if (!send_flags(&s, 0x11, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_FIN], 0, "a retransmitted FIN counts once");
+
+	/* Half-closed, 9 s after the last packet: an ACK of the server's data
+	 * is steered and keeps the entry another grace. */
+	if (!ct_age(&s, FLB_CT_CLOSE_GRACE_S - 1) || !send_flags(&s, 0x10, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "half-closed: ACK within the grace hits");
+	if (ct_get(&s, &ct)) {
+		ASSERT_GE(ct.last_seen, mono_ns() - 1000000000ULL, "ACK moved last_seen");
+		ASSERT_EQ(ct.flags, FLB_CT_CLOSING, "still closing");
+	}
+	/* Nothing for longer than the grace: expired, re-made closing. */
+	if (!ct_age(&s, FLB_CT_CLOSE_GRACE_S + 1) || !send_flags(&s, 0x10, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_EXPIRED], 1, "idle past the grace: expired");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "re-made from the table");
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.flags, FLB_CT_CLOSING, "the same connection: still closing");
+	/* An open connection idle as long lives on (timeout 1 h). */
+	s.sport = 40212;
+	if (!send_flags(&s, 0x02, &r) || !ct_age(&s, FLB_CT_CLOSE_GRACE_S + 1) ||
+	    !send_flags(&s, 0x10, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "open connection idle 11 s: still live");
+	/* A SYN on a closed connection's 5-tuple starts a new, open entry. */
+	s.sport = 40112;
+	if (!send_flags(&s, 0x02, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "new connection");
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.flags, 0, "a new connection is not closing");
+	/* A FIN whose entry was lost: made closing at once. */
+	s.sport = 40312;
+	if (!send_flags(&s, 0x11, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_MISS], 1, "FIN without an entry: a TCP miss");
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.flags, FLB_CT_CLOSING, "made closing");
+}
+
+/* ct_miss is the TCP packet that predicts a reset, not every new flow. */
+TEST(new_udp_flow_counts_udp_new_flow_tcp_without_entry_counts_ct_miss)
+{
+	struct pkt_spec u = spec("10.100.0.3", 53, 40113, 0), t = spec("10.100.0.1", 80, 40113, 0);
+	struct run r;
+
+	u.proto = IPPROTO_UDP;
+	if (!send_flags(&u, 0, &r))
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "UDP forwarded");
+	ASSERT_EQ(r.events[FLB_E_UDP_NEW_FLOW], 1, "new UDP flow counted");
+	ASSERT_EQ(r.events[FLB_E_CT_MISS], 0, "new UDP flow is no ct_miss");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "entry made");
+	if (!send_flags(&u, 0, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "second datagram hits");
+	ASSERT_EQ(r.events[FLB_E_UDP_NEW_FLOW], 0, "and is no new flow");
+
+	if (!send_flags(&t, 0x10, &r)) /* ACK of a connection never seen */
+		return;
+	ASSERT_EQ(r.action, XDP_TX, "TCP forwarded by the table");
+	ASSERT_EQ(r.events[FLB_E_CT_MISS], 1, "TCP non-SYN without entry: ct_miss");
+	ASSERT_EQ(r.events[FLB_E_UDP_NEW_FLOW], 0, "no UDP event");
+	if (!send_flags(&t, 0x02, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_MISS], 0, "a SYN is no miss");
+	ASSERT_EQ(r.events[FLB_E_SYN_LOOKUP], 1, "SYN lookup");
 }
 
 TEST(oracle_1000_random_ipv6_flows_match_shared_hash_and_table)

@@ -388,7 +388,7 @@ if start "$NS" "$TMP/bpffs" "$LOG" "${CAPS[@]}"; then
 	if echo "$out" | grep -q '"reasons"'; then pass caps_fluxlb_stats; else fail caps_fluxlb_stats "$out"; fi
 	stop
 	out=$( (in_pod "$NS" "$TMP/bpffs" "${CAPS[@]}" -- "$FLUXLBD" --cleanup --config "$TMP/caps.yaml") 2>&1)
-	if [ $? = 0 ] && ! attached "$NS" && [ ! -e "$PIN/v1" ]; then
+	if [ $? = 0 ] && ! attached "$NS" && [ ! -e "$PIN/v$("$ROOT/build/bin/fluxlbd" --version | sed -n 's/.*(abi v\([0-9]*\)).*/\1/p')" ]; then
 		pass caps_cleanup_detaches_and_unpins
 	else
 		fail caps_cleanup_detaches_and_unpins "$out"

@@ -26,7 +26,7 @@ fi
 trap topo_down EXIT
 
 CL=10.10.1.2
-PIN=$PIN_BASE/v1
+PIN=$PIN_BASE/v$("$BIN/fluxlbd" --version | sed -n 's/.*(abi v\([0-9]*\)).*/\1/p')
 WORK=/run/$TOPO/observability   # removed by topo_down with /run/$TOPO
 HAVE_METRICS=false
 grep -q -- '--metrics' <("$BIN/fluxlbd" --help 2>&1) && HAVE_METRICS=true
@@ -220,9 +220,9 @@ want = {
   'flb_ctl': (None, {'ready', 'flags', 'encap_src4', 'tcp_timeout_s', 'encap_src6', 'udp_timeout_s'}),
   'flb_vips': ({'addr', 'port', 'proto', 'family'}, {'id', 'flags'}),
   'flb_vip_addrs': ({'addr', 'proto', 'family'}, None),
-  'flb_frags': ({'src', 'dst', 'id', 'proto', 'family'}, {'backend', 'gen', 'last_seen'}),
+  'flb_frags': ({'src', 'dst', 'id', 'proto', 'family'}, {'backend', 'gen', 'last_seen', 'flags'}),
   'flb_backends': (None, {'addr', 'gen', 'family', 'state'}),
-  'flb_conntrack': ({'src', 'dst', 'sport', 'dport', 'proto', 'family'}, {'backend', 'gen', 'last_seen'}),
+  'flb_conntrack': ({'src', 'dst', 'sport', 'dport', 'proto', 'family'}, {'backend', 'gen', 'last_seen', 'flags'}),
   'flb_reasons': (None, None),
   'flb_events': (None, None),
   'flb_vip_stats': (None, {'packets', 'bytes', 'new_flows'}),

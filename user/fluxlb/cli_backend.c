@@ -32,7 +32,7 @@ static void tally_flow(const struct flb_flow *f, const struct flb_ct *ct, void *
 	struct tally *t = ctx;
 	int vip = cli_vip_of_flow(t->v, f);
 
-	if (vip < 0 || !t->vip_on[vip] || cli_ct_state(f, ct, t->be, &t->ctl, t->now) != CLI_CT_LIVE)
+	if (vip < 0 || !t->vip_on[vip] || !cli_ct_steers(cli_ct_state(f, ct, t->be, &t->ctl, t->now)))
 		return;
 	t->flows[ct->backend]++;
 	t->shown[ct->backend] = true;
@@ -162,8 +162,9 @@ const struct cli_cmd cli_cmd_backend_list = {
 	"[ADDR]:PORT) the backends in that VIP's table or named by its live\n"
 	"conntrack entries. Columns: id, address, generation (bumped when the id\n"
 	"goes to another address), state (active, draining, down), slots in the\n"
-	"table(s), flows (live conntrack entries naming this id and generation,\n"
-	"not idle past the timeout), and the id's packets, bytes and new flows\n"
+	"table(s), flows (live or closing conntrack entries naming this id and\n"
+	"generation, not expired: a closed connection's entry stops counting 10 s\n"
+	"after its last packet), and the id's packets, bytes and new flows\n"
 	"(all VIPs together: the dataplane counts per backend id).\n"
 	"JSON: {\"vip\": VIP or null, \"backends\": [{id, address, gen, state, slots,\n"
 	"flows, packets, bytes, new_flows}]}.\n",

@@ -14,6 +14,7 @@
 
 #include "cli_common.h"
 #include "cli_out.h"
+#include "flb_ct.h"
 #include "maglev.h"
 
 struct cli_opts cli;
@@ -267,10 +268,8 @@ int cli_vip_of_flow(const struct cli_vips *v, const struct flb_flow *f)
 	return portless;
 }
 
-/* Idle time as the dataplane computes it: now - last_seen in u64, which
- * stays right when last_seen wrapped below zero (a client RST backdates the
- * entry to now - timeout + grace, below zero on a host up for less than the
- * timeout). Negative as s64: the entry was touched after now was read. */
+/* Idle time: now - last_seen; negative as s64 when the entry was touched
+ * after now was read (0 then). */
 static uint64_t idle_ns(const struct flb_ct *ct, uint64_t now_ns)
 {
 	int64_t d = (int64_t)(now_ns - ct->last_seen);
@@ -282,23 +281,35 @@ enum cli_ct_state cli_ct_state(const struct flb_flow *f, const struct flb_ct *ct
 			       const struct flb_backend *bes, const struct flb_ctl *ctl,
 			       uint64_t now_ns)
 {
-	uint64_t tmo = (uint64_t)(f->proto == IPPROTO_TCP ? ctl->tcp_timeout_s :
-							     ctl->udp_timeout_s) * 1000000000ULL;
 	const struct flb_backend *be;
 
-	if (tmo && idle_ns(ct, now_ns) > tmo)
+	if (flb_ct_expired(ct, f->proto, ctl, now_ns))
 		return CLI_CT_EXPIRED;
 	if (ct->backend >= FLB_MAX_BACKENDS)
 		return CLI_CT_STALE;
 	be = &bes[ct->backend];
 	if (be->gen != ct->gen || (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
 		return CLI_CT_STALE;
-	return CLI_CT_LIVE;
+	return ct->flags & FLB_CT_CLOSING ? CLI_CT_CLOSING : CLI_CT_LIVE;
+}
+
+bool cli_ct_steers(enum cli_ct_state s)
+{
+	return s == CLI_CT_LIVE || s == CLI_CT_CLOSING;
 }
 
 const char *cli_ct_state_name(enum cli_ct_state s)
 {
-	return s == CLI_CT_LIVE ? "live" : s == CLI_CT_EXPIRED ? "expired" : "stale";
+	switch (s) {
+	case CLI_CT_LIVE:
+		return "live";
+	case CLI_CT_CLOSING:
+		return "closing";
+	case CLI_CT_EXPIRED:
+		return "expired";
+	default:
+		return "stale";
+	}
 }
 
 double cli_ct_age_s(const struct flb_ct *ct, uint64_t now_ns)

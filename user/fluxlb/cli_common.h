@@ -85,16 +85,20 @@ struct flb_backend *cli_read_backends(const struct flb_maps *m); /* NULL: errno 
 int cli_vip_of_flow(const struct cli_vips *v, const struct flb_flow *f);
 
 /* What the dataplane makes of a conntrack entry for a non-SYN packet now:
- * live (it decides the backend), expired (idle past the flb_ctl timeout of
- * its protocol) or stale (its backend id was freed, is down, or was given to
- * another address: generation differs). Checked in the dataplane's order. */
-enum cli_ct_state { CLI_CT_LIVE, CLI_CT_EXPIRED, CLI_CT_STALE };
+ * live (it decides the backend), closing (the same, but the client sent a
+ * FIN or RST: it expires 10 s after its last packet), expired (idle past its
+ * life, include/flb_ct.h) or stale (its backend id was freed, is down, or
+ * was given to another address: generation differs). Checked in the
+ * dataplane's order. */
+enum cli_ct_state { CLI_CT_LIVE, CLI_CT_CLOSING, CLI_CT_EXPIRED, CLI_CT_STALE };
 enum cli_ct_state cli_ct_state(const struct flb_flow *f, const struct flb_ct *ct,
 			       const struct flb_backend *bes, const struct flb_ctl *ctl,
 			       uint64_t now_ns);
+/* Live or closing: the entry decides its flow's backend (and a draining
+ * backend counts it). */
+bool cli_ct_steers(enum cli_ct_state s);
 const char *cli_ct_state_name(enum cli_ct_state s);
-/* Idle seconds as the dataplane counts them (an entry a client's RST
- * shortened shows timeout - 10 s more than its last packet's age). */
+/* Seconds since the entry's last packet. */
 double cli_ct_age_s(const struct flb_ct *ct, uint64_t now_ns);
 
 /* "10.10.2.11:80": the Maglev identity of a backend behind a VIP port. */

@@ -72,8 +72,7 @@ static void collect(const struct flb_flow *f, const struct flb_ct *ct, void *ctx
 	s->n++;
 }
 
-/* Least idle first (not by raw last_seen: a client's RST backdates an
- * entry, below zero on a young host); ties by the key bytes. */
+/* Least idle first; ties by the key bytes. */
 static int newest_first(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -208,10 +207,10 @@ const struct cli_cmd cli_cmd_flow_list = {
 	"\n"
 	"Conntrack entries, least idle first: protocol, source and\n"
 	"destination as the client sent them, the backend the entry names (its\n"
-	"id's current address) and id, idle seconds as the dataplane counts them\n"
-	"(a client's RST backdates its entry to expire 10 s later: it shows the\n"
-	"timeout less 10 s), and what the dataplane makes of the entry now: live\n"
-	"(it steers the flow's non-SYN packets), expired (idle past the timeout:\n"
+	"id's current address) and id, seconds since its last packet, and what\n"
+	"the dataplane makes of the entry now: live (it steers the flow's non-SYN\n"
+	"packets), closing (the same, but the client sent a FIN or RST: it\n"
+	"expires 10 s after its last packet), expired (idle past its life:\n"
 	"ignored and replaced) or stale (the id was freed, is down, or belongs to\n"
 	"another address now).\n"
 	"\n"

@@ -5,9 +5,10 @@
  * destination (exact key, else the address's port-less VIP), the shared
  * flow hash (include/flb_hash.h) modulo the live table's size, the slot's
  * backend id; then the conntrack entry of the 5-tuple, which decides for
- * the flow's non-SYN packets while it is live (same id and generation, not
- * idle past the flb_ctl timeout, measured on CLOCK_MONOTONIC like
- * bpf_ktime_get_ns()). A TCP SYN always takes the Maglev pick.
+ * the flow's non-SYN packets while it is live or closing (same id and
+ * generation, not expired by include/flb_ct.h's rule, measured on
+ * CLOCK_MONOTONIC like bpf_ktime_get_ns()). A TCP SYN always takes the
+ * Maglev pick.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,7 +95,7 @@ struct pick {
 
 static void print_pick(const struct pick *p, const char *vname, uint32_t vip_id)
 {
-	bool live = p->have_ct && p->ct_state == CLI_CT_LIVE;
+	bool live = p->have_ct && cli_ct_steers(p->ct_state);
 	uint32_t id = live ? p->ct.backend : p->maglev_id;
 	/* Ids read back from the kernel are bounds-checked before use. */
 	bool ok = id && id < FLB_MAX_BACKENDS && usable(&p->bes[id], p->f);
@@ -221,15 +222,16 @@ const struct cli_cmd cli_cmd_which = {
 	"VIP of the destination, the shared flow hash modulo the size of the VIP's\n"
 	"table, and the backend id in that slot (what a new connection, and every\n"
 	"TCP SYN, gets). Then the conntrack entry of the flow: while it is live\n"
-	"(same backend id and generation, not idle past the timeout) it decides\n"
+	"or closing (same backend id and generation, not expired) it decides\n"
 	"for the flow's other packets, whichever backend the table names now.\n"
 	"A destination that is no VIP is an error (the balancer passes it).\n"
 	"\n"
 	"JSON: {proto, src, dst, vip, vip_id, ready, hash, table_size, slot,\n"
 	"\"maglev\": {backend, backend_id, identity},\n"
-	"\"conntrack\": null or {state (live, expired, stale), backend, backend_id,\n"
-	"gen, age_s}, conntrack_overrides (a live entry names another backend than\n"
-	"the table), decided_by (conntrack, maglev), backend, backend_id, identity\n"
-	"(the pick for the flow's next non-SYN packet; null and 0 when none),\n"
-	"verdict (forward, drop_no_backend, pass_not_ready)}.\n",
+	"\"conntrack\": null or {state (live, closing, expired, stale), backend,\n"
+	"backend_id, gen, age_s}, conntrack_overrides (a live or closing entry\n"
+	"names another backend than the table), decided_by (conntrack, maglev),\n"
+	"backend, backend_id, identity (the pick for the flow's next non-SYN\n"
+	"packet; null and 0 when none), verdict (forward, drop_no_backend,\n"
+	"pass_not_ready)}.\n",
 };

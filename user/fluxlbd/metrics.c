@@ -176,8 +176,9 @@ static void render_dataplane(const struct metrics_snapshot *s, struct metrics_bu
 		sample(b, "fluxlb_packets_total", u64s(v, s->reasons[r]), "reason", reason_labels[r],
 		       NULL);
 	family(b, "fluxlb_events_total", "counter",
-	       "Dataplane events; a packet may count several. ct_miss: non-SYN packet without a "
-	       "conntrack entry (predicts resets after a table change).");
+	       "Dataplane events; a packet may count several. ct_miss: TCP non-SYN packet without "
+	       "a conntrack entry (predicts resets after a table change); udp_new_flow: UDP "
+	       "datagram without an entry.");
 	for (int e = 0; e < FLB_E_MAX; e++)
 		sample(b, "fluxlb_events_total", u64s(v, s->events[e]), "event", event_labels[e],
 		       NULL);

@@ -16,6 +16,7 @@
 
 #include "apply.h"
 #include "clock.h"
+#include "flb_ct.h"
 #include "log.h"
 #include "plan.h"
 #include "reconcile.h"
@@ -182,22 +183,22 @@ out:
 struct drain_count {
 	const struct reconciler *r;
 	long *flows;
-	uint64_t now, tcp_ns, udp_ns;
+	uint64_t now;
+	struct flb_ctl ctl;
 };
 
-/* Counts live entries of draining ids: same generation, not idle past the
- * dataplane's timeout (an expired entry would be ignored anyway). */
+/* Counts live entries of draining ids: same generation, not expired by the
+ * dataplane's rule (include/flb_ct.h: an expired entry is ignored anyway,
+ * and a closed connection's expires FLB_CT_CLOSE_GRACE_S after its last
+ * packet, so a drain ends once its connections have closed). */
 static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx)
 {
 	struct drain_count *c = ctx;
-	uint64_t tmo = flow->proto == IPPROTO_TCP ? c->tcp_ns : c->udp_ns;
 
 	if (ct->backend >= FLB_MAX_BACKENDS || !c->r->s.drain_start[ct->backend] ||
 	    ct->gen != c->r->s.be[ct->backend].gen)
 		return;
-	/* Signed: a client's RST backdates last_seen, below zero on a host up
-	 * for less than the timeout; the datapath's unsigned view agrees. */
-	if (tmo && (int64_t)(c->now - ct->last_seen) > (int64_t)tmo)
+	if (flb_ct_expired(ct, flow->proto, &c->ctl, c->now))
 		return;
 	c->flows[ct->backend]++;
 }
@@ -205,7 +206,6 @@ static void count_flow(const struct flb_flow *flow, const struct flb_ct *ct, voi
 int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 {
 	struct drain_count c = { .r = r, .now = clock_ns() };
-	struct flb_ctl ctl = {};
 	struct plan p = {};
 	size_t done = 0;
 	int err;
@@ -213,9 +213,7 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 	c.flows = calloc(FLB_MAX_BACKENDS, sizeof(*c.flows));
 	if (!c.flows)
 		return -ENOMEM;
-	maps_get_ctl(r->m, &ctl);
-	c.tcp_ns = (uint64_t)ctl.tcp_timeout_s * 1000000000ULL;
-	c.udp_ns = (uint64_t)ctl.udp_timeout_s * 1000000000ULL;
+	maps_get_ctl(r->m, &c.ctl);
 	err = maps_ct_scan(r->m, count_flow, &c);
 	if (err)
 		goto out;
