@@ -115,18 +115,16 @@ static __always_inline int encap_overhead(const struct flb_backend *be)
 
 /*
  * The outer header toward backend be, from the request next_hop() built in
- * fib. 0, or -1 when the head cannot grow. The FIB replaces fib's
- * destination with the gateway when the route has one, so IPv6 takes the
- * backend's own address. IPv4 takes fib->ipv4_dst, as the balancer always
- * has: wrong behind a gateway when the FIB was asked (not the cache); to be
- * fixed on its own, with a test.
+ * fib. 0, or -1 when the head cannot grow. The destination is the backend's
+ * own address, never fib's: bpf_fib_lookup() replaces it with the gateway
+ * when the route has one. The source is fib's (the FIB leaves it alone).
  */
 static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p,
 				       const struct flb_backend *be,
 				       const struct bpf_fib_lookup *fib, __u32 hash)
 {
 	if (be->family == FLB_AF_INET)
-		return encap_ipip(ctx, p, fib->ipv4_src, fib->ipv4_dst);
+		return encap_ipip(ctx, p, fib->ipv4_src, be->addr[0]);
 	return encap_ip6(ctx, p, fib->ipv6_src, be->addr, hash);
 }
 

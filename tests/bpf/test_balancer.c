@@ -73,7 +73,8 @@ static const char base_config[] =
 	"      - {address: 10.10.3.4}\n"
 	"      - {address: 10.10.3.5}\n"
 	"      - {address: 10.10.3.6}\n"
-	"      - {address: 10.10.3.7}\n";
+	"      - {address: 10.10.3.7}\n"
+	"  - {name: routed, vip: 10.100.0.10, port: 80, backends: [{address: 10.10.4.1}]}\n";
 
 static int sh(const char *cmd)
 {
@@ -131,6 +132,9 @@ int flb_test_setup(char *why, size_t len)
 		"ip neigh add 10.10.2.12 lladdr 02:00:00:00:00:12 dev t1 nud permanent",
 		"for i in 1 2 3 4 5 6 7; do ip neigh add 10.10.3.$i lladdr 02:00:00:00:03:0$i dev t0 nud permanent; done",
 		"sysctl -qw net.ipv4.ip_forward=1",
+		/* A backend behind a router: the FIB's next hop is the gateway. */
+		"ip route add 10.10.4.0/24 via 10.10.1.254 dev t0",
+		"ip neigh add 10.10.1.254 lladdr 02:00:00:00:00:fe dev t0 nud permanent",
 	};
 
 	if (geteuid()) {
@@ -349,6 +353,25 @@ TEST(syn_to_vip_is_encapsulated_and_sent_back_out)
 	ASSERT_EQ(r.events[FLB_E_SYN_LOOKUP], 1, "SYN took a Maglev lookup");
 	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "conntrack entry made");
 	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+}
+
+/* The outer destination is the backend, the frame goes to the gateway's
+ * MAC: bpf_fib_lookup() writes the gateway into its ipv4_dst. Twice: the
+ * first packet asks the FIB, the second takes the cached next hop. */
+TEST(backend_behind_a_gateway_is_the_outer_destination)
+{
+	struct pkt_spec s = spec("10.100.0.10", 80, 40020, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	for (int i = 0; i < 2; i++) {
+		if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+			return;
+		ASSERT_EQ(r.action, XDP_TX, "action");
+		assert_encap(&r, in, len, &s, "10.10.4.1", "\x02\x00\x00\x00\x00\xfe", T0_MAC);
+		s.tcp_flags = 0x10;
+	}
 }
 
 TEST(ack_after_syn_hits_conntrack_same_backend)
