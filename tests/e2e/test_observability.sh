@@ -96,7 +96,8 @@ before=$(settle)
 in_ns cl iptables -w -Z OUTPUT
 preds=$(for i in $(seq 0 99); do flb -j which tcp "$CL:$((42000 + i))" "$VIP:80"; done)
 answers=$(in_ns cl bash -c "for p in \$(seq 42000 42099); do python3 '$ROOT/tests/lib/client.py' tuple '$VIP' 80 \$p 1; done")
-# At once: the last connection's RST left its entry live for 10 s more.
+# At once: the last connection's RST marked its entry closing; it still
+# decides for 10 s after that packet.
 r=$(flb -j which tcp "$CL:42099" "$VIP:80")
 after=$(settle)
 # {"answered": n, "wrong": [...], "by_backend": {address: connections}}
@@ -118,7 +119,7 @@ echo "$cmp" | py '"\n".join("  " + w for w in d["wrong"]) or "  which: 100 predi
 answered=$(echo "$cmp" | py 'd["answered"]')
 expect all_100_tuple_connections_answered [ "$answered" = 100 ]
 expect which_predicts_answering_backend_100_of_100 [ "$(echo "$cmp" | py 'len(d["wrong"])')" = 0 -a "$answered" = 100 ]
-expect which_sees_the_live_conntrack_entry [ "$(echo "$r" | py 'd["conntrack"]["state"] + " " + d["decided_by"] + " " + str(d["conntrack_overrides"])')" = "live conntrack False" ]
+expect which_sees_the_closing_conntrack_entry [ "$(echo "$r" | py 'd["conntrack"]["state"] + " " + d["decided_by"] + " " + str(d["conntrack_overrides"])')" = "closing conntrack False" ]
 
 # ---- counters rose by exactly what was sent --------------------------------
 delta() { # EXPR over (b, a) = (before, after) stats
@@ -268,7 +269,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 titles = {p["title"] for p in d["panels"]}
 want = {"Packets by reason", "New flows per VIP", "New flows per backend", "Backend states",
-        "Reconcile latency", "Config reloads", "Conntrack: misses of non-SYN packets, hits, inserts"}
+        "Reconcile latency", "Config reloads", "Conntrack: TCP misses, new UDP flows, hits, inserts"}
 exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
 print(want <= titles and all("fluxlb_" in e for e in exprs) or sorted(want - titles))' "$DASH" 2>&1)
 expect grafana_dashboard_valid_with_required_panels [ "$ok" = True ]
