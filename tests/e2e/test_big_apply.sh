@@ -61,13 +61,17 @@ PY
 }
 
 now() { date +%s.%N; }
-since() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$1" "$(now)"; }
 # Waits (max 30 s) until the log has more than $2 lines matching $1 and
-# prints the seconds since $3.
+# prints the seconds from $3 (epoch) to that line's own timestamp, so the
+# figure does not depend on how fast this script polls.
 wait_count() { # pattern count t0
 	for _ in $(seq 1 600); do
 		if [ "$(grep -c -- "$1" "$DAEMON_LOG")" -gt "$2" ]; then
-			since "$3"
+			grep -- "$1" "$DAEMON_LOG" | sed -n "$(($2 + 1))p" | python3 -c '
+import sys, datetime
+ts = sys.stdin.read().split()[0][3:].rstrip("Z")
+t = datetime.datetime.fromisoformat(ts).replace(tzinfo=datetime.timezone.utc).timestamp()
+print(round(t - float(sys.argv[1]), 2))' "$3"
 			return 0
 		fi
 		sleep 0.05
