@@ -207,16 +207,20 @@ out:
  * (check_down) beside what the registry says (down), for the planner. */
 static void fill_health(struct daemon *d, struct flb_config *cfg)
 {
-	pthread_mutex_lock(&d->hlock);
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		struct flb_service_cfg *svc = &cfg->services[s];
 
+		/* Locked per service, so that with thousands of targets
+		 * (health_get is a linear search) the checks still run
+		 * between services; a verdict that changes meanwhile is
+		 * posted and applied next. */
+		pthread_mutex_lock(&d->hlock);
 		for (size_t b = 0; b < svc->n_backends; b++)
 			svc->backends[b].check_down = health_get(d->hc, svc->name,
 								 &svc->backends[b].addr) ==
 						      FLB_HEALTH_DOWN;
+		pthread_mutex_unlock(&d->hlock);
 	}
-	pthread_mutex_unlock(&d->hlock);
 }
 
 static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
