@@ -14,6 +14,11 @@
  * of what any writer must do (maglev_build + maps_set_ring of the same
  * table).
  *
+ * The largest configuration (1024 services): reconciles through one
+ * long-lived reconciler (grow, no change, one change, one health verdict,
+ * shrink) against a fresh reconciler applying the same 1024 services in the
+ * same round, which builds and swaps every table.
+ *
  * Memory: bytes_memlock of the balancer's maps from `bpftool map show -j`,
  * per VIP (its Maglev table, its share of the per-VIP arrays) and per
  * million flows (conntrack bytes per entry, scaled: the LRU holds
@@ -326,6 +331,116 @@ static void bench_reconcile(struct flb_maps *m)
 	free(slots);
 }
 
+/* ---- the largest configuration: 1024 services ---- */
+
+#define BIG_SVCS FLB_CFG_MAX_SERVICES
+#define BIG_ROUNDS 5
+
+/* n services of 3 backends each (10.99.x.y, unique per service); the
+ * changed-th one (< 0: none) has a fourth backend. */
+static char *big_yaml(int n, int changed)
+{
+	size_t cap = 160 * (size_t)(n + 2), o;
+	char *y = malloc(cap);
+
+	o = snprintf(y, cap, "interfaces: [eth0]\nservices:\n");
+	for (int i = 0; i < n; i++) {
+		o += snprintf(y + o, cap - o,
+			      "  - {name: s%d, vip: 10.200.%d.%d, port: 80, backends: [", i,
+			      i / 250, i % 250 + 1);
+		for (int k = 0; k < 3; k++)
+			o += snprintf(y + o, cap - o, "{address: 10.99.%d.%d}, ", (3 * i + k) / 250,
+				      (3 * i + k) % 250 + 1);
+		o += snprintf(y + o, cap - o, "%s]}\n", i == changed ? "{address: 10.98.0.1}" : "");
+	}
+	return y;
+}
+
+static int big_parse(int n, int changed, struct flb_config *cfg)
+{
+	char *y = big_yaml(n, changed), err[256];
+	int rc = config_parse("big.yaml", y, strlen(y), cfg, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "bench_cp: %s\n", err);
+	free(y);
+	return rc;
+}
+
+/* ms of one reconciler_apply(r, cfg); < 0 on failure. */
+static double big_apply(struct reconciler *r, const struct flb_config *cfg, uint32_t *built)
+{
+	struct reconcile_report rep;
+	uint64_t t0 = now_ns();
+	int rc = reconciler_apply(r, cfg, &rep);
+
+	*built = rep.tables_built;
+	return rc ? -1 : (now_ns() - t0) / 1e6;
+}
+
+/* Reconcile of the largest configuration (parsing not included), each step
+ * against the baseline of the same run: a fresh reconciler (a restart, or
+ * a planner without a cache) applying the same 1024 services, which builds
+ * and swaps every table. */
+static void bench_big(struct flb_maps *m)
+{
+	enum { GROW, SAME, ONE, HEALTH, SHRINK, FULL, NSTEP };
+	static const char *const label[NSTEP] = {
+		[GROW] = "2 -> 1024 services (1022 new VIPs)",
+		[SAME] = "1024 -> 1024, nothing changed",
+		[ONE] = "1024, one service gains a backend",
+		[HEALTH] = "1024, one backend's health check fails",
+		[SHRINK] = "1024 -> 2 services (1022 VIPs removed)",
+		[FULL] = "baseline: fresh reconciler, 1024 services",
+	};
+	double t[NSTEP][BIG_ROUNDS];
+	uint32_t built[NSTEP] = {};
+	struct flb_config small = {}, big = {}, one = {};
+	int rounds = 0;
+
+	if (big_parse(2, -1, &small) || big_parse(BIG_SVCS, -1, &big) ||
+	    big_parse(BIG_SVCS, 5, &one))
+		goto out;
+	for (int k = 0; k < BIG_ROUNDS; k++, rounds++) {
+		struct reconciler *r = reconciler_new(m, NULL), *fresh;
+		bool ok;
+
+		if (!r)
+			break;
+		ok = big_apply(r, &small, &built[GROW]) >= 0;
+		t[GROW][k] = big_apply(r, &big, &built[GROW]);
+		t[SAME][k] = big_apply(r, &big, &built[SAME]);
+		t[ONE][k] = big_apply(r, &one, &built[ONE]);
+		one.services[7].backends[1].check_down = true;
+		t[HEALTH][k] = big_apply(r, &one, &built[HEALTH]);
+		one.services[7].backends[1].check_down = false;
+		fresh = reconciler_new(m, NULL);
+		t[FULL][k] = fresh ? big_apply(fresh, &big, &built[FULL]) : -1;
+		reconciler_free(fresh);
+		t[SHRINK][k] = big_apply(r, &small, &built[SHRINK]);
+		reconciler_free(r);
+		for (int s = 0; s < NSTEP; s++)
+			ok &= t[s][k] >= 0;
+		if (!ok) {
+			printf("1024-service reconcile: n/a (an apply failed)\n\n");
+			goto out;
+		}
+	}
+	printf("### Reconcile of the largest configuration (%d services of 3 backends, table_size auto; %d rounds)\n\n",
+	       BIG_SVCS, rounds);
+	printf("| step | tables built | min ms | median ms | median / baseline median |\n");
+	printf("|---|---:|---:|---:|---:|\n");
+	for (int s = 0; s < NSTEP; s++)
+		printf("| %s | %u | %.1f | %.1f | %.3f |\n", label[s], built[s],
+		       stat_min(t[s], rounds), stat_median(t[s], rounds),
+		       stat_median(t[s], rounds) / stat_median(t[FULL], rounds));
+	printf("\n");
+out:
+	config_free(&small);
+	config_free(&big);
+	config_free(&one);
+}
+
 /* bytes_memlock (and max_entries) of map `id` as bpftool reports them. */
 static int bpftool_memlock(uint32_t id, unsigned long long *bytes, unsigned long long *entries)
 {
@@ -453,6 +568,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bench_reconcile(m);
+	bench_big(m);
 	bench_memory(m);
 	maps_close(m);
 	return 0;

@@ -519,20 +519,25 @@ TEST(writes_are_ordered_so_the_datapath_always_has_a_table)
 	for (size_t s = 0; s < p.n_svc; s++) {
 		long r = -1, v = -1;
 
-		for (size_t i = p.svc[s].first_op; i < p.n_ops && v < 0; i++) {
-			if (p.ops[i].kind == PLAN_SET_RING && r < 0)
+		for (size_t i = 0; i < p.n_ops; i++) {
+			if (p.ops[i].kind == PLAN_SET_RING && p.ops[i].svc == s)
 				r = (long)i;
-			if (p.ops[i].kind == PLAN_SET_VIP)
+			if (p.ops[i].kind == PLAN_SET_VIP &&
+			    !memcmp(&p.ops[i].key, &p.svc[s].key, sizeof(p.svc[s].key)))
 				v = (long)i;
 		}
-		ASSERT_TRUE(r >= 0 && r < v, "a VIP's table before its entry");
-		ASSERT_EQ(p.ops[v].vip.id, p.svc[s].vip_id, "entry names the VIP id");
+		ASSERT_TRUE(r >= 0 && r >= (long)p.svc[s].first_op, "a and c get a table");
+		/* a's entry is in the map as it should be: not written again. */
+		if (s == 0)
+			ASSERT_EQ(v, -1, "a's entry unchanged");
+		else if (ASSERT_TRUE(r < v, "c's table before its entry"))
+			ASSERT_EQ(p.ops[v].vip.id, p.svc[s].vip_id, "entry names the VIP id");
 	}
 	ASSERT_TRUE(last_vip < first_addr, "fragment VIPs after the VIPs");
 	ASSERT_TRUE(last_addr < del && del + 1 == ring && ring + 1 == prune,
 		    "removal after the new state serves: entry, table, fragments");
 	ASSERT_EQ(p.ops[ring].id, 1, "b's table");
-	ASSERT_STREQ(p.ops[prune].note.msg, "VIP removed", "logged after the last step");
+	ASSERT_STREQ(p.ops[prune + 1].note.msg, "VIP removed", "logged after the last step");
 	ASSERT_TRUE(prune < first_lower, "backends drain after the tables stop naming them");
 	ASSERT_EQ(p.ops[p.n_ops - 1].kind, PLAN_SET_CTL, "ctl last");
 	ASSERT_EQ(p.ops[p.n_ops - 1].ctl.ready, 1, "ready");
@@ -660,6 +665,213 @@ TEST(failed_apply_commits_only_the_writes_done)
 	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 1, "the table is written again");
 	ASSERT_EQ(w->st.be[1].gen, 1, "no generation lost to the failure");
 out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+}
+
+/* ---- incremental planning: the cost of a run follows what changed ---- */
+
+static const char three_svcs[] =
+	"  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}]}\n"
+	"  - {name: b, vip: 10.100.0.2, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}]}\n"
+	"  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.14}]}\n";
+
+TEST(unchanged_services_are_neither_rebuilt_nor_written)
+{
+	struct world *w = world_new();
+	struct plan p = {};
+
+	if (!ASSERT_TRUE(w, "world") || !run(w, three_svcs, &p))
+		goto out;
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 3, "first run: every table");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_VIP), 3, "first run: every entry");
+	plan_free(&p);
+	if (!run(w, three_svcs, &p))
+		goto out;
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 0, "no table written");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_VIP), 0, "no entry written: the map has them");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_BACKEND), 0, "no backend written");
+	ASSERT_EQ(p.rep.tables_built, 0, "report: none built");
+	for (size_t s = 0; s < p.n_svc; s++) {
+		const struct table_entry *e = tables_find(&w->st.tables, &p.svc[s].key);
+
+		ASSERT_TRUE(p.svc[s].table.reused, "the cached table, not rebuilt");
+		ASSERT_TRUE(!p.svc[s].table.slots, "no slots built");
+		if (ASSERT_TRUE(e, "still cached")) {
+			ASSERT_EQ(p.svc[s].table.size, e->size, "size of the cached table");
+			ASSERT_EQ(p.svc[s].table.fingerprint, e->fingerprint, "its fingerprint");
+			ASSERT_EQ(e->rebuilds, 1, "swapped in once");
+		}
+	}
+	ASSERT_EQ(p.ops[p.n_ops - 1].kind, PLAN_SET_CTL, "ctl still written last");
+out:
+	plan_free(&p);
+	world_free(w);
+}
+
+TEST(one_changed_service_rebuilds_and_writes_only_its_table)
+{
+	struct world *w = world_new();
+	struct flb_config cfg = {};
+	struct plan p = {};
+	long ring;
+
+	if (!ASSERT_TRUE(w, "world") || !run(w, three_svcs, &p))
+		goto out;
+	plan_free(&p);
+	/* b gains a backend: only b's table changes. */
+	if (!run(w,
+		 "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}]}\n"
+		 "  - {name: b, vip: 10.100.0.2, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.15}]}\n"
+		 "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.14}]}\n",
+		 &p))
+		goto out;
+	ring = find_op(&p, PLAN_SET_RING, 0);
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 1, "one table");
+	if (ASSERT_TRUE(ring >= 0, "b's table"))
+		ASSERT_EQ(p.ops[ring].svc, 1, "b's table");
+	ASSERT_TRUE(p.svc[0].table.reused && p.svc[2].table.reused, "a and c not rebuilt");
+	ASSERT_FALSE(p.svc[1].table.reused, "b rebuilt");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_VIP), 0, "entries unchanged");
+	plan_free(&p);
+	/* A health verdict is an input too: 10.10.2.11 down in a rebuilds a only. */
+	if (!parse(three_svcs, &cfg))
+		goto out;
+	plan_free(&p);
+	cfg.services[0].backends[0].check_down = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_FALSE(p.svc[0].table.reused, "a rebuilt: a backend went down");
+	ASSERT_FALSE(p.svc[1].table.reused, "b rebuilt: back to two backends");
+	ASSERT_TRUE(p.svc[2].table.reused, "c untouched");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 2, "a and b");
+	plan_free(&p);
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan again"))
+		goto out;
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 0, "same verdicts: nothing rebuilt");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+}
+
+TEST(a_table_built_equal_to_the_cached_one_is_reused_next_time)
+{
+	struct world *w = world_new();
+	struct plan p = {};
+	static const char swapped[] =
+		"  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.11}]}\n";
+
+	if (!ASSERT_TRUE(w, "world") || !run(w, two, &p))
+		goto out;
+	plan_free(&p);
+	/* Other order, same set: inputs differ, so it is built; the table is
+	 * the same (Maglev does not depend on the order), so not written. */
+	if (!run(w, swapped, &p))
+		goto out;
+	ASSERT_FALSE(p.svc[0].table.reused, "built");
+	ASSERT_FALSE(p.svc[0].table.swap, "equal: not swapped");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), 0, "not written");
+	plan_free(&p);
+	if (!run(w, swapped, &p))
+		goto out;
+	ASSERT_TRUE(p.svc[0].table.reused, "its inputs were recorded: reused");
+	ASSERT_EQ(tables_find(&w->st.tables, &p.svc[0].key)->rebuilds, 1, "swapped in once");
+out:
+	plan_free(&p);
+	world_free(w);
+}
+
+TEST(removals_are_grouped_entries_then_tables_then_one_prune)
+{
+	struct world *w = world_new();
+	struct plan p = {};
+	long first_ring, last_del, prune;
+
+	if (!ASSERT_TRUE(w, "world") || !run(w, three_svcs, &p))
+		goto out;
+	plan_free(&p);
+	if (!run(w, "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.14}]}\n", &p))
+		goto out;
+	ASSERT_EQ(count_ops(&p, PLAN_DEL_VIP), 2, "a and b's entries");
+	ASSERT_EQ(count_ops(&p, PLAN_DEL_RING), 2, "a and b's tables");
+	ASSERT_EQ(count_ops(&p, PLAN_PRUNE_VIP_ADDRS), 1, "one walk of the fragment map");
+	first_ring = find_op(&p, PLAN_DEL_RING, 0);
+	last_del = last_op(&p, PLAN_DEL_VIP);
+	prune = find_op(&p, PLAN_PRUNE_VIP_ADDRS, 0);
+	ASSERT_TRUE(last_del < first_ring, "every entry goes before any table");
+	ASSERT_EQ(prune, last_op(&p, PLAN_DEL_RING) + 1, "then the fragment entries");
+	ASSERT_STREQ(p.ops[prune + 1].note.msg, "VIP removed", "then one line per VIP");
+	ASSERT_STREQ(p.ops[prune + 2].note.msg, "VIP removed", "then one line per VIP");
+	ASSERT_EQ(p.rep.vips_removed, 2, "report");
+	ASSERT_EQ(w->st.tables.n, 1, "a and b forgotten");
+	ASSERT_TRUE(p.svc[0].table.reused, "c untouched");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING) + count_ops(&p, PLAN_SET_VIP), 0, "c not written");
+out:
+	plan_free(&p);
+	world_free(w);
+}
+
+TEST(many_services_plan_with_indexed_lookups)
+{
+	struct world *w = world_new();
+	struct flb_config cfg = {};
+	struct plan_input in = {};
+	struct plan p = {};
+	char *y = malloc(200 * 1024), err[256];
+	size_t o = 0;
+	bool ids_ok = true;
+
+	if (!ASSERT_TRUE(w && y, "alloc"))
+		goto out;
+	/* 1024 services, 3 backends each, one address shared by all. */
+	o += snprintf(y + o, 200 * 1024 - o, "interfaces: [eth0]\nservices:\n");
+	for (int i = 0; i < FLB_CFG_MAX_SERVICES; i++)
+		o += snprintf(y + o, 200 * 1024 - o,
+			      "  - {name: s%d, vip: 10.200.%d.%d, port: 80, backends: [{address: 10.10.2.11}, {address: 10.99.%d.%d}, {address: 10.98.%d.%d}]}\n",
+			      i, i / 250, i % 250 + 1, i / 250, i % 250 + 1, i / 250, i % 250 + 1);
+	if (!ASSERT_OK(config_parse("big.yaml", y, o, &cfg, err, sizeof(err)), err))
+		goto out;
+	in = (struct plan_input){ .cfg = &cfg, .state = &w->st };
+	if (!ASSERT_OK(plan_make(&in, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.rep.backends, 1 + 2 * FLB_CFG_MAX_SERVICES, "one id per address");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_RING), FLB_CFG_MAX_SERVICES, "every table");
+	ASSERT_EQ(count_ops(&p, PLAN_SET_VIP_ADDR), FLB_CFG_MAX_SERVICES, "one fragment VIP each");
+	for (size_t s = 0; s < p.n_svc; s++) {
+		ids_ok &= p.svc[s].ids[0] == 1; /* the shared address, first named */
+		ids_ok &= p.svc[s].ids[1] == 2 + 2 * s && p.svc[s].ids[2] == 3 + 2 * s;
+		ids_ok &= p.svc[s].vip_id == s;
+	}
+	ASSERT_TRUE(ids_ok, "lowest free ids in order, shared address found again");
+	plan_commit(&w->st, &p, p.n_ops, w->now);
+	plan_free(&p);
+	/* The maps now hold every VIP (the world keeps only 16: list them all). */
+	{
+		struct flb_vip_key *keys = calloc(cfg.n_services, sizeof(*keys));
+		struct flb_vip *vips = calloc(cfg.n_services, sizeof(*vips));
+
+		if (ASSERT_TRUE(keys && vips, "alloc")) {
+			for (size_t s = 0; s < cfg.n_services; s++) {
+				plan_vip_key(&cfg.services[s], &keys[s]);
+				vips[s].id = (uint32_t)s;
+			}
+			in.old_keys = keys;
+			in.old_vips = vips;
+			in.n_old = cfg.n_services;
+			if (ASSERT_OK(plan_make(&in, &p), "plan again")) {
+				ASSERT_EQ(count_ops(&p, PLAN_SET_RING) + count_ops(&p, PLAN_SET_VIP) +
+						  count_ops(&p, PLAN_SET_BACKEND),
+					  0, "nothing changed: no table, entry or backend written");
+				ASSERT_EQ(p.rep.tables_built, 0, "nothing built");
+			}
+		}
+		free(keys);
+		free(vips);
+	}
+out:
+	free(y);
 	plan_free(&p);
 	config_free(&cfg);
 	world_free(w);

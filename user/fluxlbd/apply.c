@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Performs a plan's map writes in order (see apply.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -43,23 +44,75 @@ static int do_op(struct flb_maps *m, const struct plan *p, const struct plan_op 
 	case PLAN_DEL_RING:
 		return maps_del_ring(m, op->id);
 	case PLAN_PRUNE_VIP_ADDRS:
-		return maps_prune_vip_addrs(m, op->id, p->vip_ids, p->n_svc);
+		return maps_prune_vip_addrs(m, p->vip_ids, p->n_svc);
 	case PLAN_SET_CTL:
 		return maps_set_ctl(m, &op->ctl);
 	}
 	return -EINVAL;
 }
 
+/* A run of consecutive SET_RING or DEL_RING ops from ops[i] done as one
+ * batch (pinned_maps.h says why); returns how many ops it covers, *ok how
+ * many of them were written before an error (*err). */
+static size_t do_run(struct flb_maps *m, const struct plan *p, size_t i, size_t *ok, int *err)
+{
+	enum plan_op_kind kind = p->ops[i].kind;
+	const uint32_t **ids;
+	uint32_t *vip_ids, *sizes;
+	size_t n = 0;
+
+	while (i + n < p->n_ops && p->ops[i + n].kind == kind)
+		n++;
+	*ok = 0;
+	vip_ids = calloc(n, sizeof(*vip_ids));
+	sizes = calloc(n, sizeof(*sizes));
+	ids = calloc(n, sizeof(*ids));
+	if (!vip_ids || !sizes || !ids) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct plan_op *op = &p->ops[i + k];
+
+		vip_ids[k] = op->id;
+		if (kind == PLAN_SET_RING) {
+			ids[k] = p->svc[op->svc].table.slots;
+			sizes[k] = p->svc[op->svc].table.size;
+		}
+	}
+	*err = kind == PLAN_SET_RING ? maps_set_rings(m, n, vip_ids, ids, sizes, ok) :
+				       maps_del_rings(m, n, vip_ids, ok);
+out:
+	free(vip_ids);
+	free(sizes);
+	free(ids);
+	return n;
+}
+
 int apply_plan(struct flb_maps *m, const struct plan *p, size_t *done)
 {
-	size_t i;
+	size_t i = 0, n, ok;
 	int err = 0;
 
-	for (i = 0; i < p->n_ops; i++) {
+	while (i < p->n_ops) {
 		const struct plan_op *op = &p->ops[i];
 
-		err = do_op(m, p, op);
+		if (op->kind == PLAN_SET_RING || op->kind == PLAN_DEL_RING) {
+			n = do_run(m, p, i, &ok, &err);
+		} else {
+			err = do_op(m, p, op);
+			n = 1;
+			ok = !err;
+		}
+		if (!err && ok != n)
+			err = -EIO; /* a batch that stopped short without saying why */
+		for (size_t k = 0; k < ok; k++)
+			if (p->ops[i + k].note.msg)
+				log_msg(p->ops[i + k].note.level, p->ops[i + k].note.msg, "%s",
+					p->ops[i + k].note.fields);
+		i += ok;
 		if (err) {
+			op = &p->ops[i < p->n_ops ? i : p->n_ops - 1];
 			if (failure[op->kind].with_err)
 				log_error(failure[op->kind].msg, "%s err=\"%s\"", op->what,
 					  strerror(-err));
@@ -67,8 +120,6 @@ int apply_plan(struct flb_maps *m, const struct plan *p, size_t *done)
 				log_error(failure[op->kind].msg, "%s", op->what);
 			break;
 		}
-		if (op->note.msg)
-			log_msg(op->note.level, op->note.msg, "%s", op->note.fields);
 	}
 	if (done)
 		*done = i;

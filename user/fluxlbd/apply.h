@@ -14,6 +14,9 @@
 #include "plan.h"
 
 /* Performs p->ops in order and stops at the first error, which is logged.
+ * A run of consecutive table writes (or table deletes) is done as one
+ * batch (pinned_maps.h: maps_set_rings, maps_del_rings); within a run the
+ * order does not matter, as the planner puts nothing between them.
  * *done (may be NULL) gets how many ops were performed: all of them on
  * success. Returns 0 or -errno. */
 int apply_plan(struct flb_maps *m, const struct plan *p, size_t *done);

@@ -7,6 +7,14 @@
  * runs. A file that does not parse, or a state that cannot be applied, is
  * rejected with a log line and a counter; the running state keeps serving.
  *
+ * Health checks run on a thread of their own (health_main), so a long
+ * apply never delays a check: that thread owns the schedule and the probes'
+ * I/O, and when a backend crosses rise or fall it posts to an eventfd that
+ * this loop watches (EV_HEALTH), which applies the new state as soon as
+ * the apply in progress, if any, is done. Every call into health.c, from
+ * either thread, holds d->hlock; a health_run() is short (non-blocking
+ * I/O), so this thread never waits long for it.
+ *
  * Status: the exporter's thread reads d->st. This thread never writes it
  * field by field: the reconciler (rows, flow counts), the health checker
  * (health_publish) and this file (counters, ready) write the private draft
@@ -16,12 +24,14 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -54,7 +64,11 @@ struct daemon {
 	struct src_view view;      /* the source's last view */
 	struct flb_maps *m;
 	struct reconciler *rec;
-	struct health *hc;
+	struct health *hc;         /* under hlock: the health thread uses it too */
+	pthread_mutex_t hlock;
+	pthread_t hthread;
+	bool hthread_started;
+	int hev, hstop;            /* eventfds: a verdict changed; the thread must stop */
 	struct flb_status st;      /* published: read by the exporter's thread */
 	struct flb_status draft;   /* this thread's; copied into st by publish_status() */
 	bool draft_changed;
@@ -122,6 +136,73 @@ static void detach_removed(const struct flb_config *old, const struct flb_config
 	}
 }
 
+static int health_configure_locked(struct daemon *d, const struct flb_config *cfg)
+{
+	int err;
+
+	pthread_mutex_lock(&d->hlock);
+	err = health_configure(d->hc, cfg);
+	pthread_mutex_unlock(&d->hlock);
+	return err;
+}
+
+static void health_publish_locked(struct daemon *d)
+{
+	pthread_mutex_lock(&d->hlock);
+	health_publish(d->hc, draft(d));
+	pthread_mutex_unlock(&d->hlock);
+}
+
+/* The health thread: runs the checks on their schedule (a TICK_MS timer and
+ * the probes' fd) until d->hstop is written. */
+static void *health_main(void *arg)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
+				  .it_value = { 0, TICK_MS * 1000000L } };
+	struct daemon *d = arg;
+	struct epoll_event ev = { .events = EPOLLIN }, got[4];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (ep < 0 || tfd < 0) {
+		log_error("health checks stopped: cannot set up their loop", "err=\"%s\"",
+			  strerror(errno));
+		goto out;
+	}
+	timerfd_settime(tfd, 0, &its, NULL);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = d->hstop;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d->hstop, &ev);
+	ev.data.fd = health_fd(d->hc); /* fixed for the checker's life */
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, got, 4, -1);
+		uint64_t one = 1, exp;
+		bool changed;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.fd == d->hstop)
+				goto out;
+			if (got[i].data.fd == tfd && read(tfd, &exp, sizeof(exp)) < 0)
+				continue;
+		}
+		pthread_mutex_lock(&d->hlock);
+		changed = health_run(d->hc, clock_ms());
+		pthread_mutex_unlock(&d->hlock);
+		if (changed && write(d->hev, &one, sizeof(one)) < 0)
+			log_error("cannot post a health change", "err=\"%s\"", strerror(errno));
+	}
+out:
+	if (tfd >= 0)
+		close(tfd);
+	if (ep >= 0)
+		close(ep);
+	return NULL;
+}
+
 /* Health as data: each backend of cfg carries what our checks say of it
  * (check_down) beside what the registry says (down), for the planner. */
 static void fill_health(struct daemon *d, struct flb_config *cfg)
@@ -129,10 +210,16 @@ static void fill_health(struct daemon *d, struct flb_config *cfg)
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		struct flb_service_cfg *svc = &cfg->services[s];
 
+		/* Locked per service, so that with thousands of targets
+		 * (health_get is a linear search) the checks still run
+		 * between services; a verdict that changes meanwhile is
+		 * posted and applied next. */
+		pthread_mutex_lock(&d->hlock);
 		for (size_t b = 0; b < svc->n_backends; b++)
 			svc->backends[b].check_down = health_get(d->hc, svc->name,
 								 &svc->backends[b].addr) ==
 						      FLB_HEALTH_DOWN;
+		pthread_mutex_unlock(&d->hlock);
 	}
 }
 
@@ -152,7 +239,7 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	status_observe_reconcile(draft(d), secs);
 	if (err)
 		return err;
-	health_publish(d->hc, draft(d));
+	health_publish_locked(d);
 	log_info("state applied",
 		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
@@ -173,13 +260,13 @@ static int refresh(struct daemon *d, const struct flb_config *cfg, const char *w
 		return 0;
 	}
 	if (!err)
-		err = health_configure(d->hc, &eff);
+		err = health_configure_locked(d, &eff);
 	if (!err)
 		err = apply(d, &eff, why);
 	if (err) {
 		desired_free(&eff);
 		if (d->applied) /* the checker follows what serves */
-			health_configure(d->hc, &d->eff);
+			health_configure_locked(d, &d->eff);
 		return err;
 	}
 	if (d->applied)
@@ -263,7 +350,7 @@ static void reload(struct daemon *d, const char *why)
 	if (attach_all(d, &next) || refresh(d, &next, why)) {
 		log_error("reload failed to apply; the running state keeps serving", "why=\"%s\"", why);
 		if (d->applied)
-			health_configure(d->hc, &d->eff);
+			health_configure_locked(d, &d->eff);
 		draft(d)->reloads_rejected++;
 		config_free(&next);
 		return;
@@ -314,18 +401,16 @@ static void on_inotify(struct daemon *d)
 
 static void on_tick(struct daemon *d)
 {
-	uint64_t exp, now = clock_ms();
+	uint64_t exp;
 
 	if (read(d->tfd, &exp, sizeof(exp)) < 0)
 		return;
-	if (health_run(d->hc, now) && d->applied)
-		apply(d, &d->eff, "health changed");
 	if (d->attach_pending)
 		go_ready(d);
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
-	health_publish(d->hc, draft(d));
+	health_publish_locked(d);
 }
 
 /* The exporter follows metrics.listen; a failure to listen is logged and
@@ -392,7 +477,7 @@ static int setup_fds(struct daemon *d)
 	if (!err)
 		err = watch(d, d->rfd, EV_RELOAD);
 	if (!err)
-		err = watch(d, health_fd(d->hc), EV_HEALTH);
+		err = watch(d, d->hev, EV_HEALTH);
 	return err;
 }
 
@@ -427,10 +512,14 @@ static int loop(struct daemon *d)
 			case EV_TICK:
 				on_tick(d);
 				break;
-			case EV_HEALTH:
-				if (health_run(d->hc, clock_ms()) && d->applied)
+			case EV_HEALTH: {
+				uint64_t posted;
+
+				/* One apply for every verdict posted meanwhile. */
+				if (read(d->hev, &posted, sizeof(posted)) > 0 && d->applied)
 					apply(d, &d->eff, "health changed");
 				break;
+			}
 			case EV_SOURCE:
 				on_source(d);
 				break;
@@ -462,9 +551,12 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->ep = d->sfd = d->ifd = d->tfd = d->rfd = -1;
 	status_init(&d->st);
 	status_init(&d->draft);
+	pthread_mutex_init(&d->hlock, NULL);
+	d->hev = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->hstop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->hc = health_new();
 	d->m = maps_open(o->pin_dir);
-	if (!d->hc || !d->m)
+	if (!d->hc || !d->m || d->hev < 0 || d->hstop < 0)
 		goto out;
 	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
@@ -476,6 +568,12 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 		err = start_source(d, &d->cfg);
 	if (!err)
 		err = refresh(d, &d->cfg, "start");
+	if (!err) {
+		err = -pthread_create(&d->hthread, NULL, health_main, d);
+		d->hthread_started = !err;
+		if (err)
+			log_error("cannot start the health checks", "err=\"%s\"", strerror(-err));
+	}
 	if (!err && d->applied)
 		err = go_ready(d);
 	publish_status(d);
@@ -483,6 +581,14 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 		goto out;
 	err = loop(d);
 out:
+	if (d->hthread_started) {
+		uint64_t one = 1;
+
+		if (write(d->hstop, &one, sizeof(one)) != sizeof(one))
+			log_error("cannot stop the health checks", "err=\"%s\"", strerror(errno));
+		else
+			pthread_join(d->hthread, NULL);
+	}
 	exporter_stop(d->exp);
 	source_stop(d->src);
 	src_view_free(&d->view);
@@ -494,6 +600,11 @@ out:
 	for (int *fd = &d->ep; fd <= &d->rfd; fd++)
 		if (*fd >= 0)
 			close(*fd);
+	if (d->hev >= 0)
+		close(d->hev);
+	if (d->hstop >= 0)
+		close(d->hstop);
+	pthread_mutex_destroy(&d->hlock);
 	config_free(&d->cfg);
 	status_destroy(&d->st);
 	status_destroy(&d->draft);

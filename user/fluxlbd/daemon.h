@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The daemon's main loop: one epoll set for signals, the config file's
- * inotify watch, the reload timer, a 100 ms tick (health checks, drain
- * bookkeeping every second) and the health checker's sockets. Everything
- * that changes the maps goes through the reconciler on this thread, and
+ * inotify watch, the reload timer, a 100 ms tick (drain bookkeeping every
+ * second) and the health thread's "a verdict changed" eventfd; the health
+ * checks themselves run on their own thread, on schedule whatever an apply
+ * costs. Everything that changes the maps goes through the reconciler on
+ * this thread, and
  * the status the exporter reads is written from this thread only (see
  * daemon.c and status.h).
  */

@@ -94,9 +94,10 @@ static int check_supported(const struct flb_config *cfg, struct plan *p)
 }
 
 /* VIP ids: the pinned one when the VIP exists, else the lowest free id. */
-static int assign_vip_ids(const struct plan_input *in, struct plan *p)
+static int assign_vip_ids(const struct plan_input *in, const struct key_index *old, struct plan *p)
 {
 	bool used[FLB_MAX_VIPS] = {};
+	uint32_t id = 0;
 
 	/* Every id in the map is taken, also those of VIPs about to go: their
 	 * tables are deleted after the new state serves, and must not be a
@@ -105,15 +106,12 @@ static int assign_vip_ids(const struct plan_input *in, struct plan *p)
 		if (in->old_vips[i].id < FLB_MAX_VIPS)
 			used[in->old_vips[i].id] = true;
 	for (size_t s = 0; s < p->n_svc; s++) {
-		p->svc[s].vip_id = UINT32_MAX;
-		for (size_t i = 0; i < in->n_old; i++)
-			if (!memcmp(&p->svc[s].key, &in->old_keys[i], sizeof(p->svc[s].key)) &&
-			    in->old_vips[i].id < FLB_MAX_VIPS)
-				p->svc[s].vip_id = in->old_vips[i].id;
+		long i = key_index_find(old, in->old_keys, sizeof(*in->old_keys), &p->svc[s].key);
+
+		p->svc[s].vip_id = i >= 0 && in->old_vips[i].id < FLB_MAX_VIPS ?
+					   in->old_vips[i].id : UINT32_MAX;
 	}
 	for (size_t s = 0; s < p->n_svc; s++) {
-		uint32_t id = 0;
-
 		if (p->svc[s].vip_id != UINT32_MAX)
 			continue;
 		while (id < FLB_MAX_VIPS && used[id])
@@ -128,29 +126,73 @@ static int assign_vip_ids(const struct plan_input *in, struct plan *p)
 	return 0;
 }
 
-/* The id of an address: the one it has, else a free one with a new generation. */
-static uint32_t id_of(struct plan *p, const struct flb_addr *a)
+/* Backend ids by address (open addressing over ids), and the lowest id
+ * that may be free: ids are only taken during a run, so it only grows. */
+struct be_index {
+	uint32_t slot[2 * FLB_MAX_BACKENDS]; /* id; 0: empty */
+	uint32_t next_free;
+};
+
+static uint32_t be_hash(uint8_t family, const __be32 *addr)
+{
+	const uint8_t *b = (const uint8_t *)addr;
+	uint32_t h = 2166136261u ^ family;
+
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static bool be_is(const struct flb_backend *be, const struct flb_backend *want)
+{
+	return be->family == want->family && !memcmp(be->addr, want->addr, sizeof(want->addr));
+}
+
+static void be_index_add(struct be_index *x, const struct plan *p, uint32_t id)
+{
+	uint32_t mask = 2 * FLB_MAX_BACKENDS - 1, h = be_hash(p->be[id].family, p->be[id].addr) & mask;
+
+	while (x->slot[h]) {
+		if (be_is(&p->be[x->slot[h]], &p->be[id]))
+			return; /* a lower id has the address: it is the one found */
+		h = (h + 1) & mask;
+	}
+	x->slot[h] = id;
+}
+
+/* The ids named in the mirror (state not UNUSED), by address. */
+static void be_index_init(struct be_index *x, const struct plan *p)
+{
+	memset(x, 0, sizeof(*x));
+	x->next_free = 1;
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (p->be[id].state != FLB_BE_UNUSED)
+			be_index_add(x, p, id);
+}
+
+/* The id of an address: the one it has, else the lowest free one with a
+ * new generation (0: none left). The caller names it (p->state) at once. */
+static uint32_t id_of(struct plan *p, struct be_index *x, const struct flb_addr *a)
 {
 	struct flb_backend want = { .family = flb_family(a->family) };
-	uint32_t free_id = 0;
+	uint32_t mask = 2 * FLB_MAX_BACKENDS - 1, h, id;
 
 	memcpy(want.addr, a->bytes, sizeof(want.addr));
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		const struct flb_backend *be = &p->be[id];
-
-		/* Named already, or given to the address earlier in this run. */
-		if ((be->state != FLB_BE_UNUSED || p->state[id]) && be->family == want.family &&
-		    !memcmp(be->addr, want.addr, sizeof(want.addr)))
-			return id;
-		if (!free_id && be->state == FLB_BE_UNUSED && !p->state[id])
-			free_id = id;
-	}
-	if (free_id) {
-		want.gen = p->be[free_id].gen + 1;
-		want.state = FLB_BE_UNUSED; /* the state comes with the write */
-		p->be[free_id] = want;
-	}
-	return free_id;
+	/* Named already, or given to the address earlier in this run. */
+	for (h = be_hash(want.family, want.addr) & mask; x->slot[h]; h = (h + 1) & mask)
+		if (be_is(&p->be[x->slot[h]], &want))
+			return x->slot[h];
+	for (id = x->next_free; id < FLB_MAX_BACKENDS; id++)
+		if (p->be[id].state == FLB_BE_UNUSED && !p->state[id])
+			break;
+	x->next_free = id + 1;
+	if (id >= FLB_MAX_BACKENDS)
+		return 0;
+	want.gen = p->be[id].gen + 1;
+	want.state = FLB_BE_UNUSED; /* the state comes with the write */
+	p->be[id] = want;
+	be_index_add(x, p, id);
+	return id;
 }
 
 /* Effective weights: health-down backends get 0, unless too few are healthy
@@ -181,18 +223,24 @@ static void plan_weights(const struct flb_config *cfg, size_t s, struct plan *p)
 static int plan_backends(const struct plan_input *in, struct plan *p)
 {
 	const struct flb_config *cfg = in->cfg;
+	struct be_index *x = malloc(sizeof(*x));
 
+	if (!x)
+		return -ENOMEM;
+	be_index_init(x, p);
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 
 		plan_weights(cfg, s, p);
 		for (size_t b = 0; b < svc->n_backends; b++) {
-			uint32_t id = id_of(p, &svc->backends[b].addr);
+			uint32_t id = id_of(p, x, &svc->backends[b].addr);
 			uint8_t want;
 
-			if (!id)
+			if (!id) {
+				free(x);
 				return refuse(p, -ENOSPC, "no free backend id", "max=%d",
 					      FLB_MAX_BACKENDS - 1);
+			}
 			p->svc[s].ids[b] = id;
 			p->configured[id] = true;
 			want = p->svc[s].weights[b] ? FLB_BE_ACTIVE :
@@ -207,6 +255,7 @@ static int plan_backends(const struct plan_input *in, struct plan *p)
 				p->state[id] = want;
 		}
 	}
+	free(x);
 	/* Left the configuration: drain; one that was down has no flows to
 	 * keep (they are re-steered already): its id is freed now. */
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
@@ -245,7 +294,8 @@ static int plan_backend_writes(struct plan *p, bool raise)
 	return 0;
 }
 
-/* The service's table, compared with the cached one. */
+/* The service's table: the cached one when its inputs are unchanged, else
+ * built and compared with the cached one. */
 static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 {
 	const struct flb_service_cfg *svc = &in->cfg->services[s];
@@ -254,6 +304,16 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	struct plan_table *t = &ps->table;
 	int err;
 
+	err = tables_inputs(svc, ps->ids, ps->weights, &t->inputs, &t->inputs_len);
+	if (err)
+		return err;
+	if (e && e->ids && e->inputs && e->inputs_len == t->inputs_len &&
+	    !memcmp(e->inputs, t->inputs, t->inputs_len)) {
+		t->reused = true;
+		t->size = e->size;
+		t->fingerprint = e->fingerprint;
+		return 0;
+	}
 	err = tables_build(svc, ps->ids, ps->weights, &t->slots, &t->size, &t->fingerprint);
 	if (err)
 		return refuse(p, err, "cannot build Maglev table", "service=%s err=\"%s\"",
@@ -269,7 +329,10 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	return err;
 }
 
-static int plan_vips(const struct plan_input *in, struct plan *p, struct flb_ctl *ctl)
+/* Tables first (consecutive, so apply.c swaps them in one batch), then the
+ * VIP entries that differ from the map's. */
+static int plan_vips(const struct plan_input *in, const struct key_index *old, struct plan *p,
+		     struct flb_ctl *ctl)
 {
 	const struct flb_config *cfg = in->cfg;
 
@@ -306,14 +369,24 @@ static int plan_vips(const struct plan_input *in, struct plan *p, struct flb_ctl
 			     ps->table.excess, ps->panic);
 			p->rep.tables_built++;
 		}
+	}
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+		struct plan_service *ps = &p->svc[s];
+		long i = key_index_find(old, in->old_keys, sizeof(*in->old_keys), &ps->key);
+		struct flb_vip vip = { .id = ps->vip_id };
+		struct plan_op *op;
+
+		if (!svc->port)
+			ctl->flags |= FLB_CTL_PORTLESS;
+		if (i >= 0 && !memcmp(&in->old_vips[i], &vip, sizeof(vip)))
+			continue;
 		op = add_op(p, PLAN_SET_VIP);
 		if (!op)
 			return -ENOMEM;
 		op->key = ps->key;
-		op->vip.id = ps->vip_id;
+		op->vip = vip;
 		snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
-		if (!svc->port)
-			ctl->flags |= FLB_CTL_PORTLESS;
 	}
 	p->rep.vips = cfg->n_services;
 	return 0;
@@ -323,64 +396,91 @@ static int plan_vips(const struct plan_input *in, struct plan *p, struct flb_ctl
  * is one, else the one with the lowest port. */
 static int plan_vip_addrs(const struct flb_config *cfg, struct plan *p)
 {
-	for (size_t s = 0; s < cfg->n_services; s++) {
+	struct flb_vip_key *group = calloc(p->n_svc + 1, sizeof(*group));
+	size_t *best = calloc(p->n_svc + 1, sizeof(*best));
+	struct key_index ix = {};
+	int err = -ENOMEM;
+
+	/* Services of one (address, protocol) share a key with port 0. */
+	for (size_t s = 0; group && s < p->n_svc; s++) {
+		group[s] = p->svc[s].key;
+		group[s].port = 0;
+	}
+	if (!group || !best || key_index_build(&ix, group, sizeof(*group), p->n_svc))
+		goto out;
+	for (size_t s = 0; s < p->n_svc; s++) {
+		size_t g = (size_t)key_index_find(&ix, group, sizeof(*group), &group[s]);
+
+		if (g == s || cfg->services[s].port < cfg->services[best[g]].port)
+			best[g] = s;
+	}
+	for (size_t s = 0; s < p->n_svc; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 		struct plan_op *op;
-		size_t best = s;
 
-		for (size_t o = 0; o < cfg->n_services; o++) {
-			const struct flb_service_cfg *x = &cfg->services[o];
-
-			if (!addr_cmp(&x->vip, &svc->vip) && x->proto == svc->proto &&
-			    x->port < cfg->services[best].port)
-				best = o;
-		}
-		if (best != s)
+		if (best[key_index_find(&ix, group, sizeof(*group), &group[s])] != s)
 			continue;
 		op = add_op(p, PLAN_SET_VIP_ADDR);
 		if (!op)
-			return -ENOMEM;
+			goto out;
 		memcpy(op->addr.addr, svc->vip.bytes, sizeof(op->addr.addr));
 		op->addr.proto = svc->proto;
 		op->addr.family = flb_family(svc->vip.family);
 		op->id = p->svc[s].vip_id;
 		snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
 	}
-	return 0;
+	err = 0;
+out:
+	key_index_free(&ix);
+	free(group);
+	free(best);
+	return err;
 }
 
-static bool key_wanted(const struct plan *p, const struct flb_vip_key *key)
-{
-	for (size_t s = 0; s < p->n_svc; s++)
-		if (!memcmp(&p->svc[s].key, key, sizeof(*key)))
-			return true;
-	return false;
-}
-
-/* VIPs in the maps that the configuration no longer has: entry, table and
- * fragment entries go, in that order. */
+/* VIPs in the maps that the configuration no longer has: their entries,
+ * then their tables, then (one walk) their fragment entries. */
 static int plan_removals(const struct plan_input *in, struct plan *p)
 {
-	static const enum plan_op_kind steps[] = { PLAN_DEL_VIP, PLAN_DEL_RING,
-						   PLAN_PRUNE_VIP_ADDRS };
+	static const enum plan_op_kind steps[] = { PLAN_DEL_VIP, PLAN_DEL_RING };
+	struct key_index want = {};
+	struct plan_op *op;
+	size_t first = p->n_ops;
 
-	for (size_t i = 0; i < in->n_old; i++) {
-		struct plan_op *op = NULL;
-
-		if (key_wanted(p, &in->old_keys[i]))
-			continue;
-		for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+	if (key_index_build(&want, p->svc, sizeof(*p->svc), p->n_svc))
+		return -ENOMEM;
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
+		for (size_t i = 0; i < in->n_old; i++) {
+			if (key_index_find(&want, p->svc, sizeof(*p->svc), &in->old_keys[i]) >= 0)
+				continue;
 			op = add_op(p, steps[k]);
 			if (!op)
-				return -ENOMEM;
+				goto nomem;
 			op->id = in->old_vips[i].id;
 			op->key = in->old_keys[i];
 			snprintf(op->what, sizeof(op->what), "vip_id=%u", in->old_vips[i].id);
 		}
-		note(op, LOG_INFO, "VIP removed", "vip_id=%u", in->old_vips[i].id);
+	key_index_free(&want);
+	if (p->n_ops == first)
+		return 0;
+	op = add_op(p, PLAN_PRUNE_VIP_ADDRS);
+	if (!op)
+		return -ENOMEM;
+	snprintf(op->what, sizeof(op->what), "fragment entries");
+	for (size_t i = first, n = p->n_ops; i < n; i++) {
+		uint32_t id = p->ops[i].id;
+
+		if (p->ops[i].kind != PLAN_DEL_RING)
+			continue;
+		op = add_op(p, PLAN_NOTE);
+		if (!op)
+			return -ENOMEM;
+		note(op, LOG_INFO, "VIP removed", "vip_id=%u", id);
 		p->rep.vips_removed++;
 	}
 	return 0;
+nomem:
+	key_index_free(&want);
+	return -ENOMEM;
 }
 
 static int plan_alloc(const struct flb_config *cfg, struct plan *p)
@@ -409,6 +509,7 @@ static int plan_alloc(const struct flb_config *cfg, struct plan *p)
 int plan_make(const struct plan_input *in, struct plan *p)
 {
 	const struct flb_config *cfg = in->cfg;
+	struct key_index old = {};
 	struct flb_ctl ctl = {};
 	struct plan_op *op;
 	int err;
@@ -418,15 +519,17 @@ int plan_make(const struct plan_input *in, struct plan *p)
 	if (err)
 		return err;
 	memcpy(p->be, in->state->be, sizeof(in->state->be));
-	err = check_supported(cfg, p);
+	err = key_index_build(&old, in->old_keys, sizeof(*in->old_keys), in->n_old);
 	if (!err)
-		err = assign_vip_ids(in, p);
+		err = check_supported(cfg, p);
+	if (!err)
+		err = assign_vip_ids(in, &old, p);
 	if (!err)
 		err = plan_backends(in, p);
 	if (!err)
 		err = plan_backend_writes(p, true);
 	if (!err)
-		err = plan_vips(in, p, &ctl);
+		err = plan_vips(in, &old, p, &ctl);
 	if (!err)
 		err = plan_vip_addrs(cfg, p);
 	/* Removals, after the new state serves. */
@@ -434,6 +537,7 @@ int plan_make(const struct plan_input *in, struct plan *p)
 		err = plan_removals(in, p);
 	if (!err)
 		err = plan_backend_writes(p, false);
+	key_index_free(&old);
 	if (err)
 		return err;
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
@@ -459,6 +563,7 @@ void plan_free(struct plan *p)
 		free(p->svc[s].ids);
 		free(p->svc[s].weights);
 		free(p->svc[s].table.slots);
+		free(p->svc[s].table.inputs);
 	}
 	free(p->svc);
 	free(p->vip_ids);
@@ -509,12 +614,21 @@ static void commit_ring(struct plan_state *st, struct plan_service *ps)
 	free(e->ids);
 	e->ids = t->slots;
 	t->slots = NULL;
+	free(e->inputs);
+	e->inputs = t->inputs;
+	e->inputs_len = t->inputs_len;
+	t->inputs = NULL;
 	e->size = t->size;
 	e->fingerprint = t->fingerprint;
 	e->rebuilds++;
 	e->last_changed = t->changed;
 	e->last_excess = t->excess;
 	e->excess_total += t->excess;
+}
+
+static bool t_built_unswapped(const struct plan_table *t)
+{
+	return t->inputs && !t->reused && !t->swap;
 }
 
 void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t now_ns)
@@ -534,7 +648,7 @@ void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t no
 		case PLAN_SET_RING:
 			commit_ring(st, &p->svc[op->svc]);
 			break;
-		case PLAN_PRUNE_VIP_ADDRS:
+		case PLAN_DEL_RING:
 			tables_forget(&st->tables, &op->key);
 			break;
 		default:
@@ -549,9 +663,17 @@ void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t no
 		if (p->svc[s].first_op >= done)
 			continue;
 		e = tables_get(&st->tables, &p->svc[s].key);
-		if (e) {
-			e->vip_id = p->svc[s].vip_id;
-			e->panic = p->svc[s].panic;
+		if (!e)
+			continue;
+		e->vip_id = p->svc[s].vip_id;
+		e->panic = p->svc[s].panic;
+		/* Built equal to the cached table (not swapped): the cached
+		 * table has these inputs too, so the next run reuses it. */
+		if (t_built_unswapped(&p->svc[s].table) && e->ids) {
+			free(e->inputs);
+			e->inputs = p->svc[s].table.inputs;
+			e->inputs_len = p->svc[s].table.inputs_len;
+			p->svc[s].table.inputs = NULL;
 		}
 	}
 	if (p->configured && done == p->n_ops)

@@ -7,9 +7,17 @@
  * panic per service, the state of every id, the new Maglev tables with
  * their disruption figures, the report, and the ordered list of map writes.
  * The order never leaves the datapath without a table: backends that start
- * serving first, then per VIP its table (a new inner map swapped in whole)
- * and its VIP entry, then the fragment VIPs; removals after the new state
- * serves; the other backend states; the ctl map with ready=1 last. No map
+ * serving first, then the tables (each a new inner map swapped in whole),
+ * then the VIP entries (so a VIP's table is in before its entry), then the
+ * fragment VIPs; removals after the new state serves (every removed VIP's
+ * entry, then their tables, then their fragment entries); the other
+ * backend states; the ctl map with ready=1 last. Consecutive table writes
+ * of one kind may be done as one batch (apply.c).
+ *
+ * Incremental: a service whose table inputs (tables.h) are those of its
+ * cached table reuses it (no build, no write), and a VIP entry equal to
+ * the one in the map is not written again, so the cost of a run follows
+ * what changed, not the size of the configuration. No map
  * access, no clock, no logging: the log lines a write stands for travel
  * with it (plan_op.note) and apply.c prints them once the write is done.
  *
@@ -66,8 +74,8 @@ enum plan_op_kind {
 	PLAN_SET_VIP,           /* key, vip */
 	PLAN_SET_VIP_ADDR,      /* addr, id (VIP id) */
 	PLAN_DEL_VIP,           /* key */
-	PLAN_DEL_RING,          /* id (VIP id) */
-	PLAN_PRUNE_VIP_ADDRS,   /* id (VIP id), keep: the VIP ids that stay; key: the VIP removed */
+	PLAN_DEL_RING,          /* id (VIP id), key: the VIP removed */
+	PLAN_PRUNE_VIP_ADDRS,   /* once: fragment entries of any VIP id not in vip_ids go */
 	PLAN_SET_CTL,           /* ctl */
 };
 
@@ -96,6 +104,9 @@ struct plan_table {
 	uint32_t size;
 	uint64_t fingerprint;
 	bool swap;                 /* differs from the cached table: written */
+	bool reused;               /* inputs unchanged: the cached table, not rebuilt (slots NULL) */
+	uint8_t *inputs;           /* tables_inputs(); moves into the cache on commit */
+	size_t inputs_len;
 	uint32_t changed, excess;  /* against the cached table, when swapped */
 };
 
@@ -106,7 +117,7 @@ struct plan_service {
 	uint32_t *weights;         /* effective weights (health, panic) */
 	bool panic;
 	struct plan_table table;
-	size_t first_op;           /* index of this service's first op in ops[] */
+	size_t first_op;           /* index in ops[] from which this service's ops come */
 };
 
 /* A plan state beyond FLB_BE_*: write the id as UNUSED (0 means "not named"). */

@@ -7,20 +7,79 @@
 #include "maglev.h"
 #include "tables.h"
 
+static uint32_t key_hash(const struct flb_vip_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static const struct flb_vip_key *key_at(const void *base, size_t stride, size_t i)
+{
+	return (const struct flb_vip_key *)((const char *)base + i * stride);
+}
+
+void key_index_free(struct key_index *ix)
+{
+	free(ix->pos);
+	memset(ix, 0, sizeof(*ix));
+}
+
+int key_index_build(struct key_index *ix, const void *base, size_t stride, size_t n)
+{
+	uint32_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	free(ix->pos);
+	ix->pos = calloc(cap, sizeof(*ix->pos));
+	ix->mask = ix->pos ? cap - 1 : 0;
+	if (!ix->pos)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct flb_vip_key *k = key_at(base, stride, i);
+		uint32_t h = key_hash(k) & ix->mask;
+
+		while (ix->pos[h] && memcmp(key_at(base, stride, ix->pos[h] - 1), k, sizeof(*k)))
+			h = (h + 1) & ix->mask;
+		if (!ix->pos[h])
+			ix->pos[h] = i + 1;
+	}
+	return 0;
+}
+
+long key_index_find(const struct key_index *ix, const void *base, size_t stride,
+		    const struct flb_vip_key *key)
+{
+	uint32_t h;
+
+	if (!ix->pos)
+		return -1;
+	for (h = key_hash(key) & ix->mask; ix->pos[h]; h = (h + 1) & ix->mask)
+		if (!memcmp(key_at(base, stride, ix->pos[h] - 1), key, sizeof(*key)))
+			return ix->pos[h] - 1;
+	return -1;
+}
+
 void tables_free(struct table_cache *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->e[i].ids);
+		free(t->e[i].inputs);
+	}
 	free(t->e);
+	key_index_free(&t->ix);
 	memset(t, 0, sizeof(*t));
 }
 
 const struct table_entry *tables_find(const struct table_cache *t, const struct flb_vip_key *key)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!memcmp(&t->e[i].key, key, sizeof(*key)))
-			return &t->e[i];
-	return NULL;
+	long i = key_index_find(&t->ix, t->e, sizeof(*t->e), key);
+
+	return i < 0 ? NULL : &t->e[i];
 }
 
 struct table_entry *tables_get(struct table_cache *t, const struct flb_vip_key *key)
@@ -33,9 +92,14 @@ struct table_entry *tables_get(struct table_cache *t, const struct flb_vip_key *
 	if (!e)
 		return NULL;
 	t->e = e;
-	e = &t->e[t->n++];
+	e = &t->e[t->n];
 	memset(e, 0, sizeof(*e));
 	e->key = *key;
+	/* Rebuilt on every add: at most FLB_MAX_VIPS entries, and adds are
+	 * one per new VIP. Doubling would do, but this keeps it simple. */
+	if (key_index_build(&t->ix, t->e, sizeof(*t->e), t->n + 1))
+		return NULL;
+	t->n++;
 	return e;
 }
 
@@ -46,7 +110,36 @@ void tables_forget(struct table_cache *t, const struct flb_vip_key *key)
 	if (!e)
 		return;
 	free(e->ids);
+	free(e->inputs);
 	*e = t->e[--t->n];
+	if (key_index_build(&t->ix, t->e, sizeof(*t->e), t->n))
+		key_index_free(&t->ix); /* ENOMEM: lookups miss, tables are rebuilt */
+}
+
+int tables_inputs(const struct flb_service_cfg *svc, const uint32_t *ids, const uint32_t *weights,
+		  uint8_t **buf, size_t *len)
+{
+	size_t cap = sizeof(uint32_t), o = 0;
+	uint8_t *b;
+
+	for (size_t i = 0; i < svc->n_backends; i++)
+		cap += 2 * sizeof(uint32_t) + strlen(svc->backends[i].id) + 1;
+	b = malloc(cap);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b + o, &svc->table_size, sizeof(uint32_t));
+	o += sizeof(uint32_t);
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		size_t n = strlen(svc->backends[i].id) + 1;
+
+		memcpy(b + o, &ids[i], sizeof(uint32_t));
+		memcpy(b + o + 4, &weights[i], sizeof(uint32_t));
+		memcpy(b + o + 8, svc->backends[i].id, n);
+		o += 8 + n;
+	}
+	*buf = b;
+	*len = o;
+	return 0;
 }
 
 int tables_disruption(const uint32_t *old, const uint32_t *cur, uint32_t m, uint32_t *changed,

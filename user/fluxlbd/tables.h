@@ -8,7 +8,10 @@
  * unchanged table, and compares a changed one with its predecessor: slots
  * changed, and "excess", slots that moved between two backends present
  * before and after, which a perfect consistent hash would not have moved.
- * Pure: no map access, no logging.
+ * A table is a function of its inputs (table size, and per backend its
+ * name, effective weight and id): the cache keeps them beside the table,
+ * so an unchanged service is not even rebuilt. Pure: no map access, no
+ * logging.
  */
 #ifndef FLB_TABLES_H
 #define FLB_TABLES_H
@@ -29,11 +32,29 @@ struct table_entry {
 	uint32_t last_changed, last_excess;
 	uint64_t excess_total;
 	bool panic;
+	uint8_t *inputs;        /* tables_inputs() of ids; NULL: unknown */
+	size_t inputs_len;
 };
+
+/* Positions of VIP keys in an array, by hash: lookups in O(1), so that
+ * planning 1024 services is not 1024 x 1024 key comparisons. The key is
+ * the first member of each array element (stride: the element size). */
+struct key_index {
+	uint32_t *pos;          /* 1 + position; 0: empty */
+	uint32_t mask;          /* slots - 1 */
+};
+
+void key_index_free(struct key_index *ix);
+/* Indexes base[0..n); the first of equal keys wins. Returns 0 or -ENOMEM. */
+int key_index_build(struct key_index *ix, const void *base, size_t stride, size_t n);
+/* The position of key in base[], or -1. */
+long key_index_find(const struct key_index *ix, const void *base, size_t stride,
+		    const struct flb_vip_key *key);
 
 struct table_cache {
 	struct table_entry *e;
 	size_t n;
+	struct key_index ix;    /* over e[0..n) */
 };
 
 void tables_free(struct table_cache *t);
@@ -50,6 +71,11 @@ int tables_build(const struct flb_service_cfg *svc, const uint32_t *ids, const u
 		 uint32_t **slots, uint32_t *size, uint64_t *fingerprint);
 /* Slots that differ between two tables of m slots, and of those the ones
  * between backends present in both. Returns 0 or -ENOMEM. */
+/* The inputs of svc's table as one byte string (*buf malloc'ed): table
+ * size setting, then per backend its id, effective weight and name. Equal
+ * strings build equal tables. Returns 0 or -ENOMEM. */
+int tables_inputs(const struct flb_service_cfg *svc, const uint32_t *ids, const uint32_t *weights,
+		  uint8_t **buf, size_t *len);
 int tables_disruption(const uint32_t *old, const uint32_t *cur, uint32_t m, uint32_t *changed,
 		      uint32_t *excess);
 

@@ -4,6 +4,8 @@
  * single bpf_map_update_elem, so the datapath never sees half an entry.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,25 +193,60 @@ int maps_set_vip_addr(struct flb_maps *m, const struct flb_vip_addr *a, uint32_t
 	return update(m->flb_vip_addrs, a, &vip_id);
 }
 
-int maps_prune_vip_addrs(struct flb_maps *m, uint32_t vip_id, const uint32_t *keep, size_t n_keep)
+int maps_prune_vip_addrs(struct flb_maps *m, const uint32_t *keep, size_t n_keep)
 {
-	struct flb_vip_addr k, next;
-	void *prev = NULL;
-	uint32_t id;
+	enum { BATCH = 256 };
+	struct flb_vip_addr keys[BATCH], in_batch, out_batch;
+	uint32_t ids[BATCH];
+	bool kept[FLB_MAX_VIPS] = {}, first = true;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct flb_vip_addr *gone = NULL;
+	size_t n_gone = 0, cap = 0;
+	int err = 0;
 
 	for (size_t i = 0; i < n_keep; i++)
-		if (keep[i] == vip_id)
-			return 0;
-	while (!bpf_map_get_next_key(m->flb_vip_addrs, prev, &next)) {
-		if (!bpf_map_lookup_elem(m->flb_vip_addrs, &next, &id) && id == vip_id) {
-			bpf_map_delete_elem(m->flb_vip_addrs, &next);
-			prev = NULL; /* the walk restarts after a delete */
-			continue;
+		if (keep[i] < FLB_MAX_VIPS)
+			kept[keep[i]] = true;
+	/* Read the whole map first, delete after: a delete during a walk of a
+	 * hash map may restart or skip the walk. */
+	for (;;) {
+		__u32 count = BATCH;
+		int rc = bpf_map_lookup_batch(m->flb_vip_addrs, first ? NULL : &in_batch, &out_batch,
+					      keys, ids, &count, &opts);
+
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			goto out;
 		}
-		k = next;
-		prev = &k;
+		for (__u32 i = 0; i < count; i++) {
+			if (ids[i] < FLB_MAX_VIPS && kept[ids[i]])
+				continue;
+			if (n_gone == cap) {
+				struct flb_vip_addr *g;
+
+				cap = cap ? 2 * cap : 64;
+				g = realloc(gone, cap * sizeof(*gone));
+				if (!g) {
+					err = -ENOMEM;
+					goto out;
+				}
+				gone = g;
+			}
+			gone[n_gone++] = keys[i];
+		}
+		if (rc) /* ENOENT: that was the last batch */
+			break;
+		in_batch = out_batch;
+		first = false;
 	}
-	return 0;
+	for (size_t i = 0; i < n_gone; i++)
+		if (bpf_map_delete_elem(m->flb_vip_addrs, &gone[i]) && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+out:
+	free(gone);
+	return err;
 }
 
 int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
@@ -229,14 +266,40 @@ int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct fl
 	return n;
 }
 
+static int ring_fd(const uint32_t *ids, uint32_t size);
+
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	int fd, outer = m->flb_rings, err = 0;
-	uint32_t *keys = NULL, *vals = NULL, count = size + 1;
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	int fd, err = 0;
 
 	if (vip_id >= FLB_MAX_VIPS || !size)
+		return -ERANGE;
+	fd = ring_fd(ids, size);
+	if (fd < 0)
+		return fd;
+	/* The swap: one pointer update in the array-of-maps. */
+	if (bpf_map_update_elem(m->flb_rings, &vip_id, &fd, BPF_ANY))
+		err = -errno;
+	close(fd); /* the outer map holds its own reference */
+	return err;
+}
+
+int maps_del_ring(struct flb_maps *m, uint32_t vip_id)
+{
+	if (bpf_map_delete_elem(m->flb_rings, &vip_id) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* A new inner table [size, ids[0..size)], not yet swapped in: its fd. */
+static int ring_fd(const uint32_t *ids, uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t *keys = NULL, *vals = NULL, count = size + 1;
+	int fd, err = 0;
+
+	if (!size)
 		return -ERANGE;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "flb_ring", 4, 4, size + 1, &opts);
 	if (fd < 0)
@@ -252,25 +315,109 @@ int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint
 	vals[0] = size;
 	memcpy(vals + 1, ids, size * sizeof(*ids));
 	/* One syscall for the whole table: 65537 single updates take ~30 ms. */
-	if (bpf_map_update_batch(fd, keys, vals, &count, &bopts)) {
-		err = -errno;
-		goto out;
-	}
-	/* The swap: one pointer update in the array-of-maps. */
-	if (bpf_map_update_elem(outer, &vip_id, &fd, BPF_ANY))
+	if (bpf_map_update_batch(fd, keys, vals, &count, &bopts))
 		err = -errno;
 out:
 	free(keys);
 	free(vals);
-	close(fd); /* the outer map holds its own reference */
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
+		   const uint32_t *const *ids, const uint32_t *sizes, size_t *done)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t *keys = calloc(n + 1, sizeof(*keys));
+	int *fds = calloc(n + 1, sizeof(*fds));
+	size_t built = 0;
+	__u32 count;
+	int err = 0;
+
+	*done = 0;
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (; built < n; built++) {
+		if (vip_ids[built] >= FLB_MAX_VIPS) {
+			err = -ERANGE;
+			break;
+		}
+		fds[built] = ring_fd(ids[built], sizes[built]);
+		if (fds[built] < 0) {
+			err = fds[built];
+			break;
+		}
+		keys[built] = vip_ids[built];
+	}
+	/* Those built before a failure go in: they come first in the order. */
+	count = built;
+	if (count && bpf_map_update_batch(m->flb_rings, keys, fds, &count, &bopts) && !err)
+		err = -errno;
+	*done = count;
+out:
+	for (size_t i = 0; i < built; i++)
+		close(fds[i]); /* the outer map holds its own reference */
+	free(keys);
+	free(fds);
 	return err;
 }
 
-int maps_del_ring(struct flb_maps *m, uint32_t vip_id)
+struct del_rings {
+	int fd;
+	const uint32_t *vip_ids;
+	size_t n, stride, first;
+	size_t failed_at; /* lowest index that failed; n: none */
+	int err;
+};
+
+static void *del_rings_worker(void *arg)
 {
-	if (bpf_map_delete_elem(m->flb_rings, &vip_id) && errno != ENOENT)
-		return -errno;
-	return 0;
+	struct del_rings *d = arg;
+
+	for (size_t i = d->first; i < d->n; i += d->stride)
+		if (bpf_map_delete_elem(d->fd, &d->vip_ids[i]) && errno != ENOENT) {
+			d->failed_at = i;
+			d->err = -errno;
+			break;
+		}
+	return NULL;
+}
+
+int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t *done)
+{
+	enum { THREADS = 16, PER_THREAD = 8 };
+	struct del_rings w[THREADS];
+	pthread_t th[THREADS];
+	bool started[THREADS] = {};
+	size_t k = (n + PER_THREAD - 1) / PER_THREAD;
+	int err = 0;
+
+	k = k < 1 ? 1 : k > THREADS ? THREADS : k;
+	for (size_t t = 0; t < k; t++) {
+		w[t] = (struct del_rings){ .fd = m->flb_rings, .vip_ids = vip_ids, .n = n,
+					   .stride = k, .first = t, .failed_at = n };
+		/* Share 0 runs here, and any share whose thread did not start. */
+		started[t] = t && !pthread_create(&th[t], NULL, del_rings_worker, &w[t]);
+	}
+	del_rings_worker(&w[0]);
+	for (size_t t = 1; t < k; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			del_rings_worker(&w[t]);
+	}
+	*done = n;
+	for (size_t t = 0; t < k; t++)
+		if (w[t].failed_at < *done) {
+			*done = w[t].failed_at;
+			err = w[t].err;
+		}
+	return err;
 }
 
 int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size)

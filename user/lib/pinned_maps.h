@@ -40,15 +40,27 @@ int maps_del_vip(struct flb_maps *m, const struct flb_vip_key *key);
 int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
 		   size_t max);
 
-/* Fragment VIPs (flb_vip_addrs). Pruning removes entries naming vip_id
- * unless vip_id is still in keep[0..n_keep). */
+/* Fragment VIPs (flb_vip_addrs). Pruning removes, in one walk of the map,
+ * every entry naming a VIP id that is not in keep[0..n_keep). */
 int maps_set_vip_addr(struct flb_maps *m, const struct flb_vip_addr *a, uint32_t vip_id);
-int maps_prune_vip_addrs(struct flb_maps *m, uint32_t vip_id, const uint32_t *keep, size_t n_keep);
+int maps_prune_vip_addrs(struct flb_maps *m, const uint32_t *keep, size_t n_keep);
 
 /* Builds a new inner table [M, ids[0..M)] and swaps it in for vip_id in one
  * update, so the datapath sees the old table or the new one, never a mix. */
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size);
 int maps_del_ring(struct flb_maps *m, uint32_t vip_id);
+
+/* The same for n tables at once. Every update or delete of an
+ * array-of-maps waits for an RCU grace period (the kernel's
+ * maybe_wait_bpf_programs(): about 0.1-2 ms here), so one table at a time
+ * costs seconds for a thousand. maps_set_rings builds every inner table,
+ * then swaps them all in with one batch update (one wait); each table is
+ * still swapped whole. maps_del_rings deletes from several threads, whose
+ * waits share grace periods (the kernel has no batch delete for this map
+ * type). *done: how many of the n were written (in order) before an error. */
+int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
+		   const uint32_t *const *ids, const uint32_t *sizes, size_t *done);
+int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t *done);
 /* Reads the table of vip_id into *ids (malloc'd, caller frees) and its size. */
 int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size);
 
