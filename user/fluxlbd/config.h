@@ -121,6 +121,19 @@ int config_load_file(const char *path, struct flb_config *out, char *err,
 int config_parse(const char *name, const char *buf, size_t len,
 		 struct flb_config *out, char *err, size_t errlen);
 
+/*
+ * The checks across the whole configuration that decide whether the
+ * dataplane can serve it (config_validate.c): an IPv6 VIP has only IPv6
+ * backends, at most FLB_MAX_BACKENDS - 1 distinct backend addresses over
+ * all services (an id each), a fixed table_size holds every weighted
+ * backend. config_parse() runs it, and so does everything that builds a
+ * configuration another way (desired.c, the planner): --check-config and
+ * apply refuse the same files. name prefixes the message ("FILE:LINE: path:
+ * problem"; the line is left out when unknown). Returns 0, -EINVAL or
+ * -ENOMEM. err may be NULL.
+ */
+int config_validate(const struct flb_config *cfg, const char *name, char *err, size_t errlen);
+
 /* Frees what a successful parse allocated and zeroes *cfg; safe to repeat. */
 void config_free(struct flb_config *cfg);
 

@@ -233,8 +233,10 @@ static void on_source(struct daemon *d)
 	}
 	src_view_free(&d->view);
 	d->view = v;
-	if (refresh(d, &d->cfg, "registry changed"))
+	if (refresh(d, &d->cfg, "registry changed")) {
 		log_error("registry update failed to apply; the running state keeps serving", NULL);
+		draft(d)->reloads_rejected++;
+	}
 	if (first && d->applied && !d->draft.ready)
 		d->attach_pending = true;
 }

@@ -75,22 +75,14 @@ static struct plan_op *add_op(struct plan *p, enum plan_op_kind kind)
 	return op;
 }
 
-/* IPv4 goes in IPv4 or IPv6 tunnels, IPv6 only in IPv6 ones (as Katran). */
+/* Defensive: whoever built cfg ran the same validator (config.h). */
 static int check_supported(const struct flb_config *cfg, struct plan *p)
 {
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
+	char err[256];
+	int ret = config_validate(cfg, "desired state", err, sizeof(err));
 
-		if (svc->vip.family != AF_INET6)
-			continue;
-		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].addr.family != AF_INET6)
-				return refuse(p, -EOPNOTSUPP,
-					      "an IPv6 VIP needs IPv6 backends (IPv6 cannot be carried in IPv4)",
-					      "service=%s backend=%s line=%d", svc->name,
-					      svc->backends[b].id, svc->backends[b].line);
-	}
-	return 0;
+	return ret ? refuse(p, ret == -ENOMEM ? -ENOMEM : -EOPNOTSUPP,
+			    "desired state refused by the validator", "reason=\"%s\"", err) : 0;
 }
 
 /* VIP ids: the pinned one when the VIP exists, else the lowest free id. */

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Health and drain state survive a daemon restart (SIGTERM and SIGKILL):
+# a backend marked down stays out of the table across the restart (0 failed
+# new connections from a client streaming through both restarts), and a
+# draining backend keeps its drain deadline (the drain ends drain_timeout
+# after it started, not after the restart).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TOPO=flbrs$$
+source "$ROOT/tests/lib/e2e.sh"
+source "$ROOT/scripts/topo.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	skip restart_state "needs root (netns, XDP)"
+	exit 0
+fi
+trap topo_down EXIT
+DRAIN_S=4
+
+topo_up
+config() { # $1: weight of backend 3
+	cat >"$CONFIG" <<YAML
+interfaces: [eth0]
+node: {bpffs: $PIN_BASE}
+defaults:
+  drain_timeout: ${DRAIN_S}s
+  health_check: {type: http, path: /health, interval: 300ms, timeout: 200ms, rise: 2, fall: 2}
+services:
+  - name: web
+    vip: $VIP
+    port: 80
+    backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13, weight: $1}]
+YAML
+}
+config 1
+backends_wait
+daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
+now() { date +%s.%N; }
+# Waits (max 10 s) until the daemon has logged $1 more than $2 times.
+wait_log() {
+	for _ in $(seq 1 200); do
+		[ "$(grep -c "$1" "$DAEMON_LOG")" -gt "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+restart() { # $1: signal
+	kill -"$1" "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	daemon_start
+}
+
+# 1. A backend down stays down across restarts.
+n=$(grep -c 'to=down' "$DAEMON_LOG")
+kill "$(ip netns pids "$(ns b1)" | head -1)"
+wait_log 'backend=10.10.2.11 port=80 from=[a-z]* to=down' "$n"
+sleep 0.3
+in_ns cl python3 "$ROOT/tests/lib/client.py" stream "$VIP" 80 6 >"/run/$TOPO/stream.json" &
+STREAM=$!
+sleep 1
+restart TERM || { fail restart_term "fluxlbd did not become ready"; exit 1; }
+sleep 1.5
+restart KILL || { fail restart_kill "fluxlbd did not become ready"; exit 1; }
+wait "$STREAM"
+r=$(cat "/run/$TOPO/stream.json")
+echo "  stream across SIGTERM and SIGKILL restarts: $r"
+expect no_failed_connection_across_restarts [ "$(echo "$r" | json_get 'd["failed"] == 0 and d["ok"] > 20')" = True ]
+state=$(flb -j backend list | json_get '[b["state"] for b in d["backends"] if b["address"] == "10.10.2.11"]')
+echo "  backend 10.10.2.11 after the restarts: $state; $(grep 'backend=10.10.2.11' "$DAEMON_LOG" | tail -1)"
+
+# 2. A draining backend keeps its deadline across a restart.
+in_ns cl python3 "$ROOT/tests/lib/client.py" hold "$VIP" 80 12 9 >"/run/$TOPO/hold.json" &
+HOLD=$!
+sleep 0.5
+config 0
+n=$(grep -c 'backend draining' "$DAEMON_LOG")
+t0=$(now)
+kill -HUP "$DAEMON_PID"
+wait_log 'backend draining' "$n"
+sleep 2
+restart TERM || { fail restart_drain "fluxlbd did not become ready"; exit 1; }
+n=$(grep -c 'drain timed out\|backend drained' "$DAEMON_LOG")
+wait_log 'drain timed out\|backend drained' "$n"
+dt=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$t0" "$(now)")
+echo "  drain of 10.10.2.13 ended ${dt}s after it started (timeout ${DRAIN_S}s, restart after 2 s): $(grep 'drain timed out\|backend drained' "$DAEMON_LOG" | tail -1 | grep -o 'id=.*')"
+expect drain_deadline_kept_across_restart python3 -c "import sys; sys.exit(not float('$dt') <= $DRAIN_S + 1)"
+wait "$HOLD"
