@@ -68,3 +68,17 @@ for sig in TERM KILL; do
 	echo "  after SIG$sig restart: size $s2, then $s3"
 	expect "size_unchanged_across_sig${sig,,}_restart" [ "$s2/$s3" = "$s0/$s0" ]
 done
+
+# A backend leaves the configuration: still 509, and after a restart too
+# (the table in the maps is the floor of the new one).
+sed -i 's/, {address: 10.10.2.13}//' "$CONFIG"
+n=$(grep -c 'msg="reloaded"' "$DAEMON_LOG")
+kill -HUP "$DAEMON_PID"
+wait_log 'msg="reloaded"' "$n"
+s4=$(size)
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+daemon_start || { fail restart_after_removal "fluxlbd did not become ready"; exit 1; }
+s5=$(size)
+echo "  2 backends configured (one down): size $s4, after a restart $s5"
+expect size_unchanged_when_backends_leave_and_after_restart [ "$s4/$s5" = "$s0/$s0" ]

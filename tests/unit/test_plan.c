@@ -412,6 +412,66 @@ out:
 	world_free(w);
 }
 
+/* auto never shrinks: not when a backend goes down (a resize would move
+ * every flow on LB nodes without its conntrack entry), drains or leaves,
+ * nor after a restart (the size in the maps is adopted as the floor); it
+ * grows with the backends, and a resize counts as full disruption. */
+TEST(auto_table_size_never_shrinks)
+{
+	static const char three[] = "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n";
+	struct world *w = world_new(), *w2 = world_new();
+	struct flb_config cfg = {};
+	struct table_entry *e;
+	struct plan p = {};
+	uint32_t survivors = 0;
+
+	if (!ASSERT_TRUE(w && w2, "world") || !parse(three, &cfg))
+		goto out;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "3 backends");
+	plan_free(&p);
+	cfg.services[0].backends[0].check_down = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan, one down"))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "one down: same size");
+	ASSERT_TRUE(p.svc[0].table.swap, "its slots moved");
+	ASSERT_LE(p.svc[0].table.excess, 509 / 10, "and few others");
+	plan_free(&p);
+	config_free(&cfg);
+	if (!run(w, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13, weight: 0}]}\n", &p))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "one left, one drains: same size");
+	plan_free(&p);
+
+	/* A restarted daemon: the table in the maps (its size) is the floor. */
+	e = tables_get(&w2->st.tables, &w->st.tables.e[0].key);
+	if (!ASSERT_TRUE(e, "adopted"))
+		goto out;
+	e->size = 509;
+	if (!run(w2, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}]}\n", &p))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "after a restart: same size");
+	ASSERT_EQ(p.svc[0].table.changed, 0, "nothing known to compare with");
+	plan_free(&p);
+
+	/* Grows with the backends: a resize is full disruption. */
+	if (!run(w2, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}, {address: 10.10.2.17}]}\n", &p))
+		goto out;
+	e = tables_get(&w2->st.tables, &p.svc[0].key);
+	ASSERT_EQ(p.svc[0].table.size, 1021, "6 backends");
+	ASSERT_EQ(p.svc[0].table.changed, 1021, "every slot changed");
+	for (uint32_t i = 0; e && e->ids && i < e->size; i++)
+		survivors += e->ids[i] == p.svc[0].ids[0];
+	ASSERT_EQ(p.svc[0].table.excess, survivors, "every slot of the survivor is excess");
+	ASSERT_STRCONTAINS(p.ops[find_op(&p, PLAN_SET_RING, 0)].note.fields, "size=1021", "logged");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+	world_free(w2);
+}
+
 /* changed and excess between two tables, computed here the long way. */
 static void figures(const uint32_t *a, const uint32_t *b, uint32_t m, uint32_t *changed,
 		    uint32_t *excess)
@@ -475,7 +535,7 @@ TEST(disruption_figures_between_two_plans)
 		 &p))
 		goto out;
 	ASSERT_EQ(p.svc[0].table.changed, 509, "resized: every slot");
-	ASSERT_EQ(p.svc[0].table.excess, 0, "no excess counted");
+	ASSERT_EQ(p.svc[0].table.excess, 509, "resized: every slot of a survivor is excess");
 out:
 	free(old);
 	plan_free(&p);

@@ -237,7 +237,9 @@ static int plan_backend_writes(struct plan *p, bool raise)
 	return 0;
 }
 
-/* The service's table, compared with the cached one. */
+/* The service's table, compared with the cached one. Its size never
+ * shrinks under auto: the cached size (the one in the maps, also right
+ * after a restart: reconcile.c adopts it) is the floor. */
 static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 {
 	const struct flb_service_cfg *svc = &in->cfg->services[s];
@@ -246,7 +248,8 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	struct plan_table *t = &ps->table;
 	int err;
 
-	err = tables_build(svc, ps->ids, ps->weights, &t->slots, &t->size, &t->fingerprint);
+	t->size = tables_size(svc, e ? e->size : 0);
+	err = tables_build(svc, ps->ids, ps->weights, t->size, &t->slots, &t->fingerprint);
 	if (err)
 		return refuse(p, err, "cannot build Maglev table", "service=%s err=\"%s\"",
 			      svc->name, strerror(-err));
@@ -254,10 +257,9 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	    !memcmp(e->ids, t->slots, t->size * sizeof(*t->slots)))
 		return 0;
 	t->swap = true;
-	if (e && e->ids && e->size == t->size)
-		err = tables_disruption(e->ids, t->slots, t->size, &t->changed, &t->excess);
-	else if (e && e->ids)
-		t->changed = t->size; /* a new size moves (almost) everything */
+	/* A new size moves (almost) every flow: all slots count as changed. */
+	if (e && e->ids)
+		err = tables_disruption(e->ids, e->size, t->slots, t->size, &t->changed, &t->excess);
 	return err;
 }
 

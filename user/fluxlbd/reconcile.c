@@ -48,6 +48,29 @@ void reconciler_free(struct reconciler *r)
 	free(r);
 }
 
+/* The size of each table in the maps is the floor of the VIP's next one
+ * (plan.c: table_size auto never shrinks, not across a restart either). */
+static void adopt_table_sizes(struct reconciler *r)
+{
+	struct flb_vip_key *keys = calloc(FLB_MAX_VIPS, sizeof(*keys));
+	struct flb_vip *vips = calloc(FLB_MAX_VIPS, sizeof(*vips));
+	int n = keys && vips ? maps_list_vips(r->m, keys, vips, FLB_MAX_VIPS) : 0;
+
+	for (int i = 0; i < n; i++) {
+		struct table_entry *e;
+		uint32_t *ids, size;
+
+		if (maps_get_ring(r->m, vips[i].id, &ids, &size))
+			continue;
+		free(ids);
+		e = tables_get(&r->s.tables, &keys[i]);
+		if (e && !e->ids)
+			e->size = size;
+	}
+	free(keys);
+	free(vips);
+}
+
 static int load_mirror(struct reconciler *r)
 {
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
@@ -58,6 +81,7 @@ static int load_mirror(struct reconciler *r)
 		if (r->s.be[id].state == FLB_BE_DRAINING)
 			r->s.drain_start[id] = clock_ns(); /* adopted: its drain starts now */
 	}
+	adopt_table_sizes(r);
 	r->loaded = true;
 	return 0;
 }
