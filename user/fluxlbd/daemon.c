@@ -34,6 +34,7 @@
 #include "exporter.h"
 #include "health.h"
 #include "log.h"
+#include "persist.h"
 #include "pinned_maps.h"
 #include "reconcile.h"
 #include "source.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct flb_exporter *exp;  /* NULL: no metrics.listen */
 	struct src_view view;      /* the source's last view */
 	struct flb_maps *m;
+	struct persist *ps;        /* health and drain state kept across restarts */
 	struct reconciler *rec;
 	struct health *hc;
 	struct flb_status st;      /* published: read by the exporter's thread */
@@ -153,6 +155,7 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	if (err)
 		return err;
 	health_publish(d->hc, draft(d));
+	persist_save_health(d->ps, d->hc);
 	log_info("state applied",
 		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
@@ -471,6 +474,9 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
 		goto out;
+	d->ps = persist_open(o->pin_dir); /* NULL: logged, state starts fresh */
+	persist_load_health(d->ps, d->hc);
+	reconciler_set_persist(d->rec, d->ps);
 	err = setup_fds(d);
 	if (!err)
 		err = start_exporter(d, NULL, &d->cfg);
@@ -491,6 +497,7 @@ out:
 	if (d->applied)
 		desired_free(&d->eff);
 	reconciler_free(d->rec);
+	persist_close(d->ps);
 	health_free(d->hc);
 	maps_close(d->m);
 	for (int *fd = &d->ep; fd <= &d->rfd; fd++)

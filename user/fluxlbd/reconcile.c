@@ -17,6 +17,7 @@
 #include "apply.h"
 #include "clock.h"
 #include "log.h"
+#include "persist.h"
 #include "plan.h"
 #include "reconcile.h"
 #include "tables.h"
@@ -26,8 +27,14 @@ struct reconciler {
 	struct flb_maps *m;
 	struct flb_status *st;
 	bool loaded;                              /* s.be[] mirrors the map */
+	struct persist *ps;                       /* saved drain starts; NULL: none */
 	struct plan_state s;
 };
+
+void reconciler_set_persist(struct reconciler *r, struct persist *ps)
+{
+	r->ps = ps;
+}
 
 struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
 {
@@ -73,13 +80,19 @@ static void adopt_table_sizes(struct reconciler *r)
 
 static int load_mirror(struct reconciler *r)
 {
+	uint64_t now = clock_ns();
+
+	/* Adopted drains keep the start saved by the daemon before us. */
+	persist_load_drain(r->ps, r->s.drain_start);
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
 		int err = maps_get_backend(r->m, id, &r->s.be[id]);
 
 		if (err)
 			return log_err(err, "cannot read backend map", "id=%u", id);
-		if (r->s.be[id].state == FLB_BE_DRAINING)
-			r->s.drain_start[id] = clock_ns(); /* adopted: its drain starts now */
+		if (r->s.be[id].state != FLB_BE_DRAINING)
+			r->s.drain_start[id] = 0;
+		else if (!r->s.drain_start[id] || r->s.drain_start[id] > now)
+			r->s.drain_start[id] = now; /* none saved: its drain starts now */
 	}
 	adopt_table_sizes(r);
 	r->loaded = true;
@@ -192,6 +205,7 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 	}
 	err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, clock_ns());
+	persist_save_drain(r->ps, r->s.drain_start);
 	if (err)
 		goto out;
 	*rep = p.rep;
@@ -250,6 +264,7 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 	if (!err)
 		err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, c.now);
+	persist_save_drain(r->ps, r->s.drain_start);
 out:
 	plan_free(&p);
 	free(c.flows);
