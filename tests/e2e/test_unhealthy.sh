@@ -46,13 +46,18 @@ wait_log() { # $1 pattern, $2 count before: waits (max 5 s) for one more
 	return 1
 }
 
-# run_case NAME: 48 held connections; /health of backend 1 fails after 1 s.
+# run_case NAME: 48 held connections; then /health of backend 1 fails.
 run_case() {
 	local n
 	sleep 0.6 # both backends up (checks pass: unknown -> up)
-	in_ns cl python3 "$ROOT/tests/lib/client.py" hold "$VIP" 80 48 4 >"/run/$TOPO/hold-$1.json" &
+	in_ns cl python3 "$ROOT/tests/lib/client.py" hold "$VIP" 80 48 5 >"/run/$TOPO/hold-$1.json" &
 	local hold=$!
-	sleep 1
+	# All 48 established (on a busy machine the client starts slowly).
+	for _ in $(seq 1 100); do
+		[ "$(in_ns cl ss -Htn state established dst "$VIP" | wc -l)" -ge 48 ] && break
+		sleep 0.05
+	done
+	sleep 0.3
 	n=$(grep -c 'backend=10.10.2.11 port=80 from=[a-z]* to=down' "$DAEMON_LOG")
 	touch "$FAILFILE"
 	wait_log 'backend=10.10.2.11 port=80 from=[a-z]* to=down' "$n" ||

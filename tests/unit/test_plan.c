@@ -71,7 +71,9 @@ static bool parse(const char *services, struct flb_config *cfg)
 {
 	char yaml[4096], err[256];
 
-	snprintf(yaml, sizeof(yaml), "interfaces: [eth0]\nservices:\n%s", services);
+	/* services: the list's items, or whole sections from "defaults:" on. */
+	snprintf(yaml, sizeof(yaml), "interfaces: [eth0]\n%s%s",
+		 strncmp(services, "defaults:", 9) ? "services:\n" : "", services);
 	return ASSERT_OK(config_parse("t.yaml", yaml, strlen(yaml), cfg, err, sizeof(err)), err);
 }
 
@@ -278,7 +280,7 @@ TEST(removed_backend_drains_and_a_down_one_is_freed_at_once)
 	struct plan p = {};
 
 	if (!ASSERT_TRUE(w, "world") ||
-	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n",
+	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[0].backends[2].check_down = true;
@@ -367,7 +369,7 @@ TEST(down_backend_gets_no_slot)
 	struct plan p = {};
 
 	if (!ASSERT_TRUE(w, "world") ||
-	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12, weight: 2}, {address: 10.10.2.13}]}\n",
+	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.11}, {address: 10.10.2.12, weight: 2}, {address: 10.10.2.13}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[0].backends[2].check_down = true;
@@ -416,6 +418,57 @@ out:
  * every flow on LB nodes without its conntrack entry), drains or leaves,
  * nor after a restart (the size in the maps is adopted as the floor); it
  * grows with the backends, and a resize counts as full disruption. */
+/* Unhealthy stops new flows only: with on_unhealthy: drain (the default)
+ * the backend leaves the service's table and its id stays ACTIVE, so its
+ * established flows stay, whatever else the address serves; with reset
+ * its id is DOWN (flows re-steered). Registry critical is the same. */
+TEST(unhealthy_drains_by_default_and_resets_on_request)
+{
+	struct world *w = world_new();
+	struct flb_config cfg = {};
+	struct plan p = {};
+
+	if (!ASSERT_TRUE(w, "world") ||
+	    !parse("  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n"
+		   "  - {name: b, vip: 10.100.0.2, port: 80, backends: [{address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}]}\n",
+		   &cfg))
+		goto out;
+	ASSERT_EQ(cfg.services[0].on_unhealthy, FLB_UNHEALTHY_DRAIN, "default: drain");
+	cfg.services[0].backends[0].check_down = true;
+	cfg.services[1].backends[0].down = true; /* the registry's critical */
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.svc[0].weights[0], 0, "no new flows");
+	ASSERT_EQ(p.svc[1].weights[0], 0, "no new flows (registry)");
+	ASSERT_EQ(w->st.be[p.svc[0].ids[0]].state, FLB_BE_ACTIVE, "flows stay");
+	ASSERT_EQ(w->st.be[p.svc[1].ids[0]].state, FLB_BE_ACTIVE, "flows stay (registry)");
+	for (uint32_t i = 0; i < p.svc[0].table.size; i++)
+		if (!ASSERT_NE(tables_find(&w->st.tables, &p.svc[0].key)->ids[i], p.svc[0].ids[0],
+			       "no slot"))
+			break;
+	plan_free(&p);
+	config_free(&cfg);
+
+	if (!parse("defaults: {on_unhealthy: reset}\n"
+		   "services:\n"
+		   "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n"
+		   "  - {name: b, vip: 10.100.0.2, port: 80, on_unhealthy: drain, backends: [{address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}]}\n",
+		   &cfg) ||
+	    !ASSERT_EQ(cfg.services[0].on_unhealthy, FLB_UNHEALTHY_RESET, "from defaults") ||
+	    !ASSERT_EQ(cfg.services[1].on_unhealthy, FLB_UNHEALTHY_DRAIN, "its own"))
+		goto out;
+	cfg.services[0].backends[0].check_down = true;
+	cfg.services[1].backends[0].check_down = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(w->st.be[p.svc[0].ids[0]].state, FLB_BE_DOWN, "reset: flows re-steered");
+	ASSERT_EQ(w->st.be[p.svc[1].ids[0]].state, FLB_BE_ACTIVE, "drain: flows stay");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+}
+
 TEST(auto_table_size_never_shrinks)
 {
 	static const char three[] = "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n";
@@ -628,7 +681,7 @@ TEST(shared_address_takes_the_most_serving_state)
 	plan_free(&p);
 	config_free(&cfg);
 	if (!parse("  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12, weight: 0}]}\n"
-		   "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}]}\n",
+		   "  - {name: c, vip: 10.100.0.3, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[1].backends[0].check_down = true;

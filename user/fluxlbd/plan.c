@@ -187,8 +187,12 @@ static int plan_backends(const struct plan_input *in, struct plan *p)
 					      FLB_MAX_BACKENDS - 1);
 			p->svc[s].ids[b] = id;
 			p->configured[id] = true;
+			/* Unhealthy: no slots here either way; drain keeps the
+			 * address's established flows (ACTIVE), reset re-steers
+			 * them (DOWN). */
 			want = p->svc[s].weights[b] ? FLB_BE_ACTIVE :
-			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			       !svc->backends[b].weight ? FLB_BE_DRAINING :
+			       svc->on_unhealthy == FLB_UNHEALTHY_RESET ? FLB_BE_DOWN : FLB_BE_ACTIVE;
 			/* A weight-0 backend whose drain ended stays down. */
 			if (want == FLB_BE_DRAINING && p->be[id].state == FLB_BE_DOWN &&
 			    !in->state->drain_start[id])
