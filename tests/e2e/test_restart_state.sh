@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Health and drain state survive a daemon restart (SIGTERM and SIGKILL):
 # a backend marked down stays out of the table across the restart (0 failed
-# new connections from a client streaming through both restarts), and a
+# new connections from a client streaming through both restarts) and comes
+# back once its server is back and it passed `rise` checks; and a
 # draining backend keeps its drain deadline (the drain ends drain_timeout
 # after it started, not after the restart: limit drain_timeout + 1.5 s, the
 # 1 s drain tick and the reload).
@@ -70,6 +71,13 @@ expect no_failed_connection_across_restarts [ "$(echo "$r" | json_get 'd["failed
 expect restarts_restore_the_down_verdict [ "$(grep -c 'health verdicts restored.* down=1' "$DAEMON_LOG")" = 2 ]
 slots=$(flb -j backend list "$VIP:80" | json_get 'sum(b["slots"] for b in d["backends"] if b["address"] == "10.10.2.11")')
 expect down_backend_has_no_slots_after_restarts [ "$slots" = 0 ]
+# Its server back: it serves again once it passed `rise` checks.
+n=$(grep -c 'backend=10.10.2.11 port=80 from=down to=up' "$DAEMON_LOG")
+bg_in_ns b1 "/run/$TOPO/httpd-1.log" python3 "$ROOT/tests/lib/httpd.py" backend-1 80
+wait_log 'backend=10.10.2.11 port=80 from=down to=up' "$n"
+sleep 0.2
+r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 60)
+expect restored_down_backend_returns_after_rise [ "$(echo "$r" | json_get 'd["failed"] == 0 and d["by_backend"].get("backend-1", 0) > 0')" = True ]
 
 # 2. A draining backend keeps its deadline across a restart. Held
 # connections keep flows on it, so only the timeout ends its drain.
