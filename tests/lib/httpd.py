@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """A real HTTP/1.1 backend for the demo and e2e tests: answers every GET with
 its own name, so the client can tell which backend served it.
-Usage: httpd.py NAME [PORT]"""
+Usage: httpd.py NAME [PORT] [HEALTH_FAIL_FILE]
+With HEALTH_FAIL_FILE, GET /health answers 503 while that file exists (every
+other path still answers 200): a failing health check on a working service."""
 import http.server
+import os
 import socket
 import socketserver
 import sys
 
 NAME = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 80
+HEALTH_FAIL_FILE = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -17,6 +21,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         body = (NAME + "\n").encode()
+        if (HEALTH_FAIL_FILE and self.path == "/health"
+                and os.path.exists(HEALTH_FAIL_FILE)):
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

@@ -297,7 +297,7 @@ TEST(ipv6)
 		"    backends:\n"
 		"      - address: fd00:0:0:0:0:0:0:1\n"
 		"      - address: 2001:db8::a:0:0:1\n"
-		"      - address: 10.10.2.11\n"
+		"      - address: fd00::a\n"
 		"  - name: web6-any\n"
 		"    vip: fd00::100\n"
 		"    backends: []\n";
@@ -312,7 +312,7 @@ TEST(ipv6)
 	if (ASSERT_EQ(s->n_backends, 3, "n_backends")) {
 		ASSERT_STREQ(s->backends[0].id, "[fd00::1]:443", "canonical id");
 		ASSERT_STREQ(s->backends[1].id, "[2001:db8::a:0:0:1]:443", "id");
-		ASSERT_STREQ(s->backends[2].id, "10.10.2.11:443", "IPv4 id");
+		ASSERT_STREQ(s->backends[2].id, "[fd00::a]:443", "short id");
 	}
 	ASSERT_EQ(cfg.services[1].port, 0, "port-less IPv6 VIP");
 	config_free(&cfg);
@@ -735,6 +735,67 @@ TEST(limits)
 	ASSERT_EQ(parse(y, &cfg, err, sizeof(err)), -EINVAL, "252 backends");
 	ASSERT_STREQ(err, "t.yaml:3: services[0].table_size: 251 is smaller than the number of backends with a non-zero weight (252)", "msg");
 	free(y);
+}
+
+/* n_svc services of n_be backends each, every address distinct. */
+static char *gen_distinct(int n_svc, const int *n_be)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int k = 0;
+
+	if (!buf)
+		abort();
+	buf[0] = '\0';
+	cat(&buf, &len, &cap, "interfaces: [eth0]\nservices:\n");
+	for (int s = 0; s < n_svc; s++) {
+		cat(&buf, &len, &cap, "- name: s%d\n  vip: 10.100.0.%d\n  backends:\n", s, s + 1);
+		for (int b = 0; b < n_be[s]; b++, k++)
+			cat(&buf, &len, &cap, "  - address: 10.%d.%d.%d\n", 1 + k / 65536,
+			    k / 256 % 256, k % 256);
+	}
+	return buf;
+}
+
+/* What apply refuses, parse (and so --check-config) refuses, through the
+ * one validator (config_validate.c), and the validator alone says the same
+ * of a configuration built in memory (a registry's backends). */
+TEST(validator_refuses_what_the_dataplane_cannot_serve)
+{
+	static const int fits[] = { 4096, 4095 }, over[] = { 4096, 4096 };
+	struct flb_config cfg;
+	char err[256];
+	char *y;
+
+	ASSERT_EQ(parse("interfaces: [eth0]\nservices:\n"
+			"  - name: web6\n    vip: fd00::1\n    port: 80\n    backends:\n"
+			"      - address: fd00::11\n      - address: 10.10.2.12\n",
+			&cfg, err, sizeof(err)), -EINVAL, "IPv4 backend of an IPv6 VIP");
+	ASSERT_STREQ(err, "t.yaml:8: services[0].backends[1].address: 10.10.2.12 is IPv4 but service \"web6\" has an IPv6 VIP (IPv6 cannot be carried in IPv4): an IPv6 VIP needs IPv6 backends", "msg");
+	ASSERT_TRUE(is_zeroed(&cfg), "zeroed");
+
+	y = gen_distinct(2, fits);
+	ASSERT_OK(parse(y, &cfg, err, sizeof(err)), err);
+	config_free(&cfg);
+	free(y);
+	y = gen_distinct(2, over);
+	ASSERT_EQ(parse(y, &cfg, err, sizeof(err)), -EINVAL, "8192 distinct backends");
+	ASSERT_STREQ(err, "t.yaml:8200: services[1].backends[4095].address: 10.1.31.255 is distinct backend address 8192; the maps hold at most 8191 (an address shared by services counts once)", "msg");
+	free(y);
+
+	/* The same rules on a configuration filled in memory; no line known. */
+	if (!ASSERT_OK(parse("interfaces: [eth0]\nservices:\n"
+			     "  - {name: web6, vip: 'fd00::1', port: 80, table_size: 251, backends: [{address: 'fd00::11'}]}\n",
+			     &cfg, err, sizeof(err)), err))
+		return;
+	cfg.services[0].backends[0].addr.family = AF_INET;
+	cfg.services[0].backends[0].line = 0;
+	ASSERT_EQ(config_validate(&cfg, "registry view", err, sizeof(err)), -EINVAL, "in memory");
+	ASSERT_STRCONTAINS(err, "registry view: services[0].backends[0].address: ", "no line");
+	cfg.services[0].backends[0].addr.family = AF_INET6;
+	ASSERT_OK(config_validate(&cfg, "registry view", err, sizeof(err)), err);
+	cfg.services[0].table_size = 0;
+	config_free(&cfg);
 }
 
 TEST(load_file)

@@ -97,3 +97,44 @@ TEST(empty_registry_service_means_no_backends)
 	}
 	config_free(&cfg);
 }
+
+/* The registry's backends pass the file's validator (config_validate):
+ * 8192 distinct addresses (the maps hold 8191 ids) are refused with
+ * -EINVAL and nothing is left to free; 8191 are accepted. */
+TEST(registry_backends_pass_the_same_validator)
+{
+	static const char two[] =
+		"interfaces: [eth0]\n"
+		"source: {type: consul}\n"
+		"services:\n"
+		"  - {name: api, vip: 10.100.0.2, port: 8000, source_service: api}\n"
+		"  - {name: web, vip: 10.100.0.1, port: 80, source_service: web}\n";
+	struct src_instance *in = calloc(8192, sizeof(*in));
+	struct src_service svc[2] = {
+		{ .name = "api", .known = true, .n = 4096 },
+		{ .name = "web", .known = true, .n = 4096 },
+	};
+	struct src_view view = { .svc = svc, .n = 2 };
+	struct flb_config cfg, eff;
+	char err[256], a[32];
+
+	if (!ASSERT_TRUE(in, "alloc") ||
+	    !ASSERT_OK(config_parse("t.yaml", two, strlen(two), &cfg, err, sizeof(err)), err)) {
+		free(in);
+		return;
+	}
+	for (int i = 0; i < 8192; i++) {
+		snprintf(a, sizeof(a), "10.20.%d.%d", i / 256, i % 256);
+		in[i] = inst("x", a, i < 4096 ? 8000 : 80, 1, SRC_PASSING);
+		snprintf(in[i].id, sizeof(in[i].id), "i%05d", i);
+	}
+	svc[0].inst = in;
+	svc[1].inst = in + 4096;
+	ASSERT_EQ(desired_build(&cfg, &view, &eff), -EINVAL, "8192 distinct backends");
+	ASSERT_TRUE(!eff.services && !eff.n_services, "nothing to free");
+	svc[1].n = 4095;
+	if (ASSERT_OK(desired_build(&cfg, &view, &eff), "8191 fit"))
+		desired_free(&eff);
+	config_free(&cfg);
+	free(in);
+}

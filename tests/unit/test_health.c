@@ -5,7 +5,8 @@
  * health_fd(), then health_run()): a backend's first success makes it UP,
  * `fall` failures in a row DOWN, `rise` successes UP again, each crossing
  * reported once; an unchanged reconfiguration keeps the state; a TCP check
- * follows the listening socket. Needs loopback only. Timing is loose on
+ * follows the listening socket; a verdict restored after a restart starts
+ * DOWN and needs `rise` successes. Needs loopback only. Timing is loose on
  * purpose: each wait allows seconds for what takes a few intervals.
  */
 #include <arpa/inet.h>
@@ -154,6 +155,40 @@ TEST(tcp_follows_the_listener)
 	ASSERT_TRUE(run_until(h, FLB_HEALTH_DOWN, &reported), "refused: down");
 	ASSERT_EQ(reported, 1, "down reported once");
 	health_free(h);
+}
+
+/* A verdict saved before a restart: the new target starts DOWN (the
+ * daemon keeps it out of the table) and needs `rise` successes; restored
+ * verdicts are taken by the next configure only, and per (service,
+ * address, port): another service of the same address starts unknown. */
+TEST(restored_down_needs_rise_successes)
+{
+	struct health *h = health_new();
+	struct flb_service_cfg svc;
+	struct flb_config cfg;
+	struct server s;
+	int reported = 0;
+	uint64_t t0;
+
+	if (!ASSERT_TRUE(h != NULL, "health_new") || !ASSERT_TRUE(server_start(&s, 200), "server"))
+		return;
+	make_config(&cfg, &svc, FLB_HC_HTTP, s.port);
+	ASSERT_OK(health_restore(h, "web", &backend.addr, s.port, FLB_HEALTH_DOWN), "restore");
+	ASSERT_OK(health_restore(h, "other", &backend.addr, s.port, FLB_HEALTH_DOWN), "restore");
+	ASSERT_OK(health_configure(h, &cfg), "configure");
+	ASSERT_EQ(health_get(h, "web", &backend.addr), FLB_HEALTH_DOWN, "starts down");
+	ASSERT_EQ(health_target(h, "web", &backend.addr, s.port), FLB_HEALTH_DOWN, "by port");
+	ASSERT_EQ(health_target(h, "web", &backend.addr, s.port + 1), FLB_HEALTH_UNKNOWN,
+		  "another port is another target");
+	t0 = clock_ms();
+	ASSERT_TRUE(run_until(h, FLB_HEALTH_UP, &reported), "up again");
+	ASSERT_GE(clock_ms() - t0, 80, "after rise (2) checks, 100 ms apart, not the first");
+	ASSERT_EQ(reported, 1, "down -> up reported");
+	snprintf(svc.name, sizeof(svc.name), "other");
+	ASSERT_OK(health_configure(h, &cfg), "a new target, after the restore was taken");
+	ASSERT_EQ(health_get(h, "other", &backend.addr), FLB_HEALTH_UNKNOWN, "restore used once");
+	health_free(h);
+	server_stop(&s);
 }
 
 TEST(unconfigured_backend_is_unknown)

@@ -71,7 +71,9 @@ static bool parse(const char *services, struct flb_config *cfg)
 {
 	char yaml[4096], err[256];
 
-	snprintf(yaml, sizeof(yaml), "interfaces: [eth0]\nservices:\n%s", services);
+	/* services: the list's items, or whole sections from "defaults:" on. */
+	snprintf(yaml, sizeof(yaml), "interfaces: [eth0]\n%s%s",
+		 strncmp(services, "defaults:", 9) ? "services:\n" : "", services);
 	return ASSERT_OK(config_parse("t.yaml", yaml, strlen(yaml), cfg, err, sizeof(err)), err);
 }
 
@@ -278,7 +280,7 @@ TEST(removed_backend_drains_and_a_down_one_is_freed_at_once)
 	struct plan p = {};
 
 	if (!ASSERT_TRUE(w, "world") ||
-	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n",
+	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[0].backends[2].check_down = true;
@@ -367,7 +369,7 @@ TEST(down_backend_gets_no_slot)
 	struct plan p = {};
 
 	if (!ASSERT_TRUE(w, "world") ||
-	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12, weight: 2}, {address: 10.10.2.13}]}\n",
+	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.11}, {address: 10.10.2.12, weight: 2}, {address: 10.10.2.13}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[0].backends[2].check_down = true;
@@ -410,6 +412,117 @@ out:
 	plan_free(&p);
 	config_free(&cfg);
 	world_free(w);
+}
+
+/* auto never shrinks: not when a backend goes down (a resize would move
+ * every flow on LB nodes without its conntrack entry), drains or leaves,
+ * nor after a restart (the size in the maps is adopted as the floor); it
+ * grows with the backends, and a resize counts as full disruption. */
+/* Unhealthy stops new flows only: with on_unhealthy: drain (the default)
+ * the backend leaves the service's table and its id stays ACTIVE, so its
+ * established flows stay, whatever else the address serves; with reset
+ * its id is DOWN (flows re-steered). Registry critical is the same. */
+TEST(unhealthy_drains_by_default_and_resets_on_request)
+{
+	struct world *w = world_new();
+	struct flb_config cfg = {};
+	struct plan p = {};
+
+	if (!ASSERT_TRUE(w, "world") ||
+	    !parse("  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n"
+		   "  - {name: b, vip: 10.100.0.2, port: 80, backends: [{address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}]}\n",
+		   &cfg))
+		goto out;
+	ASSERT_EQ(cfg.services[0].on_unhealthy, FLB_UNHEALTHY_DRAIN, "default: drain");
+	cfg.services[0].backends[0].check_down = true;
+	cfg.services[1].backends[0].down = true; /* the registry's critical */
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.svc[0].weights[0], 0, "no new flows");
+	ASSERT_EQ(p.svc[1].weights[0], 0, "no new flows (registry)");
+	ASSERT_EQ(w->st.be[p.svc[0].ids[0]].state, FLB_BE_ACTIVE, "flows stay");
+	ASSERT_EQ(w->st.be[p.svc[1].ids[0]].state, FLB_BE_ACTIVE, "flows stay (registry)");
+	for (uint32_t i = 0; i < p.svc[0].table.size; i++)
+		if (!ASSERT_NE(tables_find(&w->st.tables, &p.svc[0].key)->ids[i], p.svc[0].ids[0],
+			       "no slot"))
+			break;
+	plan_free(&p);
+	config_free(&cfg);
+
+	if (!parse("defaults: {on_unhealthy: reset}\n"
+		   "services:\n"
+		   "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n"
+		   "  - {name: b, vip: 10.100.0.2, port: 80, on_unhealthy: drain, backends: [{address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}]}\n",
+		   &cfg) ||
+	    !ASSERT_EQ(cfg.services[0].on_unhealthy, FLB_UNHEALTHY_RESET, "from defaults") ||
+	    !ASSERT_EQ(cfg.services[1].on_unhealthy, FLB_UNHEALTHY_DRAIN, "its own"))
+		goto out;
+	cfg.services[0].backends[0].check_down = true;
+	cfg.services[1].backends[0].check_down = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(w->st.be[p.svc[0].ids[0]].state, FLB_BE_DOWN, "reset: flows re-steered");
+	ASSERT_EQ(w->st.be[p.svc[1].ids[0]].state, FLB_BE_ACTIVE, "drain: flows stay");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+}
+
+TEST(auto_table_size_never_shrinks)
+{
+	static const char three[] = "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n";
+	struct world *w = world_new(), *w2 = world_new();
+	struct flb_config cfg = {};
+	struct table_entry *e;
+	struct plan p = {};
+	uint32_t survivors = 0;
+
+	if (!ASSERT_TRUE(w && w2, "world") || !parse(three, &cfg))
+		goto out;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "3 backends");
+	plan_free(&p);
+	cfg.services[0].backends[0].check_down = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan, one down"))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "one down: same size");
+	ASSERT_TRUE(p.svc[0].table.swap, "its slots moved");
+	ASSERT_LE(p.svc[0].table.excess, 509 / 10, "and few others");
+	plan_free(&p);
+	config_free(&cfg);
+	if (!run(w, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13, weight: 0}]}\n", &p))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "one left, one drains: same size");
+	plan_free(&p);
+
+	/* A restarted daemon: the table in the maps (its size) is the floor. */
+	e = tables_get(&w2->st.tables, &w->st.tables.e[0].key);
+	if (!ASSERT_TRUE(e, "adopted"))
+		goto out;
+	e->size = 509;
+	if (!run(w2, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}]}\n", &p))
+		goto out;
+	ASSERT_EQ(p.svc[0].table.size, 509, "after a restart: same size");
+	ASSERT_EQ(p.svc[0].table.changed, 0, "nothing known to compare with");
+	plan_free(&p);
+
+	/* Grows with the backends: a resize is full disruption. */
+	if (!run(w2, "  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}, {address: 10.10.2.15}, {address: 10.10.2.16}, {address: 10.10.2.17}]}\n", &p))
+		goto out;
+	e = tables_get(&w2->st.tables, &p.svc[0].key);
+	ASSERT_EQ(p.svc[0].table.size, 1021, "6 backends");
+	ASSERT_EQ(p.svc[0].table.changed, 1021, "every slot changed");
+	for (uint32_t i = 0; e && e->ids && i < e->size; i++)
+		survivors += e->ids[i] == p.svc[0].ids[0];
+	ASSERT_EQ(p.svc[0].table.excess, survivors, "every slot of the survivor is excess");
+	ASSERT_STRCONTAINS(p.ops[find_op(&p, PLAN_SET_RING, 0)].note.fields, "size=1021", "logged");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+	world_free(w2);
 }
 
 /* changed and excess between two tables, computed here the long way. */
@@ -475,7 +588,7 @@ TEST(disruption_figures_between_two_plans)
 		 &p))
 		goto out;
 	ASSERT_EQ(p.svc[0].table.changed, 509, "resized: every slot");
-	ASSERT_EQ(p.svc[0].table.excess, 0, "no excess counted");
+	ASSERT_EQ(p.svc[0].table.excess, 509, "resized: every slot of a survivor is excess");
 out:
 	free(old);
 	plan_free(&p);
@@ -573,7 +686,7 @@ TEST(shared_address_takes_the_most_serving_state)
 	plan_free(&p);
 	config_free(&cfg);
 	if (!parse("  - {name: a, vip: 10.100.0.1, port: 80, backends: [{address: 10.10.2.12, weight: 0}]}\n"
-		   "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}]}\n",
+		   "  - {name: c, vip: 10.100.0.3, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.12}, {address: 10.10.2.13}, {address: 10.10.2.14}]}\n",
 		   &cfg))
 		goto out;
 	cfg.services[1].backends[0].check_down = true;
@@ -618,6 +731,8 @@ out:
 	world_free(w);
 }
 
+/* Defensive: a configuration built in memory that the validator would
+ * refuse (config_validate.c) is refused by the planner too, nothing written. */
 TEST(ipv6_vip_with_an_ipv4_backend_is_refused)
 {
 	struct world *w = world_new();
@@ -625,11 +740,13 @@ TEST(ipv6_vip_with_an_ipv4_backend_is_refused)
 	struct plan p = {};
 
 	if (!ASSERT_TRUE(w, "world") ||
-	    !parse("  - {name: v6, vip: 'fd00::1', port: 80, backends: [{address: 10.10.2.11}]}\n", &cfg))
+	    !parse("  - {name: v6, vip: 'fd00::1', port: 80, backends: [{address: 'fd00::11'}]}\n", &cfg))
 		goto out;
+	addr_parse("10.10.2.11", &cfg.services[0].backends[0].addr);
 	ASSERT_EQ(step(w, &cfg, &p), -EOPNOTSUPP, "refused");
-	ASSERT_STRCONTAINS(p.err_msg, "an IPv6 VIP needs IPv6 backends", "why");
-	ASSERT_STRCONTAINS(p.err_fields, "service=v6 backend=10.10.2.11:80", "what");
+	ASSERT_STRCONTAINS(p.err_msg, "refused by the validator", "why");
+	ASSERT_STRCONTAINS(p.err_fields, "services[0].backends[0].address", "what");
+	ASSERT_STRCONTAINS(p.err_fields, "an IPv6 VIP needs IPv6 backends", "reason");
 	ASSERT_EQ(p.n_ops, 0, "nothing to write");
 out:
 	plan_free(&p);

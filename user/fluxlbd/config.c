@@ -246,6 +246,8 @@ int config_parse(const char *name, const char *buf, size_t len,
 	strcpy(out->source.endpoints, "http://127.0.0.1:2379");
 	strcpy(out->source.prefix, "/fluxlb/");
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
+	if (!ret)
+		ret = config_validate(out, ctx.name, err, errlen);
 out:
 	yaml_document_delete(&doc);
 	if (ret)

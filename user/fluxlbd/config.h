@@ -50,6 +50,13 @@ struct flb_health_cfg {
 	uint32_t rise, fall;	/* successes to come back, failures to go down: 2, 3 */
 };
 
+/* What a backend's failed health check (or a registry's critical) does to
+ * the flows it already has; new flows of the service stop either way. */
+enum flb_on_unhealthy {
+	FLB_UNHEALTHY_DRAIN = 0,	/* established flows stay on it (default) */
+	FLB_UNHEALTHY_RESET,		/* its flows are re-steered (they break) */
+};
+
 enum flb_source_type {
 	FLB_SRC_FILE = 0,	/* backends listed in this file */
 	FLB_SRC_CONSUL,		/* Consul HTTP API (Consul or fluxlb-registry) */
@@ -81,6 +88,7 @@ struct flb_service_cfg {
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t table_size;	/* prime Maglev table size; 0 = auto */
 	struct flb_health_cfg health; /* from defaults.health_check, then its own */
+	enum flb_on_unhealthy on_unhealthy; /* from defaults.on_unhealthy, then its own */
 	char source_service[64];	/* registry service whose instances are the backends; "" = listed */
 	struct flb_backend_cfg *backends;
 	size_t n_backends;
@@ -104,6 +112,7 @@ struct flb_config {
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
 	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */
+	enum flb_on_unhealthy on_unhealthy; /* defaults.on_unhealthy, default drain */
 	struct flb_source_cfg source;
 	struct flb_service_cfg *services;
 	size_t n_services;
@@ -120,6 +129,19 @@ int config_load_file(const char *path, struct flb_config *out, char *err,
 		     size_t errlen);
 int config_parse(const char *name, const char *buf, size_t len,
 		 struct flb_config *out, char *err, size_t errlen);
+
+/*
+ * The checks across the whole configuration that decide whether the
+ * dataplane can serve it (config_validate.c): an IPv6 VIP has only IPv6
+ * backends, at most FLB_MAX_BACKENDS - 1 distinct backend addresses over
+ * all services (an id each), a fixed table_size holds every weighted
+ * backend. config_parse() runs it, and so does everything that builds a
+ * configuration another way (desired.c, the planner): --check-config and
+ * apply refuse the same files. name prefixes the message ("FILE:LINE: path:
+ * problem"; the line is left out when unknown). Returns 0, -EINVAL or
+ * -ENOMEM. err may be NULL.
+ */
+int config_validate(const struct flb_config *cfg, const char *name, char *err, size_t errlen);
 
 /* Frees what a successful parse allocated and zeroes *cfg; safe to repeat. */
 void config_free(struct flb_config *cfg);

@@ -7,6 +7,8 @@
  *	  drain_timeout: 30s          # how long a draining backend keeps its flows
  *	  panic_threshold: 50         # percent healthy below which all backends serve
  *	  health_check: {...}         # see config_health.c; services without one inherit it
+ *	  on_unhealthy: drain         # drain | reset: what a failed check does to established
+ *	                              # flows (new ones stop either way); services inherit it
  */
 #include "config_parse.h"
 
@@ -33,10 +35,29 @@ static int def_panic(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return err;
 }
 
+int config_parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, enum flb_on_unhealthy *out)
+{
+	static const struct yw_enum modes[] = {
+		{ "drain", FLB_UNHEALTHY_DRAIN },
+		{ "reset", FLB_UNHEALTHY_RESET },
+	};
+	int mode, err = yw_enum(ctx, node, modes, ARRAY_SIZE(modes), &mode);
+
+	if (!err)
+		*out = mode;
+	return err;
+}
+
+static int def_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_on_unhealthy(ctx, node, &((struct flb_config *)obj)->on_unhealthy);
+}
+
 static const struct yw_key defaults_keys[] = {
 	{ "drain_timeout", 0, def_drain },
 	{ "panic_threshold", 0, def_panic },
 	{ "health_check", 0, def_health },
+	{ "on_unhealthy", 0, def_on_unhealthy },
 };
 
 int config_parse_defaults(struct yw_ctx *ctx, yaml_node_t *node, void *obj)

@@ -17,6 +17,7 @@
  *	        weight: 1             # 0..10000; 0 = drain
  *	        port: 80              # must equal the service port
  *	    health_check: {...}       # see config_health.c
+ *	    on_unhealthy: drain       # drain | reset (default: defaults.on_unhealthy)
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -289,6 +290,11 @@ static int parse_health(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return config_parse_health(ctx, node, &((struct flb_service_cfg *)obj)->health);
 }
 
+static int parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_on_unhealthy(ctx, node, &((struct flb_service_cfg *)obj)->on_unhealthy);
+}
+
 /* Table order is parse order: backends read the port parsed before them. */
 static const struct yw_key service_keys[] = {
 	{ "name", YW_REQUIRED, parse_name },
@@ -297,6 +303,7 @@ static const struct yw_key service_keys[] = {
 	{ "protocol", 0, parse_protocol },
 	{ "table_size", 0, parse_table_size },
 	{ "health_check", 0, parse_health },
+	{ "on_unhealthy", 0, parse_on_unhealthy },
 	{ "source_service", 0, parse_source_service },
 	{ "backends", 0, parse_backends },
 };
@@ -372,6 +379,7 @@ static int parse_service(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
 	svc->proto = IPPROTO_TCP;
 	svc->line = yw_line(item);
 	svc->health = cfg->health; /* defaults.health_check, if any */
+	svc->on_unhealthy = cfg->on_unhealthy;
 	err = yw_mapping(ctx, item, service_keys, ARRAY_SIZE(service_keys), svc);
 	return err ? err : check_service(ctx, item, cfg, idx);
 }

@@ -44,6 +44,7 @@
 #include "exporter.h"
 #include "health.h"
 #include "log.h"
+#include "persist.h"
 #include "pinned_maps.h"
 #include "reconcile.h"
 #include "source.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct flb_exporter *exp;  /* NULL: no metrics.listen */
 	struct src_view view;      /* the source's last view */
 	struct flb_maps *m;
+	struct persist *ps;        /* health and drain state kept across restarts */
 	struct reconciler *rec;
 	struct health *hc;         /* under hlock: the health thread uses it too */
 	pthread_mutex_t hlock;
@@ -239,7 +241,10 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	status_observe_reconcile(draft(d), secs);
 	if (err)
 		return err;
-	health_publish_locked(d);
+	pthread_mutex_lock(&d->hlock);
+	health_publish(d->hc, draft(d));
+	persist_save_health(d->ps, d->hc);
+	pthread_mutex_unlock(&d->hlock);
 	log_info("state applied",
 		 "why=\"%s\" vips=%u backends=%u tables_built=%u vips_removed=%u draining=%u duration_ms=%.2f%s",
 		 why, rep.vips, rep.backends, rep.tables_built, rep.vips_removed,
@@ -320,8 +325,10 @@ static void on_source(struct daemon *d)
 	}
 	src_view_free(&d->view);
 	d->view = v;
-	if (refresh(d, &d->cfg, "registry changed"))
+	if (refresh(d, &d->cfg, "registry changed")) {
 		log_error("registry update failed to apply; the running state keeps serving", NULL);
+		draft(d)->reloads_rejected++;
+	}
 	if (first && d->applied && !d->draft.ready)
 		d->attach_pending = true;
 }
@@ -561,6 +568,9 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
 		goto out;
+	d->ps = persist_open(o->pin_dir); /* NULL: logged, state starts fresh */
+	persist_load_health(d->ps, d->hc);
+	reconciler_set_persist(d->rec, d->ps);
 	err = setup_fds(d);
 	if (!err)
 		err = start_exporter(d, NULL, &d->cfg);
@@ -595,6 +605,7 @@ out:
 	if (d->applied)
 		desired_free(&d->eff);
 	reconciler_free(d->rec);
+	persist_close(d->ps);
 	health_free(d->hc);
 	maps_close(d->m);
 	for (int *fd = &d->ep; fd <= &d->rfd; fd++)

@@ -52,6 +52,21 @@ static int fill(struct flb_service_cfg *svc, const struct src_service *src)
 	return 0;
 }
 
+/* The registry's backends pass the file's validator (config.h) before
+ * anything is planned; a refusal keeps the last good state serving. */
+static int validate(struct flb_config *eff)
+{
+	char err[512], q[600];
+	int ret = config_validate(eff, "registry view", err, sizeof(err));
+
+	if (!ret)
+		return 0;
+	log_error("desired state refused; the running state keeps serving", "reason=%s",
+		  log_quote(q, sizeof(q), err));
+	desired_free(eff);
+	return ret;
+}
+
 int desired_build(const struct flb_config *cfg, const struct src_view *view,
 		  struct flb_config *eff)
 {
@@ -85,7 +100,7 @@ int desired_build(const struct flb_config *cfg, const struct src_view *view,
 			return err;
 		}
 	}
-	return 0;
+	return validate(eff);
 }
 
 void desired_free(struct flb_config *eff)

@@ -17,7 +17,8 @@
  * are marked down. eff owns copies of everything (it may outlive cfg).
  * Returns 0, -EAGAIN while some registry service has not
  * been heard from yet (nothing to apply: the pinned state keeps serving),
- * or -ENOMEM. Free eff with desired_free(). */
+ * -EINVAL when the result fails config_validate() (logged with the
+ * reason: the file's rules hold for registry backends too), or -ENOMEM. Free eff with desired_free(). */
 int desired_build(const struct flb_config *cfg, const struct src_view *view,
 		  struct flb_config *eff);
 void desired_free(struct flb_config *eff);

@@ -134,6 +134,7 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 	if (unlink(path) && errno != ENOENT)                                     \
 		err = log_err(-errno, "cannot remove pin", "path=%s", path);
 	FLB_MAP_NAMES(UNPIN)
+	UNPIN(flb_state) /* the daemon's own saved state (persist.h) */
 #undef UNPIN
 	for (size_t i = 0; i < cfg->n_ifaces; i++) { /* pins of interfaces no longer configured stay */
 		snprintf(path, sizeof(path), "%s/prog_%s", dir, cfg->ifaces[i]);

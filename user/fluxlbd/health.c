@@ -35,6 +35,8 @@ struct health {
 	struct probe_set *probes;
 	struct target *t;
 	size_t n;
+	struct target *restored; /* from health_restore(), until the next configure */
+	size_t n_restored;
 	uint32_t seed;
 };
 
@@ -68,6 +70,7 @@ void health_free(struct health *h)
 		stop(h, &h->t[i]);
 	probe_set_free(h->probes);
 	free(h->t);
+	free(h->restored);
 	free(h);
 }
 
@@ -76,10 +79,40 @@ int health_fd(const struct health *h)
 	return probe_set_fd(h->probes);
 }
 
-static bool same_check(const struct target *a, const struct target *b)
+static bool same_target(const struct target *a, const struct target *b)
 {
 	return !strcmp(a->service, b->service) && !addr_cmp(&a->addr, &b->addr) &&
-	       a->port == b->port && !memcmp(&a->cfg, &b->cfg, sizeof(a->cfg));
+	       a->port == b->port;
+}
+
+static bool same_check(const struct target *a, const struct target *b)
+{
+	return same_target(a, b) && !memcmp(&a->cfg, &b->cfg, sizeof(a->cfg));
+}
+
+int health_restore(struct health *h, const char *service, const struct flb_addr *a,
+		   uint16_t port, enum flb_be_health state)
+{
+	struct target *t = realloc(h->restored, (h->n_restored + 1) * sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	h->restored = t;
+	t = &h->restored[h->n_restored++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->service, sizeof(t->service), "%s", service);
+	t->addr = *a;
+	t->port = port;
+	t->state = state;
+	return 0;
+}
+
+/* A new target takes a restored verdict: DOWN needs `rise` successes. */
+static void take_restored(const struct health *h, struct target *t)
+{
+	for (size_t r = 0; r < h->n_restored; r++)
+		if (same_target(&h->restored[r], t))
+			t->state = h->restored[r].state;
 }
 
 int health_configure(struct health *h, const struct flb_config *cfg)
@@ -105,6 +138,7 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 			t->addr = svc->backends[b].addr;
 			t->port = svc->health.port ? svc->health.port : svc->port;
 			t->cfg = svc->health;
+			take_restored(h, t);
 			for (size_t o = 0; o < h->n; o++) {
 				if (!same_check(&h->t[o], t))
 					continue;
@@ -122,7 +156,26 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 	free(h->t);
 	h->t = next;
 	h->n = n;
+	free(h->restored);
+	h->restored = NULL;
+	h->n_restored = 0;
 	return 0;
+}
+
+void health_each(const struct health *h, health_each_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < h->n; i++)
+		fn(ctx, h->t[i].service, &h->t[i].addr, h->t[i].port, h->t[i].state);
+}
+
+enum flb_be_health health_target(const struct health *h, const char *service,
+				 const struct flb_addr *a, uint16_t port)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->t[i].port == port && !strcmp(h->t[i].service, service) &&
+		    !addr_cmp(&h->t[i].addr, a))
+			return h->t[i].state;
+	return FLB_HEALTH_UNKNOWN;
 }
 
 static const char *state_name(enum flb_be_health s)

@@ -6,6 +6,11 @@
  * backends do not go out in bursts. A backend starts UNKNOWN (serving:
  * a restarted daemon must not empty its tables), goes DOWN after `fall`
  * failures in a row and comes back UP after `rise` successes in a row.
+ * A target is (service, backend address, check port): the same address
+ * in two services is two targets, each with its own verdict. A verdict
+ * of DOWN survives a restart: the daemon saves it (persist.c) and hands
+ * it back with health_restore() before the first health_configure(), so
+ * such a backend starts DOWN and needs `rise` successes to serve again.
  */
 #ifndef FLB_HEALTH_H
 #define FLB_HEALTH_H
@@ -24,6 +29,18 @@ void health_free(struct health *h);
  * target whose service, address and check settings are unchanged keeps its
  * state. Returns 0 or -errno. */
 int health_configure(struct health *h, const struct flb_config *cfg);
+/* A verdict saved by an earlier daemon: the next health_configure() gives
+ * it to the target (service, a, port) when that target is new. Restored
+ * verdicts not taken by that call are dropped. Returns 0 or -ENOMEM. */
+int health_restore(struct health *h, const char *service, const struct flb_addr *a,
+		   uint16_t port, enum flb_be_health state);
+/* Calls fn for every target with its verdict. */
+typedef void (*health_each_fn)(void *ctx, const char *service, const struct flb_addr *a,
+			       uint16_t port, enum flb_be_health state);
+void health_each(const struct health *h, health_each_fn fn, void *ctx);
+/* The verdict of the target (service, a, port); UNKNOWN when there is none. */
+enum flb_be_health health_target(const struct health *h, const char *service,
+				 const struct flb_addr *a, uint16_t port);
 /* An epoll fd that becomes readable when a check has I/O to do. */
 int health_fd(const struct health *h);
 /* Does the I/O that is ready, fails checks past their timeout and starts

@@ -75,22 +75,14 @@ static struct plan_op *add_op(struct plan *p, enum plan_op_kind kind)
 	return op;
 }
 
-/* IPv4 goes in IPv4 or IPv6 tunnels, IPv6 only in IPv6 ones (as Katran). */
+/* Defensive: whoever built cfg ran the same validator (config.h). */
 static int check_supported(const struct flb_config *cfg, struct plan *p)
 {
-	for (size_t s = 0; s < cfg->n_services; s++) {
-		const struct flb_service_cfg *svc = &cfg->services[s];
+	char err[256];
+	int ret = config_validate(cfg, "desired state", err, sizeof(err));
 
-		if (svc->vip.family != AF_INET6)
-			continue;
-		for (size_t b = 0; b < svc->n_backends; b++)
-			if (svc->backends[b].addr.family != AF_INET6)
-				return refuse(p, -EOPNOTSUPP,
-					      "an IPv6 VIP needs IPv6 backends (IPv6 cannot be carried in IPv4)",
-					      "service=%s backend=%s line=%d", svc->name,
-					      svc->backends[b].id, svc->backends[b].line);
-	}
-	return 0;
+	return ret ? refuse(p, ret == -ENOMEM ? -ENOMEM : -EOPNOTSUPP,
+			    "desired state refused by the validator", "reason=\"%s\"", err) : 0;
 }
 
 /* VIP ids: the pinned one when the VIP exists, else the lowest free id. */
@@ -243,8 +235,12 @@ static int plan_backends(const struct plan_input *in, struct plan *p)
 			}
 			p->svc[s].ids[b] = id;
 			p->configured[id] = true;
+			/* Unhealthy: no slots here either way; drain keeps the
+			 * address's established flows (ACTIVE), reset re-steers
+			 * them (DOWN). */
 			want = p->svc[s].weights[b] ? FLB_BE_ACTIVE :
-			       svc->backends[b].weight ? FLB_BE_DOWN : FLB_BE_DRAINING;
+			       !svc->backends[b].weight ? FLB_BE_DRAINING :
+			       svc->on_unhealthy == FLB_UNHEALTHY_RESET ? FLB_BE_DOWN : FLB_BE_ACTIVE;
 			/* A weight-0 backend whose drain ended stays down. */
 			if (want == FLB_BE_DRAINING && p->be[id].state == FLB_BE_DOWN &&
 			    !in->state->drain_start[id])
@@ -294,8 +290,10 @@ static int plan_backend_writes(struct plan *p, bool raise)
 	return 0;
 }
 
-/* The service's table: the cached one when its inputs are unchanged, else
- * built and compared with the cached one. */
+/* The service's table: the cached one when its inputs (size included) are
+ * unchanged, else built and compared with the cached one. Its size never
+ * shrinks under auto: the cached size (the one in the maps, also right
+ * after a restart: reconcile.c adopts it) is the floor. */
 static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 {
 	const struct flb_service_cfg *svc = &in->cfg->services[s];
@@ -304,17 +302,17 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	struct plan_table *t = &ps->table;
 	int err;
 
+	t->size = tables_size(svc, e ? e->size : 0);
 	err = tables_inputs(svc, ps->ids, ps->weights, &t->inputs, &t->inputs_len);
 	if (err)
 		return err;
-	if (e && e->ids && e->inputs && e->inputs_len == t->inputs_len &&
+	if (e && e->ids && e->inputs && e->size == t->size && e->inputs_len == t->inputs_len &&
 	    !memcmp(e->inputs, t->inputs, t->inputs_len)) {
 		t->reused = true;
-		t->size = e->size;
 		t->fingerprint = e->fingerprint;
 		return 0;
 	}
-	err = tables_build(svc, ps->ids, ps->weights, &t->slots, &t->size, &t->fingerprint);
+	err = tables_build(svc, ps->ids, ps->weights, t->size, &t->slots, &t->fingerprint);
 	if (err)
 		return refuse(p, err, "cannot build Maglev table", "service=%s err=\"%s\"",
 			      svc->name, strerror(-err));
@@ -322,10 +320,9 @@ static int plan_table(const struct plan_input *in, size_t s, struct plan *p)
 	    !memcmp(e->ids, t->slots, t->size * sizeof(*t->slots)))
 		return 0;
 	t->swap = true;
-	if (e && e->ids && e->size == t->size)
-		err = tables_disruption(e->ids, t->slots, t->size, &t->changed, &t->excess);
-	else if (e && e->ids)
-		t->changed = t->size; /* a new size moves (almost) everything */
+	/* A new size moves (almost) every flow: all slots count as changed. */
+	if (e && e->ids)
+		err = tables_disruption(e->ids, e->size, t->slots, t->size, &t->changed, &t->excess);
 	return err;
 }
 

@@ -22,9 +22,15 @@
  * with it (plan_op.note) and apply.c prints them once the write is done.
  *
  * Backend ids are per address (the datapath only needs the address to
- * encapsulate), shared by every service that names it. States (per id):
- * ACTIVE when some service gives it slots; DOWN when it failed its health
- * check (its flows are re-steered); DRAINING when it has weight 0 or left
+ * encapsulate), shared by every service that names it; health is per
+ * service (a backend of one service may be down while the same address
+ * serves another), so an unhealthy backend leaves that service's table
+ * only (weight 0 there: no new flows of that service). States (per id):
+ * ACTIVE when some service gives it slots, or when it is unhealthy in a
+ * service with on_unhealthy: drain (the default: its established flows
+ * stay); DOWN when it is unhealthy with on_unhealthy: reset (its flows
+ * are re-steered; as the state is the address's, only when no service
+ * keeps it ACTIVE); DRAINING when it has weight 0 or left
  * the configuration: no new flows, existing flows continue until none is
  * left or the drain timeout passes (plan_drain), then the id is freed
  * (UNUSED, generation kept so the next owner gets a new one).

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "flb_ct.h"
 #include "log.h"
+#include "persist.h"
 #include "plan.h"
 #include "reconcile.h"
 #include "tables.h"
@@ -27,8 +28,14 @@ struct reconciler {
 	struct flb_maps *m;
 	struct flb_status *st;
 	bool loaded;                              /* s.be[] mirrors the map */
+	struct persist *ps;                       /* saved drain starts; NULL: none */
 	struct plan_state s;
 };
+
+void reconciler_set_persist(struct reconciler *r, struct persist *ps)
+{
+	r->ps = ps;
+}
 
 struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
 {
@@ -49,16 +56,46 @@ void reconciler_free(struct reconciler *r)
 	free(r);
 }
 
+/* The size of each table in the maps is the floor of the VIP's next one
+ * (plan.c: table_size auto never shrinks, not across a restart either). */
+static void adopt_table_sizes(struct reconciler *r)
+{
+	struct flb_vip_key *keys = calloc(FLB_MAX_VIPS, sizeof(*keys));
+	struct flb_vip *vips = calloc(FLB_MAX_VIPS, sizeof(*vips));
+	int n = keys && vips ? maps_list_vips(r->m, keys, vips, FLB_MAX_VIPS) : 0;
+
+	for (int i = 0; i < n; i++) {
+		struct table_entry *e;
+		uint32_t *ids, size;
+
+		if (maps_get_ring(r->m, vips[i].id, &ids, &size))
+			continue;
+		free(ids);
+		e = tables_get(&r->s.tables, &keys[i]);
+		if (e && !e->ids)
+			e->size = size;
+	}
+	free(keys);
+	free(vips);
+}
+
 static int load_mirror(struct reconciler *r)
 {
+	uint64_t now = clock_ns();
+
+	/* Adopted drains keep the start saved by the daemon before us. */
+	persist_load_drain(r->ps, r->s.drain_start);
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
 		int err = maps_get_backend(r->m, id, &r->s.be[id]);
 
 		if (err)
 			return log_err(err, "cannot read backend map", "id=%u", id);
-		if (r->s.be[id].state == FLB_BE_DRAINING)
-			r->s.drain_start[id] = clock_ns(); /* adopted: its drain starts now */
+		if (r->s.be[id].state != FLB_BE_DRAINING)
+			r->s.drain_start[id] = 0;
+		else if (!r->s.drain_start[id] || r->s.drain_start[id] > now)
+			r->s.drain_start[id] = now; /* none saved: its drain starts now */
 	}
+	adopt_table_sizes(r);
 	r->loaded = true;
 	return 0;
 }
@@ -169,6 +206,7 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 	}
 	err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, clock_ns());
+	persist_save_drain(r->ps, r->s.drain_start);
 	if (err)
 		goto out;
 	*rep = p.rep;
@@ -224,6 +262,7 @@ int reconciler_drain_tick(struct reconciler *r, uint32_t drain_timeout_ms)
 	if (!err)
 		err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, c.now);
+	persist_save_drain(r->ps, r->s.drain_start);
 out:
 	plan_free(&p);
 	free(c.flows);

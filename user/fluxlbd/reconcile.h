@@ -25,6 +25,10 @@ struct reconciler;
  * status.h) the reconciler writes its rows and flow counts to. */
 struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st);
 void reconciler_free(struct reconciler *r);
+/* Drain starts are saved in ps (persist.h) and adopted from it at the
+ * first run, so a drain keeps its deadline across a restart. ps may be NULL. */
+struct persist;
+void reconciler_set_persist(struct reconciler *r, struct persist *ps);
 
 /* Plans cfg (its backends' down and check_down say their health) and
  * performs the writes. On error nothing already serving is removed;

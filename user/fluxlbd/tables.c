@@ -142,8 +142,8 @@ int tables_inputs(const struct flb_service_cfg *svc, const uint32_t *ids, const 
 	return 0;
 }
 
-int tables_disruption(const uint32_t *old, const uint32_t *cur, uint32_t m, uint32_t *changed,
-		      uint32_t *excess)
+int tables_disruption(const uint32_t *old, uint32_t m_old, const uint32_t *cur, uint32_t m,
+		      uint32_t *changed, uint32_t *excess)
 {
 	uint8_t *in_old = calloc(FLB_MAX_BACKENDS, 1), *in_new = calloc(FLB_MAX_BACKENDS, 1);
 	int err = -ENOMEM;
@@ -151,16 +151,16 @@ int tables_disruption(const uint32_t *old, const uint32_t *cur, uint32_t m, uint
 	*changed = *excess = 0;
 	if (!in_old || !in_new)
 		goto out;
-	for (uint32_t i = 0; i < m; i++) {
+	for (uint32_t i = 0; i < m_old; i++)
 		in_old[old[i] % FLB_MAX_BACKENDS] = 1;
+	for (uint32_t i = 0; i < m; i++)
 		in_new[cur[i] % FLB_MAX_BACKENDS] = 1;
-	}
 	for (uint32_t i = 0; i < m; i++) {
-		if (old[i] == cur[i])
+		if (m_old == m && old[i] == cur[i])
 			continue;
 		(*changed)++;
-		if (old[i] && cur[i] && in_new[old[i] % FLB_MAX_BACKENDS] &&
-		    in_old[cur[i] % FLB_MAX_BACKENDS])
+		if (cur[i] && in_old[cur[i] % FLB_MAX_BACKENDS] &&
+		    (m_old != m || (old[i] && in_new[old[i] % FLB_MAX_BACKENDS])))
 			(*excess)++;
 	}
 	err = 0;
@@ -170,11 +170,24 @@ out:
 	return err;
 }
 
+uint32_t tables_size(const struct flb_service_cfg *svc, uint32_t floor)
+{
+	size_t weighted = 0;
+	uint32_t size;
+
+	if (svc->table_size)
+		return svc->table_size;
+	for (size_t b = 0; b < svc->n_backends; b++)
+		weighted += svc->backends[b].weight > 0;
+	size = maglev_auto_size(weighted);
+	return size > floor ? size : floor;
+}
+
 int tables_build(const struct flb_service_cfg *svc, const uint32_t *ids, const uint32_t *weights,
-		 uint32_t **slots_out, uint32_t *size_out, uint64_t *fp)
+		 uint32_t size, uint32_t **slots_out, uint64_t *fp)
 {
 	struct maglev_backend *mb = calloc(svc->n_backends + 1, sizeof(*mb));
-	uint32_t size = svc->table_size, active = 0, *slots = NULL;
+	uint32_t *slots = NULL;
 	int err;
 
 	if (!mb)
@@ -182,10 +195,7 @@ int tables_build(const struct flb_service_cfg *svc, const uint32_t *ids, const u
 	for (size_t b = 0; b < svc->n_backends; b++) {
 		mb[b].name = svc->backends[b].id;
 		mb[b].weight = weights[b];
-		active += weights[b] > 0;
 	}
-	if (!size)
-		size = maglev_auto_size(active);
 	slots = malloc(size * sizeof(*slots));
 	err = slots ? maglev_build(mb, svc->n_backends, size, slots) : -ENOMEM;
 	if (!err) {
@@ -193,7 +203,6 @@ int tables_build(const struct flb_service_cfg *svc, const uint32_t *ids, const u
 		for (uint32_t i = 0; i < size; i++)
 			slots[i] = slots[i] == MAGLEV_EMPTY ? 0 : ids[slots[i]];
 		*slots_out = slots;
-		*size_out = size;
 	} else {
 		free(slots);
 	}

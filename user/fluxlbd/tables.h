@@ -64,19 +64,28 @@ const struct table_entry *tables_find(const struct table_cache *t, const struct 
 struct table_entry *tables_get(struct table_cache *t, const struct flb_vip_key *key);
 void tables_forget(struct table_cache *t, const struct flb_vip_key *key);
 
-/* Maglev over weights (per backend of svc, table_size or the automatic size
- * for the backends with a weight); slots are ids[] of the chosen backend, 0
- * for none. *slots is malloc'ed. Returns 0 or -errno. */
+/* The size of svc's table: table_size, or for auto the size for every
+ * backend with a configured weight (down ones included: a health change
+ * never resizes), never below floor (the size the VIP has now: auto does
+ * not shrink when backends go down, drain or leave). */
+uint32_t tables_size(const struct flb_service_cfg *svc, uint32_t floor);
+/* Maglev of size slots over weights (per backend of svc); slots are ids[]
+ * of the chosen backend, 0 for none. *slots is malloc'ed. Returns 0 or
+ * -errno. */
 int tables_build(const struct flb_service_cfg *svc, const uint32_t *ids, const uint32_t *weights,
-		 uint32_t **slots, uint32_t *size, uint64_t *fingerprint);
-/* Slots that differ between two tables of m slots, and of those the ones
- * between backends present in both. Returns 0 or -ENOMEM. */
+		 uint32_t size, uint32_t **slots, uint64_t *fingerprint);
 /* The inputs of svc's table as one byte string (*buf malloc'ed): table
  * size setting, then per backend its id, effective weight and name. Equal
- * strings build equal tables. Returns 0 or -ENOMEM. */
+ * strings (and an equal size) build equal tables. Returns 0 or -ENOMEM. */
 int tables_inputs(const struct flb_service_cfg *svc, const uint32_t *ids, const uint32_t *weights,
 		  uint8_t **buf, size_t *len);
-int tables_disruption(const uint32_t *old, const uint32_t *cur, uint32_t m, uint32_t *changed,
-		      uint32_t *excess);
+/* Slots that differ between two tables, and of those the ones between
+ * backends present in both ("excess": a perfect consistent hash moves
+ * none). Tables of different sizes share no slot positions: every slot
+ * counts as changed, and every slot of a backend present in both as
+ * excess (a resize moves the flows of the survivors too). Returns 0 or
+ * -ENOMEM. */
+int tables_disruption(const uint32_t *old, uint32_t m_old, const uint32_t *cur, uint32_t m,
+		      uint32_t *changed, uint32_t *excess);
 
 #endif
