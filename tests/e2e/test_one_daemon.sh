@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # One daemon per pin folder, and maps that say what the daemon says. A second
 # fluxlbd started on the same pins (with another configuration: no weight-4
-# backend) must exit 1 naming the first one's PID and touch nothing: the
-# attached program stays, and new connections still reach every backend by
-# weight. Then the maps are changed by hand with bpftool (a backend set
-# down, a VIP added, slots of a Maglev table overwritten); SIGHUP must put back what the daemon wants and log what
-# differed. Covers issue 13, problem 3.
+# backend), or --cleanup, must exit 1 naming the first one's PID and touch
+# nothing: the attached program and the pins stay, and new connections
+# still reach every backend by weight. Then the maps are changed by hand
+# with bpftool (a backend set down, a VIP added, slots of a Maglev table
+# overwritten); SIGHUP must put back what the daemon wants and log what
+# differed. A SIGKILLed daemon leaves no lock behind, and the next start
+# repairs too. Covers issue 13, problem 3.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOPO=flbo$$
@@ -75,6 +77,9 @@ expect second_daemon_exits_1 [ "$rc" = 1 ]
 expect second_daemon_names_first_pid grep -q "pid=$DAEMON_PID\b" "/run/$TOPO/second.log"
 expect second_daemon_attaches_nothing [ "$(prog_id)" = "$PROG" ]
 expect second_daemon_writes_nothing bash -c "! grep -q 'state applied\|attached\|table updated' /run/$TOPO/second.log"
+in_ns lb "$BIN/fluxlbd" --cleanup --config "$CONFIG" >"/run/$TOPO/cleanup.log" 2>&1
+expect cleanup_refused_while_running [ "$?" = 1 ]
+expect cleanup_removes_nothing [ "$(prog_id)" = "$PROG" -a -e "$PIN/flb_backends" ]
 expect first_daemon_keeps_running kill -0 "$DAEMON_PID"
 expect first_daemon_keeps_serving_by_weight by_weight "after the second daemon"
 
@@ -111,10 +116,11 @@ expect sighup_repairs_table [ "$(web fingerprint)" = "$FP" ]
 expect sighup_logs_table grep -q 'repair.*map=flb_rings' "$DAEMON_LOG"
 expect traffic_by_weight_after_repair by_weight "after the repairs"
 
-# A start reads everything back too: backend 3 down by hand, then a restart.
+# A start reads everything back too: backend 3 down by hand, then SIGKILL
+# (the kernel drops the lock with the process) and a new daemon.
 set_down "$ID3"
-kill "$DAEMON_PID"
-stop_pid "$DAEMON_PID"
-daemon_start || fail restart "fluxlbd did not come back"
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+expect start_after_sigkill daemon_start
 expect start_repairs_backend [ "$(be_field 10.10.2.13 state)" = active ]
 grep 'repair' "$DAEMON_LOG" | sed 's/^/  log: /'

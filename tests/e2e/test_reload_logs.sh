@@ -4,7 +4,7 @@
 # file that parses but cannot be applied (an interface that does not exist)
 # is logged "reload rejected; the running state keeps serving" with the
 # reason, like a file that does not parse; a deleted configuration file is
-# a warning; the daemon keeps serving through all of it, and a restored file
+# a warning; both count as rejected reloads; the daemon keeps serving through all of it, and a restored file
 # applies. Covers the log items of issue 13, problem 9.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +22,7 @@ write_config() { # interfaces
 	{
 		echo "interfaces: [$1]"
 		echo "node: {bpffs: $PIN_BASE}"
+		echo "metrics: {listen: \"127.0.0.1:9464\"}"
 		echo "services:"
 		echo "  - name: web"
 		echo "    vip: $VIP"
@@ -36,6 +37,11 @@ wait_log() { # pattern count
 		sleep 0.1
 	done
 	return 1
+}
+# fluxlb_config_reloads_total{result="rejected"} (the LB netns has its own loopback)
+rejected() {
+	in_ns lb curl -s --max-time 5 http://127.0.0.1:9464/metrics |
+		sed -n 's/^fluxlb_config_reloads_total{result="rejected"} //p'
 }
 serves() {
 	local s
@@ -52,11 +58,13 @@ write_config "eth0, nosuch0"
 expect apply_failure_is_reload_rejected wait_log 'level=error msg="reload rejected; the running state keeps serving".*nosuch0' 1
 grep 'reload' "$DAEMON_LOG" | sed 's/^/  log: /'
 expect serves_after_apply_failure serves
+expect apply_failure_counted [ "$(rejected)" = 1 ]
 
 rm "$CONFIG"
 expect deleted_file_is_a_warning wait_log 'level=warn msg="configuration file deleted; the running state keeps serving"' 1
 grep 'deleted' "$DAEMON_LOG" | sed 's/^/  log: /'
 expect keeps_running_without_file kill -0 "$DAEMON_PID"
+expect deleted_file_counted [ "$(rejected)" = 2 ]
 expect serves_without_file serves
 
 write_config eth0

@@ -5,7 +5,11 @@
  * by rename, so the folder is watched, not the file), debounced by 50 ms;
  * both only arm the reload timer, whose expiry is the one place a reload
  * runs. A file that does not parse, or a state that cannot be applied, is
- * rejected with a log line and a counter; the running state keeps serving.
+ * rejected with a log line ("reload rejected", docs/operating.md) and a
+ * counter; a deleted file is a warning and the same counter; the running
+ * state keeps serving. SIGHUP also reads the maps back and repairs what
+ * was changed outside (reconciler_resync()); an xdp_mode change re-attaches
+ * the interfaces one by one.
  *
  * Status: the exporter's thread reads d->st. This thread never writes it
  * field by field: the reconciler (rows, flow counts), the health checker
