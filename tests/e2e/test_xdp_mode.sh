@@ -5,10 +5,15 @@
 # the other mode replaces the attached program (it used to fail with "File
 # exists"), both ways, and a reload skb -> native goes back. After each step
 # the interface runs the balancer in the configured mode and new
-# connections reach every backend; over the whole run no connection fails
-# (a re-attach leaves the hook empty for a moment: the client's SYN
-# retransmit covers a packet lost then). Generic XDP receives nothing on a
-# veth unless GRO is on (FIELD-NOTES), so GRO is turned on on the LB's eth0.
+# connections reach every backend. A mode change cannot be atomic (the
+# kernel refuses a native and a generic program side by side): the hook is
+# empty for a few ms, and a SYN arriving then meets the LB's own stack,
+# which has no route to the VIP (it may answer "unreachable": the connect
+# fails).
+# The stream client opens one connection at a time, so over the 4 mode
+# changes at most 4 of its connections may fail. Generic XDP receives
+# nothing on a veth unless GRO is on (FIELD-NOTES), so GRO is turned on on
+# the LB's eth0.
 # One interface only: the topology has one client-facing link. Covers issue
 # 13, problem 6.
 set -uo pipefail
@@ -93,5 +98,5 @@ expect reload_to_native_serves serves "reloaded skb -> native"
 wait "$STREAM"
 s=$(cat "/run/$TOPO/stream.json")
 echo "  stream: $(echo "$s" | json_get '{k: d[k] for k in ("ok", "failed", "by_backend", "errors")}')"
-expect no_connection_fails [ "$(echo "$s" | json_get 'd["failed"] == 0 and d["ok"] > 100')" = True ]
+expect at_most_one_failure_per_mode_change [ "$(echo "$s" | json_get 'd["failed"] <= 4 and d["ok"] > 100')" = True ]
 grep -i 'attach\|mode' "$DAEMON_LOG" | sed 's/^/  log: /'
