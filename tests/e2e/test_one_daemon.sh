@@ -7,7 +7,7 @@
 # still reach every backend by weight. Then the maps are changed by hand
 # with bpftool (a backend set down, a VIP added, slots of a Maglev table
 # overwritten); SIGHUP must put back what the daemon wants and log what
-# differed. A SIGKILLed daemon leaves no lock behind, and the next start
+# differed, also when the file it reads is broken. A SIGKILLed daemon leaves no lock behind, and the next start
 # repairs too. Covers issue 13, problem 3.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -115,6 +115,17 @@ expect second_sighup_reloads wait_log 'msg="reloaded"' 2
 expect sighup_repairs_table [ "$(web fingerprint)" = "$FP" ]
 expect sighup_logs_table grep -q 'repair.*map=flb_rings' "$DAEMON_LOG"
 expect traffic_by_weight_after_repair by_weight "after the repairs"
+
+# A file that SIGHUP finds broken is rejected, and the maps are repaired anyway.
+cp "$CONFIG" "/run/$TOPO/good.yaml"
+echo "services: [ {name: web" >"$CONFIG.tmp" && mv "$CONFIG.tmp" "$CONFIG"
+expect broken_file_rejected wait_log 'reload rejected' 1
+set_down "$ID3"
+kill -HUP "$DAEMON_PID"
+expect broken_file_sighup_rejected wait_log 'reload rejected' 2
+expect broken_file_sighup_repairs [ "$(be_field 10.10.2.13 state)" = active ]
+mv "/run/$TOPO/good.yaml" "$CONFIG"
+expect good_file_applies wait_log 'msg="reloaded"' 3
 
 # A start reads everything back too: backend 3 down by hand, then SIGKILL
 # (the kernel drops the lock with the process) and a new daemon.

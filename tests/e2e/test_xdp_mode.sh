@@ -13,7 +13,8 @@
 # The stream client opens one connection at a time, so over the 4 mode
 # changes at most 4 of its connections may fail. Generic XDP receives
 # nothing on a veth unless GRO is on (FIELD-NOTES), so GRO is turned on on
-# the LB's eth0.
+# the LB's eth0. Last, --cleanup detaches an skb-mode attachment (it
+# used to detach in native mode only).
 # One interface only: the topology has one client-facing link. Covers issue
 # 13, problem 6.
 set -uo pipefail
@@ -100,3 +101,10 @@ s=$(cat "/run/$TOPO/stream.json")
 echo "  stream: $(echo "$s" | json_get '{k: d[k] for k in ("ok", "failed", "by_backend", "errors")}')"
 expect at_most_one_failure_per_mode_change [ "$(echo "$s" | json_get 'd["failed"] <= 4 and d["ok"] > 100')" = True ]
 grep -i 'attach\|mode' "$DAEMON_LOG" | sed 's/^/  log: /'
+
+# --cleanup detaches a program attached in skb mode too.
+restart skb
+kill "$DAEMON_PID"
+stop_pid "$DAEMON_PID"
+in_ns lb "$BIN/fluxlbd" --cleanup --config "$CONFIG" >/dev/null 2>&1
+expect cleanup_detaches_skb [ "$?" = 0 -a "$(mode)" = none ]
