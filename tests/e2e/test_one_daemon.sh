@@ -134,4 +134,5 @@ kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 expect start_after_sigkill daemon_start
 expect start_repairs_backend [ "$(be_field 10.10.2.13 state)" = active ]
-grep 'repair' "$DAEMON_LOG" | sed 's/^/  log: /'
+expect start_logs_backend grep -q "start: the map differs.*map=flb_backends id=$ID3 " "$DAEMON_LOG"
+grep 'repair\|start: the map' "$DAEMON_LOG" | sed 's/^/  log: /'

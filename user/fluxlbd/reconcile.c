@@ -137,6 +137,24 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 	status_set_rows(r->st, vips, cfg->n_services, bes, k);
 }
 
+static const char *be_desc(const struct flb_backend *be, char *buf, size_t len);
+
+/* A start reads every backend entry back; the entries the plan rewrites
+ * (an edit while no daemon ran, a state the last daemon did not finish)
+ * are logged with what the map held. New ids are not: they are the
+ * configuration's news, not a repair. */
+static void log_start_writes(const struct reconciler *r, const struct plan *p)
+{
+	char found[96], want[96];
+
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (r->s.be[id].family && memcmp(&p->be[id], &r->s.be[id], sizeof(p->be[id])))
+			log_info("start: the map differs from the desired state; rewriting",
+				 "map=flb_backends id=%u found=\"%s\" want=\"%s\"", id,
+				 be_desc(&r->s.be[id], found, sizeof(found)),
+				 be_desc(&p->be[id], want, sizeof(want)));
+}
+
 /* A VIP this reconciler wrote keeps the id it wrote, whatever the map says
  * now (an outside edit, logged by reconciler_resync()): the planner adopts
  * the ids it is given, and ours names the VIP's table and counters. A VIP
@@ -188,11 +206,13 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 	struct plan p = {};
 	size_t done = 0;
 	int n_old, err = -ENOMEM;
+	bool first;
 
 	memset(rep, 0, sizeof(*rep));
 	if (!old_keys || !old_vips)
 		goto out;
-	err = r->loaded ? 0 : load_mirror(r);
+	first = !r->loaded;
+	err = first ? load_mirror(r) : 0;
 	if (err)
 		goto out;
 	n_old = maps_list_vips(r->m, old_keys, old_vips, FLB_MAX_VIPS);
@@ -204,6 +224,8 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 			log_error(p.err_msg, "%s", p.err_fields);
 		goto out;
 	}
+	if (first)
+		log_start_writes(r, &p);
 	err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, clock_ns());
 	if (err)
