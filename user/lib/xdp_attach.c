@@ -6,7 +6,8 @@
  * program alone; without CAP_SYS_ADMIN libxdp 1.3 cannot work (it opens
  * programs by id, and crashes when that fails), so the program is attached
  * directly. The log says which. Replacing our own running program uses
- * XDP_FLAGS_REPLACE so no packet sees an empty hook.
+ * XDP_FLAGS_REPLACE so no packet sees an empty hook; only a change of mode
+ * cannot (switch_mode()).
  */
 #include <errno.h>
 #include <limits.h>
