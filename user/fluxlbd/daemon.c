@@ -5,7 +5,11 @@
  * by rename, so the folder is watched, not the file), debounced by 50 ms;
  * both only arm the reload timer, whose expiry is the one place a reload
  * runs. A file that does not parse, or a state that cannot be applied, is
- * rejected with a log line and a counter; the running state keeps serving.
+ * rejected with a log line ("reload rejected", docs/operating.md) and a
+ * counter; a deleted file is a warning and the same counter; the running
+ * state keeps serving. SIGHUP also reads the maps back and repairs what
+ * was changed outside (reconciler_resync()); an xdp_mode change re-attaches
+ * the interfaces one by one.
  *
  * Health checks run on a thread of their own (health_main), so a long
  * apply never delays a check: that thread owns the schedule and the probes'
@@ -110,15 +114,23 @@ static int watch(struct daemon *d, int fd, uint32_t tag)
 	return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-static int attach_all(struct daemon *d, const struct flb_config *cfg)
+/* Attaches to every interface of cfg in its xdp_mode, one after the other
+ * (a mode change empties one hook at a time, see xdp_attach.c); why (may
+ * be NULL) gets the interface that failed. */
+static int attach_all(struct daemon *d, const struct flb_config *cfg, char *why, size_t len)
 {
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		int err = xdp_attach(cfg->ifaces[i], maps_prog_fd(d->m), PROG_NAME,
 				     cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB :
 								    FLB_ATTACH_NATIVE,
 				     d->o->pin_dir);
-		if (err)
+		if (err) {
+			if (why)
+				snprintf(why, len, "cannot attach to %s (%s mode): %s", cfg->ifaces[i],
+					 cfg->xdp_mode == FLB_XDP_SKB ? "skb" : "native",
+					 strerror(-err));
 			return err;
+		}
 	}
 	return 0;
 }
@@ -333,33 +345,61 @@ static void on_source(struct daemon *d)
 		d->attach_pending = true;
 }
 
+/* A reload that cannot happen: one log line (the wording docs/operating.md
+ * quotes), the counter; and when SIGHUP found outside changes in the maps,
+ * the running state is written over them anyway. */
+static void reject(struct daemon *d, const char *why, const char *reason, int repairs)
+{
+	char q[600];
+
+	log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=%s", why,
+		  log_quote(q, sizeof(q), reason));
+	draft(d)->reloads_rejected++;
+	if (repairs > 0 && d->applied && !apply(d, &d->eff, "repair"))
+		log_info("maps repaired with the running state", "differences=%d", repairs);
+}
+
 static void reload(struct daemon *d, const char *why)
 {
 	struct flb_config next = {};
-	char err[512], q[600];
+	char err[512];
 	uint64_t seen = d->change_seen_ms;
+	int repairs = 0;
 
 	d->reload_why = NULL;
 	d->change_seen_ms = 0;
-	if (config_load_file(d->o->config_path, &next, err, sizeof(err))) {
-		log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=%s",
-			  why, log_quote(q, sizeof(q), err));
+	/* SIGHUP also repairs: what differs in the maps from what we wrote is
+	 * taken as what they hold, so the apply below writes over it. */
+	if (why == why_sighup)
+		repairs = reconciler_resync(d->rec);
+	if (access(d->o->config_path, F_OK) && errno == ENOENT) {
+		log_warn("configuration file deleted; the running state keeps serving",
+			 "why=\"%s\" path=%s", why, d->o->config_path);
 		draft(d)->reloads_rejected++;
+		if (repairs > 0 && d->applied)
+			apply(d, &d->eff, "repair");
+		return;
+	}
+	if (config_load_file(d->o->config_path, &next, err, sizeof(err))) {
+		reject(d, why, err, repairs);
 		return;
 	}
 	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
-		log_error("reload failed: registry source; the running state keeps serving", "why=\"%s\"", why);
 		start_source(d, &d->cfg);
-		draft(d)->reloads_rejected++;
 		config_free(&next);
+		reject(d, why, "cannot start the registry source", repairs);
 		return;
 	}
-	if (attach_all(d, &next) || refresh(d, &next, why)) {
-		log_error("reload failed to apply; the running state keeps serving", "why=\"%s\"", why);
+	err[0] = 0;
+	if (attach_all(d, &next, err, sizeof(err)) || refresh(d, &next, why)) {
+		/* Interfaces already moved to a new xdp_mode go back. */
+		if (next.xdp_mode != d->cfg.xdp_mode)
+			attach_all(d, &d->cfg, NULL, 0);
 		if (d->applied)
 			health_configure_locked(d, &d->eff);
-		draft(d)->reloads_rejected++;
 		config_free(&next);
+		reject(d, why, err[0] ? err : "cannot apply the desired state (see the error above)",
+		       repairs);
 		return;
 	}
 	if (start_exporter(d, &d->cfg, &next))
@@ -401,7 +441,8 @@ static void on_inotify(struct daemon *d)
 		struct inotify_event *e = (struct inotify_event *)p;
 
 		if (e->len && !strcmp(e->name, d->file))
-			request_reload(d, "file changed");
+			request_reload(d, e->mask & (IN_DELETE | IN_MOVED_FROM) ? "file deleted" :
+										  "file changed");
 		p += sizeof(*e) + e->len;
 	}
 }
@@ -438,7 +479,7 @@ static int start_exporter(struct daemon *d, const struct flb_config *cur,
 /* After the first apply: attach and say ready. */
 static int go_ready(struct daemon *d)
 {
-	int err = attach_all(d, &d->cfg);
+	int err = attach_all(d, &d->cfg, NULL, 0);
 
 	d->attach_pending = false;
 	if (err)
@@ -472,7 +513,8 @@ static int setup_fds(struct daemon *d)
 	snprintf(dir, sizeof(dir), "%s", d->o->config_path);
 	snprintf(base, sizeof(base), "%s", d->o->config_path);
 	snprintf(d->file, sizeof(d->file), "%s", basename(base));
-	if (inotify_add_watch(d->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+	if (inotify_add_watch(d->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+						     IN_MOVED_FROM) < 0)
 		log_warn("cannot watch the config file; reload with SIGHUP", "path=%s err=\"%s\"",
 			 d->o->config_path, strerror(errno));
 	timerfd_settime(d->tfd, 0, &its, NULL);

@@ -3,7 +3,7 @@
  * fluxlbd, the node daemon: reads the configuration, loads (or adopts) the
  * pinned maps, writes the desired state into them, attaches the balancer to
  * the configured interfaces, sets ready, and then waits for signals: SIGHUP
- * reloads the file, SIGTERM/SIGINT exit and leave the dataplane forwarding
+ * reloads the file (and repairs outside changes to the maps), SIGTERM/SIGINT exit and leave the dataplane forwarding
  * (the maps and the attachment outlive the process). --cleanup removes it all.
  */
 #include <errno.h>
@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -50,8 +54,11 @@ static const char usage[] =
 	"running state keeps serving); SIGTERM and SIGINT stop the daemon and leave\n"
 	"the dataplane forwarding, so a restart breaks no connection.\n"
 	"\n"
-	"Exit status: 0 success, 1 invalid configuration, 2 usage error,\n"
-	"3 runtime failure (maps, attach).\n";
+	"One fluxlbd per pin folder: a second one (or --cleanup) on the pins of a\n"
+	"running daemon exits 1, naming the running one's PID, and touches nothing.\n"
+	"\n"
+	"Exit status: 0 success, 1 invalid configuration or pins held by another\n"
+	"fluxlbd, 2 usage error, 3 runtime failure (maps, attach).\n";
 
 struct opts {
 	const char *config;
@@ -88,6 +95,69 @@ static int check_bpffs(const char *dir)
 		return log_err(-EINVAL, "pin folder is not on a bpf filesystem; mount one with: mount -t bpf bpf /sys/fs/bpf",
 			       "path=%s", dir);
 	return 0;
+}
+
+/* The PID holding a flock on path, from /proc/locks (the kernel's list of
+ * locks: "1: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF"); 0: unknown. */
+static long lock_holder(const char *path)
+{
+	unsigned maj, min;
+	unsigned long ino;
+	char line[256], kind[16];
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (stat(path, &st))
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*[^:]: %15s %*s %*s %ld %x:%x:%lu", kind, &pid, &maj, &min, &ino) == 5 &&
+		    !strcmp(kind, "FLOCK") && maj == major(st.st_dev) && min == minor(st.st_dev) &&
+		    ino == st.st_ino)
+			found = pid;
+	fclose(f);
+	return found;
+}
+
+/*
+ * One daemon per pin folder: an exclusive flock on the folder itself (a
+ * bpffs holds no regular files to lock). The kernel drops it when the
+ * holder exits, however it exits (SIGKILL too), so no stale lock survives
+ * a crash. Taken before anything is loaded, attached or written; the fd
+ * stays open (close-on-exec) for the daemon's life. Returns the fd, -EBUSY
+ * when another process holds the folder (logged with its PID), or -errno.
+ */
+static int lock_pins(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	/* The folder must exist to be locked: create it as maps_open() would. */
+	for (char *p = strcpy(path, dir) + 1; (p = strchr(p, '/')); *p++ = '/') {
+		*p = 0;
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return log_err(-errno, "cannot create the pin folder", "path=%s err=\"%s\"",
+				       path, strerror(errno));
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return log_err(-errno, "cannot create the pin folder", "path=%s err=\"%s\"", dir,
+			       strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_err(-errno, "cannot open the pin folder", "path=%s err=\"%s\"", dir,
+			       strerror(errno));
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	close(fd);
+	if (errno != EWOULDBLOCK)
+		return log_err(-errno, "cannot lock the pin folder", "path=%s err=\"%s\"", dir,
+			       strerror(errno));
+	log_error("another fluxlbd runs on these pins; exiting without touching them (one daemon per pin folder)",
+		  "pin_dir=%s pid=%ld", dir, lock_holder(dir));
+	return -EBUSY;
 }
 
 static int load_config(const char *path, struct flb_config *cfg, bool plain)
@@ -226,7 +296,7 @@ int main(int argc, char **argv)
 	struct flb_config cfg = {};
 	struct opts o = {};
 	char dir[PATH_MAX];
-	int rc;
+	int rc, lock = -1;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -243,10 +313,19 @@ int main(int argc, char **argv)
 	if (pin_dir(&cfg, &o, dir, sizeof(dir)))
 		goto out;
 	if (o.cleanup) {
-		rc = cleanup(&cfg, dir) ? 3 : 0;
+		lock = access(dir, F_OK) ? -ENOENT : lock_pins(dir);
+		if (lock == -EBUSY)
+			rc = 1;
+		else
+			rc = cleanup(&cfg, dir) ? 3 : 0;
 		goto out;
 	}
 	if (check_bpffs(dir))
+		goto out;
+	lock = lock_pins(dir);
+	if (lock == -EBUSY)
+		rc = 1;
+	if (lock < 0)
 		goto out;
 	log_info("starting", "version=%s abi=v%d config=%s pin_dir=%s", FLB_VERSION,
 		 FLB_ABI_VERSION, o.config, dir);
@@ -259,6 +338,8 @@ int main(int argc, char **argv)
 		rc = daemon_run(&dopts, &cfg) ? 3 : 0;
 	}
 out:
+	if (lock >= 0)
+		close(lock);
 	config_free(&cfg);
 	return rc;
 }

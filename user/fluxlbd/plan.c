@@ -376,7 +376,8 @@ static int plan_vips(const struct plan_input *in, const struct key_index *old, s
 
 		if (!svc->port)
 			ctl->flags |= FLB_CTL_PORTLESS;
-		if (i >= 0 && !memcmp(&in->old_vips[i], &vip, sizeof(vip)))
+		if (i >= 0 && !memcmp(in->map_vips ? &in->map_vips[i] : &in->old_vips[i], &vip,
+				      sizeof(vip)))
 			continue;
 		op = add_op(p, PLAN_SET_VIP);
 		if (!op)

@@ -69,7 +69,10 @@ struct plan_input {
 	const struct flb_config *cfg;        /* desired state; backends carry down/check_down */
 	const struct plan_state *state;
 	const struct flb_vip_key *old_keys;  /* the VIPs in the maps */
-	const struct flb_vip *old_vips;
+	const struct flb_vip *old_vips;      /* ...with the ids the planner adopts */
+	const struct flb_vip *map_vips;      /* the values the map holds, when they differ
+					      * from old_vips (NULL: the same): a VIP entry
+					      * is written unless the map holds it already */
 	size_t n_old;
 };
 

@@ -175,35 +175,98 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 	status_set_rows(r->st, vips, cfg->n_services, bes, k);
 }
 
+static const char *be_desc(const struct flb_backend *be, char *buf, size_t len);
+
+/* A start reads every backend entry back; the entries the plan rewrites
+ * (an edit while no daemon ran, a state the last daemon did not finish)
+ * are logged with what the map held. New ids are not: they are the
+ * configuration's news, not a repair. */
+static void log_start_writes(const struct reconciler *r, const struct plan *p)
+{
+	char found[96], want[96];
+
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
+		if (r->s.be[id].family && memcmp(&p->be[id], &r->s.be[id], sizeof(p->be[id])))
+			log_info("start: the map differs from the desired state; rewriting",
+				 "map=flb_backends id=%u found=\"%s\" want=\"%s\"", id,
+				 be_desc(&r->s.be[id], found, sizeof(found)),
+				 be_desc(&p->be[id], want, sizeof(want)));
+}
+
+/* A VIP this reconciler wrote keeps the id it wrote, whatever the map says
+ * now (an outside edit, logged by reconciler_resync()): the planner adopts
+ * the ids it is given, and ours names the VIP's table and counters. A VIP
+ * it never wrote is removed by the plan with the table of its id: when that
+ * id is one of ours, it is shown to the planner with a free id instead, so
+ * the removal takes nothing that serves. */
+static void keep_vip_ids(const struct reconciler *r, const struct flb_vip_key *keys,
+			 struct flb_vip *vips, size_t n)
+{
+	bool ours[FLB_MAX_VIPS] = {}, used[FLB_MAX_VIPS] = {};
+	uint32_t free_id = 0;
+
+	for (size_t t = 0; t < r->s.tables.n; t++)
+		if (r->s.tables.e[t].ids && r->s.tables.e[t].vip_id < FLB_MAX_VIPS)
+			ours[r->s.tables.e[t].vip_id] = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct table_entry *e = tables_find(&r->s.tables, &keys[i]);
+
+		if (e && e->ids)
+			vips[i].id = e->vip_id;
+		if (vips[i].id < FLB_MAX_VIPS)
+			used[vips[i].id] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct table_entry *e = tables_find(&r->s.tables, &keys[i]);
+
+		if ((e && e->ids) || vips[i].id >= FLB_MAX_VIPS || !ours[vips[i].id])
+			continue;
+		while (free_id < FLB_MAX_VIPS && (used[free_id] || ours[free_id]))
+			free_id++;
+		if (free_id == FLB_MAX_VIPS)
+			return;
+		vips[i].id = free_id;
+		used[free_id] = true;
+	}
+}
+
 int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 		     struct reconcile_report *rep)
 {
 	struct flb_vip_key *old_keys = calloc(FLB_MAX_VIPS, sizeof(*old_keys));
 	struct flb_vip *old_vips = calloc(FLB_MAX_VIPS, sizeof(*old_vips));
+	struct flb_vip *map_vips = calloc(FLB_MAX_VIPS, sizeof(*map_vips));
 	struct plan_input in = {
 		.cfg = cfg,
 		.state = &r->s,
 		.old_keys = old_keys,
 		.old_vips = old_vips,
+		.map_vips = map_vips,
 	};
 	struct plan p = {};
 	size_t done = 0;
 	int n_old, err = -ENOMEM;
+	bool first;
 
 	memset(rep, 0, sizeof(*rep));
-	if (!old_keys || !old_vips)
+	if (!old_keys || !old_vips || !map_vips)
 		goto out;
-	err = r->loaded ? 0 : load_mirror(r);
+	first = !r->loaded;
+	err = first ? load_mirror(r) : 0;
 	if (err)
 		goto out;
 	n_old = maps_list_vips(r->m, old_keys, old_vips, FLB_MAX_VIPS);
 	in.n_old = n_old > 0 ? (size_t)n_old : 0;
+	memcpy(map_vips, old_vips, in.n_old * sizeof(*map_vips));
+	keep_vip_ids(r, old_keys, old_vips, in.n_old);
 	err = plan_make(&in, &p);
 	if (err) {
 		if (p.err_msg)
 			log_error(p.err_msg, "%s", p.err_fields);
 		goto out;
 	}
+	if (first)
+		log_start_writes(r, &p);
 	err = apply_plan(r->m, &p, &done);
 	plan_commit(&r->s, &p, done, clock_ns());
 	persist_save_drain(r->ps, r->s.drain_start);
@@ -213,9 +276,157 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 	publish(r, cfg, &p);
 out:
 	plan_free(&p);
+	free(map_vips);
 	free(old_vips);
 	free(old_keys);
 	return err;
+}
+
+/* "10.0.0.1 gen=3 state=active", or "unused". */
+static const char *be_desc(const struct flb_backend *be, char *buf, size_t len)
+{
+	static const char *const names[] = { "unused", "active", "draining", "down" };
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (!be->family && be->state == FLB_BE_UNUSED)
+		return snprintf(buf, len, "unused gen=%u", be->gen), buf;
+	inet_ntop(be->family == FLB_AF_INET6 ? AF_INET6 : AF_INET, be->addr, a, sizeof(a));
+	snprintf(buf, len, "%s gen=%u state=%s", a, be->gen,
+		 be->state < 4 ? names[be->state] : "invalid");
+	return buf;
+}
+
+static int resync_backends(struct reconciler *r)
+{
+	int n = 0;
+
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		struct flb_backend be;
+		char found[96], wrote[96];
+		int err = maps_get_backend(r->m, id, &be);
+
+		if (err)
+			return log_err(err, "cannot read backend map", "id=%u", id);
+		if (!memcmp(&be, &r->s.be[id], sizeof(be)))
+			continue;
+		log_warn("map differs from what this daemon wrote; repairing",
+			 "map=flb_backends id=%u found=\"%s\" wrote=\"%s\"", id,
+			 be_desc(&be, found, sizeof(found)), be_desc(&r->s.be[id], wrote, sizeof(wrote)));
+		r->s.be[id] = be;
+		n++;
+	}
+	return n;
+}
+
+/* VIP entries: one we wrote that is missing or names another id (the next
+ * apply writes it again with ours, see keep_vip_ids()), one we never wrote
+ * (the next apply removes it). */
+static int resync_vips(struct reconciler *r)
+{
+	struct flb_vip_key *keys = calloc(FLB_MAX_VIPS, sizeof(*keys));
+	struct flb_vip *vips = calloc(FLB_MAX_VIPS, sizeof(*vips));
+	char name[VIP_NAME_STRLEN];
+	int n = 0, n_map;
+
+	if (!keys || !vips) {
+		n = -ENOMEM;
+		goto out;
+	}
+	n_map = maps_list_vips(r->m, keys, vips, FLB_MAX_VIPS);
+	for (int i = 0; i < n_map; i++) {
+		const struct table_entry *e = tables_find(&r->s.tables, &keys[i]);
+
+		if (e && e->ids && e->vip_id == vips[i].id)
+			continue;
+		vip_name(&keys[i], name, sizeof(name));
+		if (e && e->ids)
+			log_warn("map differs from what this daemon wrote; repairing",
+				 "map=flb_vips vip=%s found=\"vip_id=%u\" wrote=\"vip_id=%u\"", name,
+				 vips[i].id, e->vip_id);
+		else
+			log_warn("map differs from what this daemon wrote; repairing",
+				 "map=flb_vips vip=%s found=\"vip_id=%u\" wrote=\"none\"", name,
+				 vips[i].id);
+		n++;
+	}
+	for (size_t t = 0; t < r->s.tables.n; t++) {
+		const struct table_entry *e = &r->s.tables.e[t];
+		int i = 0;
+
+		while (i < n_map && memcmp(&keys[i], &e->key, sizeof(e->key)))
+			i++;
+		if (!e->ids || i < n_map)
+			continue;
+		vip_name(&e->key, name, sizeof(name));
+		log_warn("map differs from what this daemon wrote; repairing",
+			 "map=flb_vips vip=%s found=\"none\" wrote=\"vip_id=%u\"", name, e->vip_id);
+		n++;
+	}
+out:
+	free(vips);
+	free(keys);
+	return n;
+}
+
+/* Tables: the cache takes what the map holds, so the next apply swaps in
+ * the table it wants and reports its disruption against the real one. */
+static int resync_rings(struct reconciler *r)
+{
+	int n = 0;
+
+	for (size_t t = 0; t < r->s.tables.n; t++) {
+		struct table_entry *e = &r->s.tables.e[t];
+		char name[VIP_NAME_STRLEN];
+		uint32_t *ids, size, differ = 0;
+		int err;
+
+		if (!e->ids)
+			continue;
+		err = maps_get_ring(r->m, e->vip_id, &ids, &size);
+		if (err && err != -ENOENT && err != -EBADMSG)
+			return log_err(err, "cannot read a Maglev table", "vip_id=%u", e->vip_id);
+		for (uint32_t i = 0; !err && i < size && size == e->size; i++)
+			differ += ids[i] != e->ids[i];
+		if (!err && size == e->size && !differ) {
+			free(ids);
+			continue;
+		}
+		vip_name(&e->key, name, sizeof(name));
+		if (err)
+			log_warn("map differs from what this daemon wrote; repairing",
+				 "map=flb_rings vip=%s vip_id=%u found=\"%s\" wrote=\"size=%u\"", name,
+				 e->vip_id, err == -ENOENT ? "no table" : "bad table", e->size);
+		else
+			log_warn("map differs from what this daemon wrote; repairing",
+				 "map=flb_rings vip=%s vip_id=%u found=\"size=%u slots_changed=%u\" wrote=\"size=%u\"",
+				 name, e->vip_id, size, size == e->size ? differ : size, e->size);
+		free(e->ids);
+		e->ids = err ? NULL : ids;
+		e->size = err ? 0 : size;
+		/* Not the table of its inputs any more: the planner must build it. */
+		free(e->inputs);
+		e->inputs = NULL;
+		e->inputs_len = 0;
+		n++;
+	}
+	return n;
+}
+
+int reconciler_resync(struct reconciler *r)
+{
+	int a, b, c;
+
+	if (!r->loaded)
+		return 0;
+	a = resync_backends(r);
+	b = a < 0 ? 0 : resync_vips(r);
+	c = a < 0 || b < 0 ? 0 : resync_rings(r);
+	if (a < 0 || b < 0 || c < 0)
+		return a < 0 ? a : b < 0 ? b : c;
+	if (a + b + c)
+		log_warn("maps changed outside this daemon; the reload writes the desired state over them",
+			 "differences=%d", a + b + c);
+	return a + b + c;
 }
 
 struct drain_count {

@@ -36,6 +36,15 @@ void reconciler_set_persist(struct reconciler *r, struct persist *ps);
 int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 		     struct reconcile_report *rep);
 
+/* Reads the maps back and compares them with what this reconciler wrote
+ * (flb_backends, the VIP entries, the Maglev tables): a difference (an
+ * edit with bpftool, another process) is logged, map and id, with what the
+ * map holds and what was written, and taken as what the maps hold, so the
+ * next reconciler_apply() writes the desired state over it. Nothing to do
+ * before the first apply (that reads everything). Returns how many
+ * differences were found, or -errno. */
+int reconciler_resync(struct reconciler *r);
+
 /* Drain bookkeeping, to call every second or so: counts the flows of the
  * draining backends and frees those with none left or past the timeout.
  * Returns how many were freed, or -errno. */

@@ -420,6 +420,49 @@ int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t
 	return err;
 }
 
+/* Slots 1..n of an inner table into ids: in batches (65537 single lookups
+ * take tens of ms), one element at a time where batches are refused. */
+static int ring_read(int fd, uint32_t *ids, uint32_t n)
+{
+	uint32_t *keys = malloc((n + 1) * sizeof(*keys)), *vals = malloc((n + 1) * sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 got = 0, token = 0, cnt;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < n + 1) {
+		int r;
+
+		cnt = n + 1 - got;
+		r = bpf_map_lookup_batch(fd, got ? &token : NULL, &token, keys + got, vals + got,
+					 &cnt, &bopts);
+		if (r && errno != ENOENT)
+			break;
+		got += cnt;
+		if (r || !cnt)
+			break;
+	}
+	if (got >= n + 1) {
+		memcpy(ids, vals + 1, n * sizeof(*ids));
+		goto out;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		__u32 k = i + 1;
+
+		if (bpf_map_lookup_elem(fd, &k, &ids[i])) {
+			err = -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size)
 {
 	struct bpf_map_info info = {};
@@ -447,15 +490,11 @@ int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uin
 		err = -ENOMEM;
 		goto out;
 	}
-	for (__u32 i = 0; i < n; i++) {
-		__u32 k = i + 1;
-
-		if (bpf_map_lookup_elem(fd, &k, &(*ids)[i])) {
-			err = -errno;
-			free(*ids);
-			*ids = NULL;
-			goto out;
-		}
+	err = ring_read(fd, *ids, n);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+		goto out;
 	}
 	*size = n;
 out:

@@ -6,7 +6,8 @@
  * program alone; without CAP_SYS_ADMIN libxdp 1.3 cannot work (it opens
  * programs by id, and crashes when that fails), so the program is attached
  * directly. The log says which. Replacing our own running program uses
- * XDP_FLAGS_REPLACE so no packet sees an empty hook.
+ * XDP_FLAGS_REPLACE so no packet sees an empty hook; only a change of mode
+ * cannot (switch_mode()).
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 #include <linux/if_link.h>
 #include <xdp/libxdp.h>
 
+#include "clock.h"
 #include "log.h"
 #include "xdp_attach.h"
 
@@ -53,11 +55,23 @@ static __u32 prog_id_of(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-static __u32 attached_id(int ifindex)
+/* The id of the program attached to ifindex (0: none), and in which mode:
+ * native and generic cannot be attached at the same time (the kernel says
+ * EEXIST), so there is one. */
+static __u32 attached(int ifindex, enum xdp_attach_mode_flb *mode)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-	return bpf_xdp_query(ifindex, 0, &q) ? 0 : q.prog_id;
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	if (mode)
+		*mode = q.attach_mode == XDP_ATTACHED_SKB ? FLB_ATTACH_SKB : FLB_ATTACH_NATIVE;
+	return q.prog_id;
+}
+
+static __u32 attached_id(int ifindex)
+{
+	return attached(ifindex, NULL);
 }
 
 static void pin_path(char *buf, size_t len, const char *pin_dir, const char *ifname)
@@ -170,6 +184,10 @@ static int in_dispatcher(int ifindex, const char *ifname, int prog_fd, const cha
 	if (!old) {
 		log_error("interface runs a dispatcher without our program; refusing to join it",
 			  "iface=%s", ifname);
+	} else if (xdp_multiprog__attach_mode(mp) !=
+		   (mode == FLB_ATTACH_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE)) {
+		log_error("cannot change xdp_mode: the interface runs libxdp's dispatcher, whose other programs would change mode too; detach it (fluxlbd --cleanup, xdp-loader unload) first",
+			  "iface=%s mode=%s", ifname, mode_name(mode));
 	} else if (xdp_program__id(old) == prog_id_of(prog_fd)) {
 		err = 0;
 	} else {
@@ -187,16 +205,58 @@ static int in_dispatcher(int ifindex, const char *ifname, int prog_fd, const cha
 	return err;
 }
 
+/*
+ * Our program attached in the other mode (node.xdp_mode changed): the
+ * kernel refuses a native and a generic program side by side, so this
+ * interface's hook is emptied and filled again in the new mode by two
+ * syscalls in a row (no libxdp on this path: its dispatcher attempt would
+ * widen the gap). Packets arriving in between go to the kernel's stack as
+ * if no balancer ran; other interfaces are not touched. If the new mode
+ * fails, the old program goes back in its mode.
+ */
+static int switch_mode(int ifindex, const char *ifname, int old_fd,
+		       enum xdp_attach_mode_flb old_mode, int prog_fd, const char *prog_name,
+		       enum xdp_attach_mode_flb mode)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+	__u64 a, b;
+	int err;
+
+	a = clock_ns();
+	err = bpf_xdp_attach(ifindex, -1, XDP_FLAGS_REPLACE | mode_flags(old_mode), &opts);
+	if (err)
+		return log_err(err, "cannot detach the attached program to change xdp_mode",
+			       "iface=%s from=%s to=%s err=\"%s\"", ifname, mode_name(old_mode),
+			       mode_name(mode), strerror(-err));
+	err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags(mode), NULL);
+	b = clock_ns();
+	if (err) {
+		int back = bpf_xdp_attach(ifindex, old_fd,
+					  XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags(old_mode), NULL);
+
+		return log_err(err, "cannot attach XDP program in the new xdp_mode",
+			       "iface=%s from=%s to=%s err=\"%s\" old_program=%s", ifname,
+			       mode_name(old_mode), mode_name(mode), strerror(-err),
+			       back ? "detached" : "back");
+	}
+	log_info("re-attached XDP program in another mode", "iface=%s prog=%s from=%s to=%s gap_us=%llu",
+		 ifname, prog_name, mode_name(old_mode), mode_name(mode),
+		 (unsigned long long)((b - a) / 1000));
+	return 0;
+}
+
 int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
 	       enum xdp_attach_mode_flb mode, const char *pin_dir)
 {
 	int ifindex = if_nametoindex(ifname), old_fd, err;
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	enum xdp_attach_mode_flb cur_mode = mode;
 	__u32 cur;
 
 	if (!ifindex)
 		return log_err(-ENODEV, "no such interface", "iface=%s", ifname);
 	old_fd = ours(ifindex, ifname, prog_name, pin_dir, &cur);
+	attached(ifindex, &cur_mode);
 	if (old_fd == -EBUSY)
 		return in_dispatcher(ifindex, ifname, prog_fd, prog_name, mode, pin_dir);
 	if (old_fd == -ENOENT) {
@@ -207,6 +267,13 @@ int xdp_attach(const char *ifname, int prog_fd, const char *prog_name,
 	}
 	if (old_fd < 0)
 		return old_fd;
+	if (cur_mode != mode) {
+		err = switch_mode(ifindex, ifname, old_fd, cur_mode, prog_fd, prog_name, mode);
+		close(old_fd);
+		if (!err)
+			repin(prog_fd, ifname, pin_dir);
+		return err;
+	}
 	if (cur == prog_id_of(prog_fd)) { /* already this very program: a reload */
 		close(old_fd);
 		return 0;
@@ -239,9 +306,13 @@ int xdp_detach(const char *ifname, const char *prog_name, const char *pin_dir)
 	if (fd == -ENOENT)
 		return 0;
 	if (fd >= 0) {
-		/* Attached alone: detach only if it is still the same program. */
+		/* Attached alone: detach only if it is still the same program,
+		 * in the mode it runs in. */
+		enum xdp_attach_mode_flb mode = FLB_ATTACH_NATIVE;
+
+		attached(ifindex, &mode);
 		opts.old_prog_fd = fd;
-		err = bpf_xdp_attach(ifindex, -1, XDP_FLAGS_REPLACE, &opts);
+		err = bpf_xdp_attach(ifindex, -1, XDP_FLAGS_REPLACE | mode_flags(mode), &opts);
 		close(fd);
 		return err ? log_err(err, "cannot detach XDP program", "iface=%s err=\"%s\"", ifname,
 				     strerror(-err)) : 0;
