@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 trap topo_down EXIT
-PIN=$PIN_BASE/v1
+PIN=$PIN_BASE/v$("$BIN/fluxlbd" --version | sed -n 's/.*(abi v\([0-9]*\)).*/\1/p')
 N=200
 
 # write_config FILE "ADDR:WEIGHT ..."
@@ -94,6 +94,9 @@ set_down() {
 set_down "$ID3"
 bpftool map update pinned "$PIN/flb_vips" key 10 100 0 9 0 0 0 0 0 0 0 0 0 0 0 0 0 80 6 1 value $(le32 "$(web id)") 0 0 0 0
 echo "  by hand: backend 3 is $(be_field 10.10.2.13 state); VIPs: $(flb -j vip list | json_get '[v["vip"] for v in d["vips"]]')"
+# The edits must have taken, or the repairs below would prove nothing.
+expect backend_set_down_by_hand [ "$(be_field 10.10.2.13 state)" = down ]
+expect foreign_vip_added_by_hand [ "$(flb -j vip list | json_get 'len(d["vips"])')" = 2 ]
 kill -HUP "$DAEMON_PID"
 expect sighup_reloads wait_log 'msg="reloaded"' 1
 expect sighup_repairs_backend [ "$(be_field 10.10.2.13 state)" = active ]
@@ -121,6 +124,7 @@ cp "$CONFIG" "/run/$TOPO/good.yaml"
 echo "services: [ {name: web" >"$CONFIG.tmp" && mv "$CONFIG.tmp" "$CONFIG"
 expect broken_file_rejected wait_log 'reload rejected' 1
 set_down "$ID3"
+expect backend_set_down_by_hand_again [ "$(be_field 10.10.2.13 state)" = down ]
 kill -HUP "$DAEMON_PID"
 expect broken_file_sighup_rejected wait_log 'reload rejected' 2
 expect broken_file_sighup_repairs [ "$(be_field 10.10.2.13 state)" = active ]
@@ -130,6 +134,7 @@ expect good_file_applies wait_log 'msg="reloaded"' 3
 # A start reads everything back too: backend 3 down by hand, then SIGKILL
 # (the kernel drops the lock with the process) and a new daemon.
 set_down "$ID3"
+expect backend_set_down_before_sigkill [ "$(be_field 10.10.2.13 state)" = down ]
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 expect start_after_sigkill daemon_start

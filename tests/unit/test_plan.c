@@ -930,6 +930,33 @@ out:
 	world_free(w);
 }
 
+/* A VIP entry this daemon never wrote (left by another process, or added
+ * with bpftool) that names the id of a VIP that stays: its entry goes, the
+ * table of that id does not. */
+TEST(a_foreign_vip_on_a_staying_id_goes_without_its_table)
+{
+	struct world *w = world_new();
+	struct plan p = {};
+
+	if (!ASSERT_TRUE(w, "world") ||
+	    !run(w, "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.14}]}\n", &p))
+		goto out;
+	plan_free(&p);
+	w->keys[1] = w->keys[0];
+	w->keys[1].port = htons(8080);
+	w->vips[1] = w->vips[0];
+	w->n_vips = 2;
+	if (!run(w, "  - {name: c, vip: 10.100.0.3, port: 80, backends: [{address: 10.10.2.14}]}\n", &p))
+		goto out;
+	ASSERT_EQ(count_ops(&p, PLAN_DEL_VIP), 1, "the foreign entry goes");
+	ASSERT_EQ(count_ops(&p, PLAN_DEL_RING), 0, "the table of the id that stays does not");
+	ASSERT_EQ(p.rep.vips_removed, 1, "counted as a removed VIP");
+	ASSERT_EQ(w->n_vips, 1, "one VIP left");
+out:
+	plan_free(&p);
+	world_free(w);
+}
+
 TEST(many_services_plan_with_indexed_lookups)
 {
 	struct world *w = world_new();

@@ -24,8 +24,10 @@ static uint32_t count_backends(const uint32_t *ids, uint32_t size)
 	if (!seen)
 		return 0;
 	for (uint32_t i = 0; i < size; i++)
-		if (ids[i] && ids[i] < FLB_MAX_BACKENDS && !seen[ids[i]]++)
+		if (ids[i] && ids[i] < FLB_MAX_BACKENDS && !seen[ids[i]]) {
+			seen[ids[i]] = 1;
 			n++;
+		}
 	free(seen);
 	return n;
 }

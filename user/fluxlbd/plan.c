@@ -443,12 +443,23 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 	struct key_index want = {};
 	struct plan_op *op;
 	size_t first = p->n_ops;
+	bool *stays = calloc(FLB_MAX_VIPS, sizeof(*stays));
 
-	if (key_index_build(&want, p->svc, sizeof(*p->svc), p->n_svc))
+	if (!stays || key_index_build(&want, p->svc, sizeof(*p->svc), p->n_svc)) {
+		free(stays);
 		return -ENOMEM;
+	}
+	for (size_t s = 0; s < p->n_svc; s++)
+		if (p->svc[s].vip_id < FLB_MAX_VIPS)
+			stays[p->svc[s].vip_id] = true;
 	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
 		for (size_t i = 0; i < in->n_old; i++) {
 			if (key_index_find(&want, p->svc, sizeof(*p->svc), &in->old_keys[i]) >= 0)
+				continue;
+			/* A VIP entry that names the id of a VIP that stays (an entry
+			 * this daemon never wrote) goes without that VIP's table. */
+			if (steps[k] == PLAN_DEL_RING && in->old_vips[i].id < FLB_MAX_VIPS &&
+			    stays[in->old_vips[i].id])
 				continue;
 			op = add_op(p, steps[k]);
 			if (!op)
@@ -458,6 +469,7 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 			snprintf(op->what, sizeof(op->what), "vip_id=%u", in->old_vips[i].id);
 		}
 	key_index_free(&want);
+	free(stays);
 	if (p->n_ops == first)
 		return 0;
 	op = add_op(p, PLAN_PRUNE_VIP_ADDRS);
@@ -467,7 +479,7 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 	for (size_t i = first, n = p->n_ops; i < n; i++) {
 		uint32_t id = p->ops[i].id;
 
-		if (p->ops[i].kind != PLAN_DEL_RING)
+		if (p->ops[i].kind != PLAN_DEL_VIP)
 			continue;
 		op = add_op(p, PLAN_NOTE);
 		if (!op)
@@ -478,6 +490,7 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 	return 0;
 nomem:
 	key_index_free(&want);
+	free(stays);
 	return -ENOMEM;
 }
 
