@@ -61,7 +61,14 @@ echo "  after: $r"
 expect no_failed_connection_after_it_left [ "$(echo "$r" | json_get 'd["failed"] == 0 and "backend-1" not in d["by_backend"]')" = True ]
 
 bg_in_ns b1 "/run/$TOPO/httpd-1.log" python3 "$ROOT/tests/lib/httpd.py" backend-1 80
-t0=$(now)
+# The clock starts when the server listens, not when Python was started (a
+# loaded machine takes a second or more to bring it up): rise counts checks
+# that succeed, and none can before the server is there.
+for _ in $(seq 1 100); do
+	t0=$(sed -n 's/^listening //p' "/run/$TOPO/httpd-1.log" | tail -1)
+	[ -n "$t0" ] && [ "$(grep -c '^listening ' "/run/$TOPO/httpd-1.log")" -ge 2 ] && break
+	sleep 0.05
+done
 dt=$(time_to_log "$t0" 'backend=10.10.2.11 port=80 from=down to=up')
 echo "  backend-1 up after ${dt}s (rise $RISE x ${INTERVAL_MS}ms)"
 expect recovered_backend_returns_after_rise python3 -c "import sys; sys.exit(not float('$dt') <= ($RISE + 1) * $INTERVAL_MS / 1000 + 1)"

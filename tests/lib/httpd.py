@@ -10,6 +10,7 @@ import os
 import socket
 import socketserver
 import sys
+import time
 
 NAME = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 80
@@ -66,4 +67,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         super().server_bind()
 
 
-Server(("::", PORT), Handler).serve_forever()
+server = Server(("::", PORT), Handler)
+# When it started listening (epoch seconds), for tests that time what
+# follows a restart from the moment the server can answer.
+print("listening %.3f" % time.time(), flush=True)
+server.serve_forever()
