@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "plan.h"
+#include "plan_ops.h"
 
 static uint8_t flb_family(int af)
 {
@@ -43,8 +44,7 @@ static int refuse(struct plan *p, int err, const char *msg, const char *fmt, ...
 	return err;
 }
 
-__attribute__((format(printf, 4, 5)))
-static void note(struct plan_op *op, enum log_level level, const char *msg, const char *fmt, ...)
+void plan_note(struct plan_op *op, enum log_level level, const char *msg, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,8 +55,7 @@ static void note(struct plan_op *op, enum log_level level, const char *msg, cons
 	va_end(ap);
 }
 
-/* A new op of kind at the end of p->ops, zeroed; NULL on ENOMEM. */
-static struct plan_op *add_op(struct plan *p, enum plan_op_kind kind)
+struct plan_op *plan_add_op(struct plan *p, enum plan_op_kind kind)
 {
 	struct plan_op *op;
 
@@ -276,14 +275,14 @@ static int plan_backend_writes(struct plan *p, bool raise)
 		if (!memcmp(&next, &p->be[id], sizeof(next)) &&
 		    (p->be[id].state != FLB_BE_UNUSED || p->state[id] == PLAN_FREE))
 			continue;
-		op = add_op(p, PLAN_SET_BACKEND);
+		op = plan_add_op(p, PLAN_SET_BACKEND);
 		if (!op)
 			return -ENOMEM;
 		op->id = id;
 		op->be = next;
 		snprintf(op->what, sizeof(op->what), "id=%u", id);
 		if (next.state == FLB_BE_DRAINING && p->be[id].state != FLB_BE_DRAINING)
-			note(op, LOG_INFO, "backend draining: no new flows, existing flows continue",
+			plan_note(op, LOG_INFO, "backend draining: no new flows, existing flows continue",
 			     "id=%u gen=%u", id, next.gen);
 		p->be[id] = next;
 	}
@@ -344,22 +343,22 @@ static int plan_vips(const struct plan_input *in, const struct key_index *old, s
 			return err;
 		ps->first_op = p->n_ops;
 		if (ps->panic != (e && e->panic)) {
-			op = add_op(p, PLAN_NOTE);
+			op = plan_add_op(p, PLAN_NOTE);
 			if (!op)
 				return -ENOMEM;
-			note(op, ps->panic ? LOG_WARN : LOG_INFO,
+			plan_note(op, ps->panic ? LOG_WARN : LOG_INFO,
 			     ps->panic ? "panic mode: too few healthy backends, routing to all of them" :
 					 "panic mode over",
 			     "service=%s", svc->name);
 		}
 		if (ps->table.swap) {
-			op = add_op(p, PLAN_SET_RING);
+			op = plan_add_op(p, PLAN_SET_RING);
 			if (!op)
 				return -ENOMEM;
 			op->id = ps->vip_id;
 			op->svc = s;
 			snprintf(op->what, sizeof(op->what), "service=%s", svc->name);
-			note(op, LOG_INFO, "table updated",
+			plan_note(op, LOG_INFO, "table updated",
 			     "service=%s vip_id=%u size=%u fingerprint=%016llx changed=%u excess=%u panic=%d",
 			     svc->name, ps->vip_id, ps->table.size,
 			     (unsigned long long)ps->table.fingerprint, ps->table.changed,
@@ -379,7 +378,7 @@ static int plan_vips(const struct plan_input *in, const struct key_index *old, s
 		if (i >= 0 && !memcmp(in->map_vips ? &in->map_vips[i] : &in->old_vips[i], &vip,
 				      sizeof(vip)))
 			continue;
-		op = add_op(p, PLAN_SET_VIP);
+		op = plan_add_op(p, PLAN_SET_VIP);
 		if (!op)
 			return -ENOMEM;
 		op->key = ps->key;
@@ -418,7 +417,7 @@ static int plan_vip_addrs(const struct flb_config *cfg, struct plan *p)
 
 		if (best[key_index_find(&ix, group, sizeof(*group), &group[s])] != s)
 			continue;
-		op = add_op(p, PLAN_SET_VIP_ADDR);
+		op = plan_add_op(p, PLAN_SET_VIP_ADDR);
 		if (!op)
 			goto out;
 		memcpy(op->addr.addr, svc->vip.bytes, sizeof(op->addr.addr));
@@ -461,7 +460,7 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 			if (steps[k] == PLAN_DEL_RING && in->old_vips[i].id < FLB_MAX_VIPS &&
 			    stays[in->old_vips[i].id])
 				continue;
-			op = add_op(p, steps[k]);
+			op = plan_add_op(p, steps[k]);
 			if (!op)
 				goto nomem;
 			op->id = in->old_vips[i].id;
@@ -472,7 +471,7 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 	free(stays);
 	if (p->n_ops == first)
 		return 0;
-	op = add_op(p, PLAN_PRUNE_VIP_ADDRS);
+	op = plan_add_op(p, PLAN_PRUNE_VIP_ADDRS);
 	if (!op)
 		return -ENOMEM;
 	snprintf(op->what, sizeof(op->what), "fragment entries");
@@ -481,10 +480,10 @@ static int plan_removals(const struct plan_input *in, struct plan *p)
 
 		if (p->ops[i].kind != PLAN_DEL_VIP)
 			continue;
-		op = add_op(p, PLAN_NOTE);
+		op = plan_add_op(p, PLAN_NOTE);
 		if (!op)
 			return -ENOMEM;
-		note(op, LOG_INFO, "VIP removed", "vip_id=%u", id);
+		plan_note(op, LOG_INFO, "VIP removed", "vip_id=%u", id);
 		p->rep.vips_removed++;
 	}
 	return 0;
@@ -555,7 +554,7 @@ int plan_make(const struct plan_input *in, struct plan *p)
 		p->rep.backends += p->be[id].state != FLB_BE_UNUSED;
 
 	/* Ready last: until now a fresh datapath passed everything. */
-	op = add_op(p, PLAN_SET_CTL);
+	op = plan_add_op(p, PLAN_SET_CTL);
 	if (!op)
 		return -ENOMEM;
 	memcpy(&ctl.encap_src4, cfg->encap_src4.bytes, 4);
@@ -583,110 +582,4 @@ void plan_free(struct plan *p)
 	free(p->configured);
 	free(p->ops);
 	memset(p, 0, sizeof(*p));
-}
-
-int plan_drain(const struct plan_state *st, const long *flows, uint64_t now_ns,
-	       uint32_t timeout_ms, struct plan *p)
-{
-	memset(p, 0, sizeof(*p));
-	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
-		struct plan_op *op;
-		uint64_t age_ms;
-
-		if (!st->drain_start[id])
-			continue;
-		age_ms = (now_ns - st->drain_start[id]) / 1000000;
-		if (flows[id] && age_ms < timeout_ms)
-			continue;
-		op = add_op(p, PLAN_SET_BACKEND);
-		if (!op)
-			return -ENOMEM;
-		op->id = id;
-		op->be = st->be[id];
-		/* Still configured (weight 0): DOWN keeps the id; else free it. */
-		op->be.state = st->configured[id] ? FLB_BE_DOWN : FLB_BE_UNUSED;
-		snprintf(op->what, sizeof(op->what), "id=%u", id);
-		note(op, LOG_INFO,
-		     flows[id] ? "drain timed out; remaining flows are re-steered" : "backend drained",
-		     "id=%u flows=%ld after_ms=%llu state=%s", id, flows[id],
-		     (unsigned long long)age_ms, st->configured[id] ? "down" : "freed");
-		p->rep.backends_retired++;
-	}
-	return 0;
-}
-
-static void commit_ring(struct plan_state *st, struct plan_service *ps)
-{
-	struct table_entry *e = tables_get(&st->tables, &ps->key);
-	struct plan_table *t = &ps->table;
-
-	if (!e)
-		return; /* uncached: the next run swaps it in again */
-	free(e->ids);
-	e->ids = t->slots;
-	t->slots = NULL;
-	free(e->inputs);
-	e->inputs = t->inputs;
-	e->inputs_len = t->inputs_len;
-	t->inputs = NULL;
-	e->size = t->size;
-	e->fingerprint = t->fingerprint;
-	e->rebuilds++;
-	e->last_changed = t->changed;
-	e->last_excess = t->excess;
-	e->excess_total += t->excess;
-}
-
-static bool t_built_unswapped(const struct plan_table *t)
-{
-	return t->inputs && !t->reused && !t->swap;
-}
-
-void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t now_ns)
-{
-	for (size_t i = 0; i < done && i < p->n_ops; i++) {
-		const struct plan_op *op = &p->ops[i];
-
-		switch (op->kind) {
-		case PLAN_SET_BACKEND:
-			if (op->be.state == FLB_BE_DRAINING &&
-			    st->be[op->id].state != FLB_BE_DRAINING)
-				st->drain_start[op->id] = now_ns;
-			else if (op->be.state != FLB_BE_DRAINING)
-				st->drain_start[op->id] = 0;
-			st->be[op->id] = op->be;
-			break;
-		case PLAN_SET_RING:
-			commit_ring(st, &p->svc[op->svc]);
-			break;
-		case PLAN_DEL_RING:
-			tables_forget(&st->tables, &op->key);
-			break;
-		default:
-			break;
-		}
-	}
-	/* Panic and VIP id are the cache's from the service's first op on
-	 * (a table unchanged is not written, but its panic may change). */
-	for (size_t s = 0; s < p->n_svc; s++) {
-		struct table_entry *e;
-
-		if (p->svc[s].first_op >= done)
-			continue;
-		e = tables_get(&st->tables, &p->svc[s].key);
-		if (!e)
-			continue;
-		e->vip_id = p->svc[s].vip_id;
-		e->panic = p->svc[s].panic;
-		/* Built equal to the cached table (not swapped): the cached
-		 * table has these inputs too, so the next run reuses it. */
-		if (t_built_unswapped(&p->svc[s].table) && e->ids) {
-			free(e->inputs);
-			e->inputs = p->svc[s].table.inputs;
-			e->inputs_len = p->svc[s].table.inputs_len;
-			p->svc[s].table.inputs = NULL;
-		}
-	}
-	if (p->configured && done == p->n_ops)
-		memcpy(st->configured, p->configured, sizeof(st->configured));
 }
