@@ -57,3 +57,22 @@ if [ "$rc" = 1 ] && echo "$out" | python3 -c 'import json,sys; assert "error" in
 else
 	fail fluxlb_json_error_without_maps "rc=$rc out=$out"
 fi
+
+# Options may follow the command (`fluxlb status -j`, as ipvsadm and cilium
+# take them); --version names the map ABI the CLI reads; `help COMMAND`.
+out=$("$BIN/fluxlb" status -j --bpffs "$TMP/nowhere"); rc=$?
+if [ "$rc" = 1 ] && echo "$out" | python3 -c 'import json,sys; assert "error" in json.load(sys.stdin)'; then
+	pass fluxlb_options_after_the_command
+else
+	fail fluxlb_options_after_the_command "rc=$rc out=$out"
+fi
+out=$("$BIN/fluxlb" --bpffs="$TMP/nowhere" vip list -j); rc=$?
+expect fluxlb_bpffs_equals_form [ "$rc" = 1 -a -n "$(echo "$out" | grep -o '"errno":2')" ]
+out=$("$BIN/fluxlb" --version); rc=$?
+expect fluxlb_version [ "$rc" = 0 -a -n "$(echo "$out" | grep -E '^fluxlb .+ \(abi v[0-9]+\)$')" ]
+"$BIN/fluxlb" help which | grep -q '^Usage: fluxlb .*which PROTO'
+expect fluxlb_help_command [ $? = 0 ]
+"$BIN/fluxlb" help frobnicate >/dev/null 2>&1; rc=$?
+expect fluxlb_help_unknown_command_exit_2 [ "$rc" = 2 ]
+"$BIN/fluxlb" status --bogus >/dev/null 2>&1; rc=$?
+expect fluxlb_unknown_command_option_exit_2 [ "$rc" = 2 ]

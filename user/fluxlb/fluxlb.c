@@ -6,7 +6,7 @@
  * lives with its --help text in cli_<topic>.c. -j prints JSON (errors
  * too, on stdout).
  */
-#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +36,8 @@ static const char exit_status[] =
 
 static void usage(FILE *f)
 {
-	fputs("Usage: fluxlb [-j] [--bpffs DIR] COMMAND [ARGS]\n"
+	fputs("Usage: fluxlb [OPTIONS] COMMAND [ARGS]   (options may also follow the command)\n"
+	      "       fluxlb help [COMMAND]\n"
 	      "\n"
 	      "Inspect the fluxlb balancer through its pinned maps (the daemon need not\n"
 	      "run) and manage the decap program on backend hosts.\n"
@@ -50,6 +51,7 @@ static void usage(FILE *f)
 	      "  -j, --json       JSON output (errors too)\n"
 	      "      --bpffs DIR  pin folder of the daemon (default " CLI_DEFAULT_BPFFS ")\n"
 	      "      --skb        with decap attach: generic (skb) mode instead of native\n"
+	      "  -V, --version    the version and the map ABI it reads\n"
 	      "  -h, --help       this text (fluxlb COMMAND --help: the command's own)\n",
 	      f);
 	fputs(exit_status, f);
@@ -98,41 +100,89 @@ static int run(const struct cli_cmd *c, int argc, char **argv)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* Global options may stand anywhere before "--", as in `fluxlb status -j`:
+ * they are taken out of argv (which keeps the rest in order) before the
+ * command is matched. Before the command, -h and unknown options are the
+ * global usage's; after it, the command's own. Returns CLI_OK to go on,
+ * or an exit status. */
+static int take_global_options(int *argc, char **argv, const char **bpffs)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "bpffs", required_argument, NULL, 'b' },
-		{ "skb", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *bpffs = CLI_DEFAULT_BPFFS;
-	int c;
+	bool seen_cmd = false, version = false;
+	int out = 1;
 
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			cli.json = true;
-			break;
-		case 'b':
-			bpffs = optarg;
-			break;
-		case 's':
+		} else if (!strcmp(a, "--skb")) {
 			cli.skb = true;
-			break;
-		case 'h':
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			version = true;
+		} else if (!strncmp(a, "--bpffs=", 8)) {
+			*bpffs = a + 8;
+		} else if (!strcmp(a, "--bpffs")) {
+			if (i + 1 >= *argc) {
+				fputs("fluxlb: --bpffs needs a folder\nTry 'fluxlb --help'.\n", stderr);
+				return CLI_USAGE;
+			}
+			*bpffs = argv[++i];
+		} else if (!seen_cmd && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
 			usage(stdout);
-			return CLI_OK;
-		default:
-			fputs("Try 'fluxlb --help'.\n", stderr);
+			return -1;
+		} else if (!seen_cmd && a[0] == '-' && a[1]) {
+			fprintf(stderr, "fluxlb: unknown option '%s'\nTry 'fluxlb --help'.\n", a);
 			return CLI_USAGE;
+		} else {
+			seen_cmd = true;
+			argv[out++] = argv[i];
 		}
 	}
-	if (optind >= argc) {
+	*argc = out;
+	argv[out] = NULL;
+	if (version) {
+		printf("fluxlb %s (abi v%d)\n", FLB_VERSION, FLB_ABI_VERSION);
+		return -1;
+	}
+	return CLI_OK;
+}
+
+/* `fluxlb help [COMMAND...]`: the global usage, or the command's own. */
+static int help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (match(commands[i], argc - 1, argv + 1) > 0) {
+			fputs(commands[i]->usage, stdout);
+			fputs(exit_status, stdout);
+			return CLI_OK;
+		}
+	}
+	fprintf(stderr, "fluxlb: no command '%s'\nTry 'fluxlb --help'.\n", argv[1]);
+	return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *bpffs = CLI_DEFAULT_BPFFS;
+	int rc = take_global_options(&argc, argv, &bpffs);
+
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	if (!strcmp(argv[1], "help"))
+		return help(argc - 1, argv + 1);
 	log_setup(LOG_WARN, false);
 	log_route_libs();
 	if (snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s/v%d", bpffs, FLB_ABI_VERSION) >=
@@ -140,8 +190,8 @@ int main(int argc, char **argv)
 		fputs("fluxlb: --bpffs path too long\n", stderr);
 		return CLI_USAGE;
 	}
-	argc -= optind;
-	argv += optind;
+	argc -= 1;
+	argv += 1;
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		int words = match(commands[i], argc, argv);
 
