@@ -269,6 +269,10 @@ broken metrics_port_mismatch config/fluxlbd.yaml 's/listen: ":9742"/listen: ":97
 	'is not the config.s metrics port 9743'
 broken config_rejected_by_fluxlbd config/fluxlbd.yaml 's/xdp_mode: native/xdp_mode: turbo/' \
 	'fluxlbd --check-config: .*node.xdp_mode'
+broken config_subpath fluxlbd.yaml 's|mountPath: /etc/fluxlb$|mountPath: /etc/fluxlb/fluxlbd.yaml\n              subPath: fluxlbd.yaml|' \
+	'subPath mounts never see a ConfigMap update'
+broken config_name_hash kustomization.yaml 's/disableNameSuffixHash: true/disableNameSuffixHash: false/' \
+	'expected fluxlbd-config without a content hash'
 
 # ---------------------------------------------------------------- capabilities
 

@@ -367,6 +367,16 @@ def policy_fluxlbd(objs):
     for what, p in (("readinessProbe", ready_port), ("livenessProbe", live_port)):
         if p != mport:
             problem(cw, f"{what} port {p} is not the config's metrics port {mport}")
+    # The configuration reloads in place: a subPath mount never sees a
+    # ConfigMap update, and a name with a content hash rolls every node.
+    cfg_vols = [v.get("name") for v in ps.get("volumes") or [] if "configMap" in v]
+    for m in c.get("volumeMounts") or []:
+        if m.get("name") in cfg_vols and m.get("subPath"):
+            problem(cw, f"volumeMounts {m.get('name')}: subPath mounts never see a ConfigMap update (fluxlbd reloads in place)")
+    for v in ps.get("volumes") or []:
+        name = (v.get("configMap") or {}).get("name")
+        if name and name != "fluxlbd-config":
+            problem(where, f"ConfigMap {name!r}: expected fluxlbd-config without a content hash (a change reloads, it does not roll the DaemonSet)")
     ann = (spec.get("template", {}).get("metadata", {}).get("annotations")) or {}
     if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/port") != str(mport):
         problem(where, f"pod annotations prometheus.io/scrape \"true\" and prometheus.io/port \"{mport}\" expected")

@@ -443,6 +443,11 @@ static void on_inotify(struct daemon *d)
 		if (e->len && !strcmp(e->name, d->file))
 			request_reload(d, e->mask & (IN_DELETE | IN_MOVED_FROM) ? "file deleted" :
 										  "file changed");
+		/* A mounted ConfigMap: the file is a link through "..data", and
+		 * the kubelet swaps a new "..data" in by rename; the file's own
+		 * name sees no event. */
+		else if (e->len && !strcmp(e->name, "..data") && (e->mask & (IN_MOVED_TO | IN_CREATE)))
+			request_reload(d, "file changed");
 		p += sizeof(*e) + e->len;
 	}
 }
