@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <limits.h>
 #include <signal.h>
@@ -80,7 +81,9 @@ struct daemon {
 	bool draft_changed;
 	int ep, sfd, ifd, tfd, rfd;  /* rfd: one-shot timer, the one reload trigger */
 	char file[NAME_MAX + 1];   /* basename of the config file */
-	bool attach_pending;       /* first apply done late (registry): attach, set ready */
+	bool attach_pending;       /* first apply done late (registry), or an interface
+				    * missing: attach and set ready on the next tick */
+	bool iface_missing;        /* logged that an interface is missing */
 	const char *reload_why;    /* NULL: no reload pending */
 	uint64_t change_seen_ms;   /* when the pending change was noticed */
 	unsigned ticks;
@@ -482,13 +485,39 @@ static int start_exporter(struct daemon *d, const struct flb_config *cur,
 }
 
 /* After the first apply: attach and say ready. */
+/* The first configured interface that does not exist, or NULL. */
+static const char *missing_iface(const struct flb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		if (!if_nametoindex(cfg->ifaces[i]))
+			return cfg->ifaces[i];
+	return NULL;
+}
+
+/* Attaches and sets ready. An interface that does not exist (yet: a NIC
+ * renamed or hot-plugged late, a node still booting) is no reason to exit
+ * and be restarted in a loop: the daemon stays not ready (/ready answers
+ * 503), retries on every tick, and says so once. */
 static int go_ready(struct daemon *d)
 {
-	int err = attach_all(d, &d->cfg, NULL, 0);
+	const char *gone = missing_iface(&d->cfg);
+	int err;
 
+	if (gone) {
+		if (!d->iface_missing)
+			log_warn("interface missing; not ready, retrying until it appears",
+				 "iface=%s", gone);
+		d->iface_missing = true;
+		d->attach_pending = true;
+		return 0;
+	}
+	err = attach_all(d, &d->cfg, NULL, 0);
 	d->attach_pending = false;
 	if (err)
 		return err;
+	if (d->iface_missing)
+		log_info("every interface is there; attached", "interfaces=%zu", d->cfg.n_ifaces);
+	d->iface_missing = false;
 	draft(d)->ready = true;
 	log_info("ready", "pin_dir=%s interfaces=%zu services=%zu", d->o->pin_dir,
 		 d->cfg.n_ifaces, d->cfg.n_services);
