@@ -22,9 +22,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
-CFLAGS  += -DFLB_VERSION=\"$(VERSION)\"
 CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-           -Iinclude -Iuser/lib -I$(BUILD)/skel
+           -Iinclude -Iuser/lib -I$(BUILD)/skel -I$(BUILD)/gen
 ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
@@ -65,7 +64,7 @@ TEST_PROGS := $(patsubst tests/bpf/progs/%.bpf.c,$(BUILD)/tests/progs/%.bpf.o,$(
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz image clean help
+.PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz image install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS) $(TEST_PROGS)
@@ -78,6 +77,7 @@ help:
 	@echo 'make test-unit  unit tests only (no privileges needed)'
 	@echo 'make bench      benchmarks against baselines in the same run (root; ~2 min)'
 	@echo 'make fuzz       10^6 hostile frames through the balancer (FLB_FUZZ_SEED=...)'
+	@echo 'make install    programs, systemd units, example config, manual (PREFIX, SYSCONFDIR, DESTDIR)'
 	@echo 'make image      the container image (needs a Docker engine)'
 	@echo 'make clean      remove build/'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan/UBSan)'
@@ -109,7 +109,16 @@ $(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/skel
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $*) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: %.c | $(SKELS)
+# The version every program prints, rewritten only when it changes, so the
+# objects that include it (and only those) are rebuilt for a new commit.
+VERSION_H := $(BUILD)/gen/flb_version.h
+.PHONY: FORCE
+$(VERSION_H): FORCE
+	$(Q)mkdir -p $(dir $@)
+	$(Q)printf '#define FLB_VERSION "%s"\n' '$(VERSION)' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/obj/%.o: %.c | $(SKELS) $(VERSION_H)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -144,6 +153,30 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB) $(ALL_LIBS)
 
 $(BUILD)/bpf $(BUILD)/skel:
 	$(Q)mkdir -p $@
+
+# Install for hosts outside Kubernetes: programs, the BPF objects (for
+# bpftool users; the programs embed their own), systemd units written with
+# PREFIX, an example configuration and the manual. DESTDIR stages it.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: $(BINS) $(BPF_OBJS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/fluxlb/bpf \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/fluxlb $(DESTDIR)$(SYSCONFDIR)/fluxlb
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/fluxlb/bpf/
+	for u in deploy/systemd/*.service.in; do \
+		sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u .in) && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
+	done
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/fluxlb/
+	install -m 0644 deploy/daemonset/config/fluxlbd.yaml $(DESTDIR)$(SYSCONFDIR)/fluxlb/fluxlbd.yaml.example
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(BINS)))
+	rm -rf $(DESTDIR)$(PREFIX)/lib/fluxlb $(DESTDIR)$(PREFIX)/share/doc/fluxlb
+	rm -f $(DESTDIR)$(UNITDIR)/fluxlbd.service $(DESTDIR)$(UNITDIR)/fluxlb-registry.service
+	rm -f $(DESTDIR)$(SYSCONFDIR)/fluxlb/fluxlbd.yaml.example
 
 IMAGE ?= fluxlb:$(VERSION)
 image:

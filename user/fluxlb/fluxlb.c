@@ -13,6 +13,7 @@
 #include "cli_cmds.h"
 #include "cli_common.h"
 #include "cli_out.h"
+#include "flb_version.h"
 #include "log.h"
 
 static const struct cli_cmd *const commands[] = {

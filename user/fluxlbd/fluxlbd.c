@@ -22,9 +22,10 @@
 #include <linux/magic.h>
 
 #include "config.h"
-#include "flb_abi.h"
-#include "log.h"
 #include "daemon.h"
+#include "flb_abi.h"
+#include "flb_version.h"
+#include "log.h"
 #include "xdp_attach.h"
 
 #define DEFAULT_CONFIG "/etc/fluxlb/fluxlbd.yaml"

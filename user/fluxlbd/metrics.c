@@ -20,13 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flb_version.h"
 #include "metrics.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#ifndef FLB_VERSION
-#define FLB_VERSION "unknown"
-#endif
 
 static const char *const reason_labels[] = {
 #define LABEL(n, label) label,

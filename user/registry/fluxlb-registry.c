@@ -17,14 +17,12 @@
 #include <curl/curl.h>
 
 #include "duration.h"
+#include "flb_version.h"
 #include "log.h"
 #include "registry_http.h"
 #include "registry_leader.h"
 #include "registry_request.h"
 
-#ifndef FLB_VERSION
-#define FLB_VERSION "dev"
-#endif
 
 static const char usage[] =
 	"Usage: fluxlb-registry [OPTIONS]\n"
