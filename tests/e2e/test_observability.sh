@@ -285,6 +285,9 @@ metrics_checks() {
 	else
 		fail metrics_promtool_check_passes "$(head -5 "$WORK/promtool.txt")"
 	fi
+	expect metrics_process_families [ "$(echo "$scrape" | grep -cE '^process_(cpu_seconds_total|resident_memory_bytes|start_time_seconds|open_fds|max_fds) [0-9.e+]+$')" = 5 ]
+	expect metrics_last_reload_successful grep -qx 'fluxlb_config_last_reload_successful 1' <<<"$scrape"
+	expect metrics_last_reload_timestamp_recent python3 -c "import sys,time; sys.exit(not 0 < time.time() - float(sys.argv[1]) < 3600)" "$(echo "$scrape" | sed -n 's/^fluxlb_config_last_reload_success_timestamp_seconds //p')"
 	expect metrics_content_type [ "$(curl_ns -o /dev/null -w '%{content_type}' "$url/metrics")" = "text/plain; version=0.0.4; charset=utf-8" ]
 	expect metrics_health_200 [ "$(curl_ns -o /dev/null -w '%{http_code}' "$url/health")" = 200 ]
 	expect metrics_ready_200 [ "$(curl_ns -o /dev/null -w '%{http_code}' "$url/ready")" = 200 ]

@@ -68,7 +68,14 @@ static void fill_status(struct flb_status *st)
 	st->has_source = true;
 	st->source_up = true;
 	st->source_updates = 12;
+	st->last_reload_ok = false;
+	st->last_reload_success_s = 1764669600.25;
 }
+
+static const struct proc_stats proc = {
+	.cpu_seconds = 1.5, .rss_bytes = 12345678, .vsize_bytes = 987654321,
+	.start_time_s = 1764669000.5, .open_fds = 17, .max_fds = 1024,
+};
 
 static void fill(struct metrics_snapshot *s, struct flb_status *st)
 {
@@ -84,6 +91,7 @@ static void fill(struct metrics_snapshot *s, struct flb_status *st)
 	s->n_backends = 2;
 	fill_status(st);
 	s->st = st;
+	s->proc = &proc;
 }
 
 static char *render(const struct metrics_snapshot *s)
@@ -282,7 +290,15 @@ TEST(every_family_has_help_and_type)
 		{ "fluxlb_vip_panic", "gauge" },
 		{ "fluxlb_reconcile_duration_seconds", "histogram" },
 		{ "fluxlb_config_reloads_total", "counter" },
+		{ "fluxlb_config_last_reload_successful", "gauge" },
+		{ "fluxlb_config_last_reload_success_timestamp_seconds", "gauge" },
 		{ "fluxlb_ready", "gauge" },
+		{ "process_cpu_seconds_total", "counter" },
+		{ "process_resident_memory_bytes", "gauge" },
+		{ "process_virtual_memory_bytes", "gauge" },
+		{ "process_start_time_seconds", "gauge" },
+		{ "process_open_fds", "gauge" },
+		{ "process_max_fds", "gauge" },
 		{ "fluxlb_source_up", "gauge" },
 		{ "fluxlb_source_updates_total", "counter" },
 	};
@@ -572,4 +588,48 @@ TEST(vip_names)
 	memset(k.addr, 0xff, sizeof(k.addr));
 	vip_name(&k, buf, sizeof(buf));
 	ASSERT_STREQ(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535/udp", "longest fits");
+}
+
+TEST(last_reload_and_process_samples)
+{
+	struct metrics_snapshot s;
+	struct flb_status st;
+	char *t;
+
+	fill(&s, &st);
+	t = render(&s);
+	if (!t)
+		return;
+	ASSERT_STRCONTAINS(t, "\nfluxlb_config_last_reload_successful 0\n", "last reload rejected");
+	ASSERT_STRCONTAINS(t, "\nfluxlb_config_last_reload_success_timestamp_seconds 1764669600.250\n",
+			   "last success");
+	ASSERT_STRCONTAINS(t, "\nprocess_cpu_seconds_total 1.50\n", "cpu");
+	ASSERT_STRCONTAINS(t, "\nprocess_resident_memory_bytes 12345678\n", "rss");
+	ASSERT_STRCONTAINS(t, "\nprocess_start_time_seconds 1764669000.50\n", "start");
+	ASSERT_STRCONTAINS(t, "\nprocess_open_fds 17\n", "fds");
+	ASSERT_STRCONTAINS(t, "\nprocess_max_fds 1024\n", "max fds");
+	free(t);
+	s.proc = NULL;
+	t = render(&s);
+	if (t)
+		ASSERT_TRUE(!strstr(t, "process_"), "no process families without figures");
+	free(t);
+}
+
+/* proc(5): the comm field may hold spaces and parentheses. */
+TEST(proc_stat_is_parsed_from_the_last_parenthesis)
+{
+	const char *stat = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 500 0 0 0 "
+			   "150 50 0 0 20 0 3 0 100000 123456789 2500 18446744073709551615";
+	struct proc_stats p = {};
+
+	if (!ASSERT_OK(proc_stats_parse(stat, 1764600000, 100, 4096, &p), "parse"))
+		return;
+	ASSERT_TRUE(p.cpu_seconds > 1.99 && p.cpu_seconds < 2.01, "(150 + 50) / 100 s");
+	ASSERT_TRUE(p.start_time_s > 1764600999.99 && p.start_time_s < 1764601000.01,
+		    "btime + 100000 / 100");
+	ASSERT_EQ(p.vsize_bytes, 123456789, "vsize");
+	ASSERT_EQ(p.rss_bytes, 2500 * 4096ULL, "rss pages x page size");
+	ASSERT_EQ(proc_stats_parse("4242 no parenthesis", 0, 100, 4096, &p), -EINVAL, "bad");
+	ASSERT_EQ(proc_stats_parse("1 (x) S 1 2", 0, 100, 4096, &p), -EINVAL, "short");
 }

@@ -94,6 +94,7 @@ enum { EV_SIGNAL = 1, EV_INOTIFY, EV_TICK, EV_HEALTH, EV_SOURCE, EV_RELOAD };
 static const char why_sighup[] = "SIGHUP";
 
 static int go_ready(struct daemon *d);
+static void count_load(struct daemon *d, bool ok);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next);
 
@@ -342,10 +343,27 @@ static void on_source(struct daemon *d)
 	d->view = v;
 	if (refresh(d, &d->cfg, "registry changed")) {
 		log_error("registry update failed to apply; the running state keeps serving", NULL);
-		draft(d)->reloads_rejected++;
+		count_load(d, false);
 	}
 	if (first && d->applied && !d->draft.ready)
 		d->attach_pending = true;
+}
+
+/* One load of the configuration (the start's, a reload, a registry update)
+ * was applied or refused: the counters and the last outcome the exporter
+ * shows (fluxlb_config_last_reload_successful and its timestamp). */
+static void count_load(struct daemon *d, bool ok)
+{
+	struct flb_status *st = draft(d);
+	struct timespec now;
+
+	st->last_reload_ok = ok;
+	if (!ok) {
+		st->reloads_rejected++;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	st->last_reload_success_s = now.tv_sec + now.tv_nsec / 1e9;
 }
 
 /* A reload that cannot happen: one log line (the wording docs/operating.md
@@ -357,7 +375,7 @@ static void reject(struct daemon *d, const char *why, const char *reason, int re
 
 	log_error("reload rejected; the running state keeps serving", "why=\"%s\" reason=%s", why,
 		  log_quote(q, sizeof(q), reason));
-	draft(d)->reloads_rejected++;
+	count_load(d, false);
 	if (repairs > 0 && d->applied && !apply(d, &d->eff, "repair"))
 		log_info("maps repaired with the running state", "differences=%d", repairs);
 }
@@ -378,7 +396,7 @@ static void reload(struct daemon *d, const char *why)
 	if (access(d->o->config_path, F_OK) && errno == ENOENT) {
 		log_warn("configuration file deleted; the running state keeps serving",
 			 "why=\"%s\" path=%s", why, d->o->config_path);
-		draft(d)->reloads_rejected++;
+		count_load(d, false);
 		if (repairs > 0 && d->applied)
 			apply(d, &d->eff, "repair");
 		return;
@@ -411,6 +429,7 @@ static void reload(struct daemon *d, const char *why)
 	config_free(&d->cfg);
 	d->cfg = next;
 	draft(d)->reloads_ok++;
+	count_load(d, true);
 	if (seen)
 		log_info("reloaded", "why=\"%s\" change_to_maps_ms=%llu", why,
 			 (unsigned long long)(clock_ms() - seen));
@@ -654,6 +673,8 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 		err = start_source(d, &d->cfg);
 	if (!err)
 		err = refresh(d, &d->cfg, "start");
+	if (!err)
+		count_load(d, true);
 	if (!err) {
 		err = -pthread_create(&d->hthread, NULL, health_main, d);
 		d->hthread_started = !err;

@@ -114,6 +114,8 @@ static int copy_status(struct flb_status *src, struct flb_status *dst)
 	dst->ready = src->ready;
 	dst->reloads_ok = src->reloads_ok;
 	dst->reloads_rejected = src->reloads_rejected;
+	dst->last_reload_ok = src->last_reload_ok;
+	dst->last_reload_success_s = src->last_reload_success_s;
 	memcpy(dst->reconcile_buckets, src->reconcile_buckets, sizeof(dst->reconcile_buckets));
 	dst->reconcile_count = src->reconcile_count;
 	dst->reconcile_sum_s = src->reconcile_sum_s;
@@ -139,10 +141,13 @@ static int copy_status(struct flb_status *src, struct flb_status *dst)
 static int render(struct flb_exporter *e, struct metrics_buf *out)
 {
 	struct metrics_snapshot s = {};
+	struct proc_stats proc;
 	struct flb_status st;
 	int err;
 
 	s.maps_ok = collect_maps(e, &s);
+	if (!proc_stats_read(&proc))
+		s.proc = &proc;
 	err = copy_status(e->st, &st);
 	if (!err) {
 		s.st = &st;

@@ -333,6 +333,28 @@ static void render_vip_status(const struct flb_status *st, struct metrics_buf *b
 	}
 }
 
+/* The names and meanings of the official Prometheus client libraries. */
+static void render_process(const struct proc_stats *p, struct metrics_buf *b)
+{
+	char v[40];
+
+	family(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+	snprintf(v, sizeof(v), "%.2f", p->cpu_seconds);
+	sample(b, "process_cpu_seconds_total", v, NULL);
+	family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sample(b, "process_resident_memory_bytes", u64s(v, p->rss_bytes), NULL);
+	family(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	sample(b, "process_virtual_memory_bytes", u64s(v, p->vsize_bytes), NULL);
+	family(b, "process_start_time_seconds", "gauge",
+	       "Start time of the process since unix epoch in seconds.");
+	snprintf(v, sizeof(v), "%.2f", p->start_time_s);
+	sample(b, "process_start_time_seconds", v, NULL);
+	family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sample(b, "process_open_fds", u64s(v, p->open_fds), NULL);
+	family(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+	sample(b, "process_max_fds", u64s(v, p->max_fds), NULL);
+}
+
 static void render_daemon_status(const struct flb_status *st, struct metrics_buf *b)
 {
 	const char *name = "fluxlb_reconcile_duration_seconds";
@@ -347,6 +369,13 @@ static void render_daemon_status(const struct flb_status *st, struct metrics_buf
 	sample(b, "fluxlb_config_reloads_total", u64s(v, st->reloads_ok), "result", "ok", NULL);
 	sample(b, "fluxlb_config_reloads_total", u64s(v, st->reloads_rejected), "result", "rejected",
 	       NULL);
+	family(b, "fluxlb_config_last_reload_successful", "gauge",
+	       "1 when the last load of the configuration was applied, 0 when it was rejected.");
+	sample(b, "fluxlb_config_last_reload_successful", st->last_reload_ok ? "1" : "0", NULL);
+	family(b, "fluxlb_config_last_reload_success_timestamp_seconds", "gauge",
+	       "When the configuration was last applied (Unix time; 0: never).");
+	snprintf(v, sizeof(v), "%.3f", st->last_reload_success_s);
+	sample(b, "fluxlb_config_last_reload_success_timestamp_seconds", v, NULL);
 
 	if (st->has_source) {
 		family(b, "fluxlb_source_up", "gauge",
@@ -393,6 +422,8 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
 		render_vips(s, out);
 		render_backends(s, out);
 	}
+	if (s->proc)
+		render_process(s->proc, out);
 	if (s->st) {
 		render_daemon_status(s->st, out);
 		render_vip_status(s->st, out);

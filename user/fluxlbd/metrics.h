@@ -15,6 +15,7 @@
 
 #include "flb_abi.h"
 #include "flb_reasons.h"
+#include "proc_stats.h"
 #include "status.h"
 #include "vip_name.h"
 
@@ -59,6 +60,8 @@ struct metrics_snapshot {
 	/* A copy of the daemon's status (its lock is never touched); NULL: no
 	 * status families. */
 	const struct flb_status *st;
+	/* This process (process_* families); NULL: none. */
+	const struct proc_stats *proc;
 };
 
 /* Appends the whole exposition to out. Returns 0, or -ENOMEM (out then

@@ -62,6 +62,8 @@ struct flb_status {
 	pthread_mutex_t lock;   /* first: status_publish() copies what follows it */
 	bool ready;             /* maps filled, program attached */
 	uint64_t reloads_ok, reloads_rejected;
+	bool last_reload_ok;    /* the last load of the configuration was applied */
+	double last_reload_success_s; /* wall-clock seconds of the last applied load; 0: none */
 	uint64_t reconcile_buckets[FLB_RECONCILE_BUCKETS]; /* cumulative counts */
 	uint64_t reconcile_count;
 	double reconcile_sum_s;
