@@ -125,6 +125,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return add;
 }
 
+/* A watch answers 200 and then streams for minutes: the API server is
+ * reachable as soon as the headers end, not when the stream does. */
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct watcher *w = ctx;
+	long code = 0;
+
+	if (w->watching && size * n == 2 && p[0] == '\r' && p[1] == '\n' &&
+	    !curl_easy_getinfo(w->c, CURLINFO_RESPONSE_CODE, &code) && code == 200)
+		source_set_up(w->k->s, true, NULL);
+	return size * n;
+}
+
 static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	(void)a, (void)b, (void)c, (void)d;
@@ -191,6 +204,8 @@ static long get(struct watcher *w, const char *url, long timeout, char *why, siz
 	curl_easy_setopt(w->c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(w->c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(w->c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(w->c, CURLOPT_HEADERDATA, w);
 	curl_easy_setopt(w->c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(w->c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(w->c, CURLOPT_XFERINFODATA, w->k->s);
