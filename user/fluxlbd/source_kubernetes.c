@@ -351,6 +351,9 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 	pthread_mutex_init(&k.lock, NULL);
 	log_info("kubernetes source", "api_server=%s namespace=%s load_balancer_class=%s",
 		 k.auth.server, k.cfg.k8s_namespace[0] ? k.cfg.k8s_namespace : "(all)", k.cfg.lb_class);
+	if (!strncmp(k.auth.server, "http://", 7))
+		log_warn("kubernetes api_server is plain http: the bearer token travels unencrypted",
+			 "api_server=%s", k.auth.server);
 	for (int i = 0; i < K8S_KINDS; i++) {
 		w[i] = (struct watcher){ .k = &k, .kind = i, .c = curl_easy_init() };
 		if (pthread_create(&w[i].thread, NULL, watch_main, &w[i]))
