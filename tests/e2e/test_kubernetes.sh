@@ -10,8 +10,9 @@
 # watch and an outage of the API server keep the last tables serving, are
 # logged and show in fluxlb_source_up, and a change after each applies.
 # Every object the fake server served validates against kubernetes-models.
-# Not covered here: a stalled watch (the source gives up on it after 45 s;
-# too slow for this tier), TLS and a kubeconfig (unit tests parse them).
+# A stalled watch delays changes without losing them. Not covered here: the
+# source giving up on a stalled watch (after 45 s; too slow for this tier),
+# TLS and a kubeconfig (unit tests parse them).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOPO=flbk$$
@@ -170,10 +171,34 @@ slice "11:ready 12:ready"
 expect dropped_watch_change_applies wait_after "$m" 'backend draining'
 expect dropped_watch_reconnects [ "$(stats | json_get "d.get('watch_endpointslices', 0) > $before and d.get('list_endpointslices', 0) == $lists")" = True ]
 
-# The objects served validate against the Kubernetes schemas.
+# A slow (stalled) watch: nothing arrives meanwhile and the tables keep
+# serving; what changed arrives when the stream moves again.
+m=$(mark)
+ctl stall '{"on": true}'
+slice "11:ready 12:ready 13:ready"
+sleep 2
+expect stalled_watch_applies_nothing_meanwhile [ -z "$(tail -n +"$((m + 1))" "$DAEMON_LOG" | grep 'msg="table updated"')" ]
+r=$(spread 30)
+expect stalled_watch_keeps_serving [ "$(echo "$r" | json_get 'd["failed"] == 0 and d["ok"] == 30')" = True ]
+ctl stall '{"on": false}'
+expect stalled_watch_change_arrives_after table_after "$m"
+
+# The objects served, and the example Service in deploy/, validate against
+# the Kubernetes schemas.
 MODS=$ROOT/tests/manifests
+EXAMPLE=$ROOT/deploy/daemonset/examples/kubernetes-source/web-service.yaml
 if command -v node >/dev/null && [ -d "$MODS/node_modules/kubernetes-models" ]; then
 	in_ns lb curl -sf "$API/_control/objects" >"$DIR/objects.json"
+	if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+		/usr/bin/python3 "$MODS/check_k8s.py" json "$EXAMPLE" >"$DIR/example.json" &&
+			python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); json.dump(a+b, open(sys.argv[1], "w"))' \
+				"$DIR/objects.json" "$DIR/example.json"
+		expect example_service_in_deploy_is_served_by_the_source python3 -c '
+import json, sys
+ex = [o["doc"] for o in json.load(open(sys.argv[1]))][0]
+fx = json.load(open(sys.argv[2]))[0]
+sys.exit(not (ex["spec"] == fx["spec"] and ex["metadata"]["annotations"] == fx["metadata"]["annotations"]))' "$DIR/example.json" "$ROOT/tests/k8s/fixtures/web.json"
+	fi
 	out=$(cd "$MODS" && node check_schema.mjs <"$DIR/objects.json" 2>&1)
 	rc=$?
 	echo "  $(echo "$out" | tail -1)"
