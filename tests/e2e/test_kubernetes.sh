@@ -6,7 +6,7 @@
 # port 80 (= the Service port: the dataplane does not translate ports yet)
 # serves real traffic; a terminating-but-serving endpoint drains with its
 # held connections intact; a removed endpoint drains; a not-ready one
-# leaves; 401, 410 (as an ERROR event and as an HTTP status), a dropped
+# leaves; one on another port than the Service's is skipped (logged); 401, 410 (as an ERROR event and as an HTTP status), a dropped
 # watch and an outage of the API server keep the last tables serving, are
 # logged and show in fluxlb_source_up, and a change after each applies.
 # Every object the fake server served validates against kubernetes-models.
@@ -119,6 +119,18 @@ slice "11:ready 12:ready 13:ready"
 table_after "$m"
 r=$(spread 60)
 expect all_ready_again [ "$(echo "$r" | json_get 'd["failed"] == 0 and len(d["by_backend"]) == 3')" = True ]
+
+# An endpoint whose port is not the Service port (targetPort 8080): skipped
+# with a log line, since the dataplane does not translate ports yet.
+m=$(mark)
+ctl apply '{"object": {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+  "metadata": {"name": "web-8080", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+  "addressType": "IPv4", "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
+  "endpoints": [{"addresses": ["10.10.2.14"], "conditions": {"ready": true}}]}}'
+expect other_target_port_is_skipped_and_logged wait_after "$m" 'registry instances skipped: port differs'
+r=$(spread 30)
+expect other_target_port_changes_nothing [ "$(echo "$r" | json_get 'd["failed"] == 0 and len(d["by_backend"]) == 3')" = True ]
+ctl delete '{"kind": "EndpointSlice", "namespace": "shop", "name": "web-8080"}'
 
 # $1: what; $2: how to break it; $3: how to mend it; $4: the pattern logged.
 fault() {
