@@ -571,7 +571,7 @@ static const struct bad_case bad_cases[] = {
 	EXACT("interfaces: [eth0]\nsource: {type: etcd, endpoints: [127.0.0.1:2379]}\nservices: []\n",
 	      T "2: source.endpoints[0]: \"127.0.0.1:2379\" is not an http:// or https:// URL"),
 	EXACT("interfaces: [eth0]\nsource: {type: zookeeper}\nservices: []\n",
-	      T "2: source.type: \"zookeeper\" is not one of: file, consul, etcd"),
+	      T "2: source.type: \"zookeeper\" is not one of: file, consul, etcd, kubernetes"),
 	/* metrics.listen: the exporter's syntax, checked at load */
 	EXACT("interfaces: [eth0]\nmetrics: {listen: \"localhost:9100\"}\nservices: []\n",
 	      T "2: metrics.listen: \"localhost:9100\" is not host:port, [v6]:port or :port"),

@@ -61,6 +61,7 @@ enum flb_source_type {
 	FLB_SRC_FILE = 0,	/* backends listed in this file */
 	FLB_SRC_CONSUL,		/* Consul HTTP API (Consul or fluxlb-registry) */
 	FLB_SRC_ETCD,		/* fluxlb-registry's keys in etcd */
+	FLB_SRC_KUBERNETES,	/* Services and EndpointSlices from the Kubernetes API */
 };
 
 struct flb_source_cfg {
@@ -69,6 +70,14 @@ struct flb_source_cfg {
 	char token[128];	/* consul: ACL token, optional */
 	char endpoints[512];	/* etcd: comma-separated URLs, default http://127.0.0.1:2379 */
 	char prefix[128];	/* etcd: key prefix, default /fluxlb/ */
+	/* kubernetes: "" = the default (docs/configuration.md), filled in when
+	 * the source starts so that --check-config does not read the env. */
+	char api_server[256];	/* URL; default https://$KUBERNETES_SERVICE_HOST:$..._PORT */
+	char token_file[256];	/* bearer token file (re-read per request) */
+	char ca_file[256];	/* CA bundle for the API server's certificate */
+	char kubeconfig[256];	/* instead of the three above */
+	char k8s_namespace[64];	/* "" = all namespaces */
+	char lb_class[128];	/* spec.loadBalancerClass we serve; default fluxlb.io/l4 */
 };
 
 struct flb_backend_cfg {

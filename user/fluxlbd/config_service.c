@@ -279,8 +279,8 @@ static int parse_source_service(struct yw_ctx *ctx, yaml_node_t *node, void *obj
 	if (err)
 		return err;
 	if (!*s || strlen(s) >= sizeof(svc->source_service) ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(s))
-		return yw_err(ctx, node, "\"%s\" is not a registry service name (1..63 of A-Z a-z 0-9 _ . -)", s);
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/:") != strlen(s))
+		return yw_err(ctx, node, "\"%s\" is not a registry service name (1..63 of A-Z a-z 0-9 _ . - / :)", s);
 	strcpy(svc->source_service, s);
 	return 0;
 }
@@ -342,7 +342,7 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 	if (svc->source_service[0] && cfg->source.type == FLB_SRC_FILE) {
 		yw_push_key(ctx, "source_service");
 		return yw_err(ctx, yw_map_get(ctx, map, "source_service"),
-			      "needs a registry source (source.type: consul or etcd)");
+			      "needs a registry source (source.type: consul, etcd or kubernetes)");
 	}
 	if (svc->source_service[0] && svc->n_backends) {
 		yw_push_key(ctx, "backends");

@@ -5,11 +5,16 @@
  * source.h for the sources themselves). The shape:
  *
  *	source:
- *	  type: file                  # file | consul | etcd
+ *	  type: file                  # file | consul | etcd | kubernetes
  *	  address: http://127.0.0.1:8500          # consul
  *	  token: s3cret                           # consul, optional
  *	  endpoints: [http://127.0.0.1:2379]      # etcd
  *	  prefix: /fluxlb/                        # etcd
+ *	  api_server: https://10.96.0.1:443       # kubernetes, each optional:
+ *	  token_file: /path  ca_file: /path       #   in-cluster defaults
+ *	  kubeconfig: /path                       #   or a kubeconfig instead
+ *	  namespace: default                      #   default all
+ *	  load_balancer_class: fluxlb.io/l4
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +27,7 @@ static int source_type(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	static const struct yw_enum types[] = {
 		{ "file", FLB_SRC_FILE }, { "consul", FLB_SRC_CONSUL }, { "etcd", FLB_SRC_ETCD },
+		{ "kubernetes", FLB_SRC_KUBERNETES },
 	};
 	int t, err = yw_enum(ctx, node, types, ARRAY_SIZE(types), &t);
 
@@ -105,17 +111,89 @@ static int source_prefix(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+/* A path to a file read at run time (a token is never inline). */
+static int path_into(struct yw_ctx *ctx, yaml_node_t *node, char *buf, size_t len)
+{
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (s[0] != '/' || strlen(s) >= len)
+		return yw_err(ctx, node, "\"%s\" is not an absolute path under %zu characters", s, len);
+	strcpy(buf, s);
+	return 0;
+}
+
+static int source_api_server(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+
+	return url_into(ctx, node, src->api_server, sizeof(src->api_server));
+}
+
+#define PATH_KEY(field)                                                                  \
+	static int source_##field(struct yw_ctx *ctx, yaml_node_t *node, void *obj)      \
+	{                                                                                \
+		struct flb_source_cfg *src = obj;                                        \
+		return path_into(ctx, node, src->field, sizeof(src->field));             \
+	}
+PATH_KEY(token_file)
+PATH_KEY(ca_file)
+PATH_KEY(kubeconfig)
+
+/* A DNS label (RFC 1123), what Kubernetes allows for a namespace. */
+static int source_namespace(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (!*s || strlen(s) >= sizeof(src->k8s_namespace) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
+		return yw_err(ctx, node, "\"%s\" is not a namespace name (a DNS label)", s);
+	strcpy(src->k8s_namespace, s);
+	return 0;
+}
+
+static int source_lb_class(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (!*s || strlen(s) >= sizeof(src->lb_class) || strpbrk(s, " \t\r\n\"\\"))
+		return yw_err(ctx, node, "\"%s\" is not a loadBalancerClass", s);
+	strcpy(src->lb_class, s);
+	return 0;
+}
+
 static const struct yw_key source_keys[] = {
 	{ "type", YW_REQUIRED, source_type },
 	{ "address", 0, source_address },
 	{ "token", 0, source_token },
 	{ "endpoints", 0, source_endpoints },
 	{ "prefix", 0, source_prefix },
+	{ "api_server", 0, source_api_server },
+	{ "token_file", 0, source_token_file },
+	{ "ca_file", 0, source_ca_file },
+	{ "kubeconfig", 0, source_kubeconfig },
+	{ "namespace", 0, source_namespace },
+	{ "load_balancer_class", 0, source_lb_class },
 };
 
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	struct flb_source_cfg *src = &((struct flb_config *)obj)->source;
+	int err = yw_mapping(ctx, node, source_keys, ARRAY_SIZE(source_keys), src);
 
-	return yw_mapping(ctx, node, source_keys, ARRAY_SIZE(source_keys), src);
+	/* A Kubernetes token belongs in a file that can be rotated and kept
+	 * out of a ConfigMap. */
+	if (!err && src->type == FLB_SRC_KUBERNETES && src->token[0])
+		return yw_err(ctx, node, "kubernetes takes token_file (or a kubeconfig), never an inline token");
+	return err;
 }

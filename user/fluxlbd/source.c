@@ -77,7 +77,9 @@ struct source *source_start(const struct flb_config *cfg)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->kind = cfg->source.type == FLB_SRC_CONSUL ? &source_consul : &source_etcd;
+	s->kind = cfg->source.type == FLB_SRC_CONSUL	 ? &source_consul
+		  : cfg->source.type == FLB_SRC_KUBERNETES ? &source_kubernetes
+							   : &source_etcd;
 	s->cfg = cfg->source;
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&s->lock, NULL);

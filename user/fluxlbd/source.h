@@ -8,7 +8,8 @@
  * stays until the registry answers again.
  *
  * Kinds: consul (the Consul HTTP API with blocking queries; works against
- * Consul and fluxlb-registry) and etcd (watches fluxlb-registry's keys).
+ * Consul and fluxlb-registry), etcd (watches fluxlb-registry's keys) and
+ * kubernetes (Services and EndpointSlices, source_kubernetes.h).
  */
 #ifndef FLB_SOURCE_H
 #define FLB_SOURCE_H
@@ -74,6 +75,6 @@ struct source_kind {
 		    size_t n_services);
 };
 
-extern const struct source_kind source_consul, source_etcd;
+extern const struct source_kind source_consul, source_etcd, source_kubernetes;
 
 #endif
