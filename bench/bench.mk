@@ -10,13 +10,21 @@ BENCH_SKELS := $(BENCH_BPF:%=$(BENCH_OUT)/skel/%.skel.h)
 BENCH_PROGS := bench_dp bench_fwd bench_cp
 BENCH_BINS  := $(BENCH_PROGS:%=$(BENCH_OUT)/%)
 BENCH_COMMON := $(BENCH_OUT)/obj/bench_util.o
+BENCH_PCPU  := $(BENCH_OUT)/bpf/balancer_pcpu.bpf.o
 
 .PHONY: bench bench-build
 
 bench: bench-build
 	$(Q)bench/run.sh
 
-bench-build: $(BENCH_BINS)
+bench-build: $(BENCH_BINS) $(BENCH_PCPU)
+
+# The balancer with one LRU list per CPU in its conntrack table (bpf/maps.h,
+# FLB_CT_PERCPU): bench_dp -p times it beside this build on every CPU at once.
+$(BENCH_PCPU): bpf/balancer.bpf.c | $(BUILD)/bpf/balancer.bpf.o
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DFLB_CT_PERCPU -c $< -o $@
 
 $(BENCH_OUT)/bpf/%.bpf.o: bench/bpf/%.bpf.c bench/bench_abi.h
 	$(call msg,BPF,$@)

@@ -15,10 +15,11 @@
 /* bw_jmp slots: what the wrapper tail-calls. */
 enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2,
        BW_SLOT_BASE = 3, /* bench_dp -b: a baseline build of the balancer */
-       BW_SLOTS = 4 };
+       BW_SLOT_PCPU = 4, /* bench_dp -p: the per-CPU-LRU conntrack build */
+       BW_SLOTS = 5 };
 
 /*
- * bw_cfg[0]: the packet the wrapper writes over the frame before every
+ * bw_cfg[0] (one copy per CPU): the packet the wrapper writes over the frame before every
  * iteration, and an optional per-iteration rewrite of one 32-bit field (a
  * source address): value base + ctr (a new flow every packet) or
  * base + ctr % nflows (cycling over nflows flows). ctr counts iterations.

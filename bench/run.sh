@@ -111,7 +111,7 @@ run_part() { # name, command...
 START=$SECONDS
 for p in "${PARTS[@]}"; do
 	case $p in
-	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" ;;
+	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" -p "$B/bpf/balancer_pcpu.bpf.o" ;;
 	fwd)
 		topo_up
 		run_part fwd "$B/bench_fwd" -g "$GEN" -l "$LB" -r "${BENCH_FWD_ROUNDS:-3}" -s "${BENCH_FWD_SECS:-2}"

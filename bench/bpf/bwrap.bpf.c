@@ -26,8 +26,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Per CPU so that bench_dp's multi-CPU row can run one wrapper per CPU at
+ * once, each with its own flows and iteration counter. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct bw_cfg);
