@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Benchmarks (issue 8): `make bench`. Included at the end of the top-level
+# Benchmarks (issue 8): `make bench`, `make bench BASELINE=<git ref>`. Included at the end of the top-level
 # Makefile, so BUILD, CC, CLANG, CFLAGS, BPF_CFLAGS, LDLIBS, ALL_LIBS, TEST_CFLAGS, SKELS,
 # BPFTOOL and the msg/Q macros are those of the build. Everything generated
 # goes under $(BUILD)/bench. Never part of `make test`.
@@ -14,8 +14,10 @@ BENCH_PCPU  := $(BENCH_OUT)/bpf/balancer_pcpu.bpf.o
 
 .PHONY: bench bench-build
 
+# BASELINE=<git ref>: only the A/B of the balancer against that ref's
+# (bench/ab.sh builds it in a scratch worktree); docs/BENCHMARKS.md is left as is.
 bench: bench-build
-	$(Q)bench/run.sh
+	$(Q)$(if $(BASELINE),bench/ab.sh '$(BASELINE)',bench/run.sh)
 
 bench-build: $(BENCH_BINS) $(BENCH_PCPU)
 

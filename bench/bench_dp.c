@@ -203,21 +203,27 @@ static int load_config(void)
 	return rc;
 }
 
-/* Writes bw_cfg on every CPU: cfg itself, or, when bases is not NULL, cfg
- * with base = bases[cpu] (the multi-CPU row gives each CPU its own flows). */
+/* Writes the wrapper's settings: cfg in bw_cfg[0], or, when bases is not
+ * NULL, cfg with base = bases[cpu] in bw_cfg[1 + cpu] for every CPU and
+ * bw_cfg[0] pointing there (the multi-CPU row: each pinned thread's CPU has
+ * its own flows and counter). */
 static int cfg_write(const struct bw_cfg *cfg, const uint32_t *bases)
 {
-	static struct bw_cfg *all;
-	uint32_t zero = 0;
+	struct bw_cfg c = *cfg;
+	uint32_t key = 0;
 
-	if (!all && !(all = calloc(ncpus, sizeof(*all))))
-		return -1;
-	for (int i = 0; i < ncpus; i++) {
-		all[i] = *cfg;
-		if (bases)
-			all[i].base = bases[i];
+	c.per_cpu = 0;
+	if (bases) {
+		for (int i = 0; i < ncpus && i < BW_MAX_CPUS; i++) {
+			c.base = bases[i];
+			key = 1 + i;
+			if (bpf_map_update_elem(cfg_fd, &key, &c, BPF_ANY))
+				return -1;
+		}
+		c.per_cpu = 1;
+		key = 0;
 	}
-	return bpf_map_update_elem(cfg_fd, &zero, all, BPF_ANY);
+	return bpf_map_update_elem(cfg_fd, &key, &c, BPF_ANY);
 }
 
 static void read_cnt(uint64_t out[BW_C_MAX])
@@ -566,7 +572,7 @@ static void print_ab(const struct dcase *cases, size_t nc, const char *base_path
  * conntrack table and shares every other map. Per CPU, the wrapper's cost
  * (W, same threads, same rewrite) is subtracted as in the main table.
  */
-#define MC_MAX_CPUS 64
+#define MC_MAX_CPUS BW_MAX_CPUS
 
 struct mc_job {
 	int cpu;
