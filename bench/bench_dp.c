@@ -809,11 +809,26 @@ bad:
 			       row->c->name, vname[v], stat_median(a, m), stat_median(b, m),
 			       stat_median(q, m), 100 * stat_median(ov, m), 100 * stat_median(oc, m));
 		}
-	printf("\n\"N ÷ 1\" is the median of the per-round ratios. \"overlap\": share of the longest "
+	printf("\nPer-CPU LRU ÷ shared LRU, same round, every CPU busy (median of per-round "
+	       "ratios):");
+	for (int k = 0; k < 2; k++) {
+		struct mc_row *row = &rows[k];
+		double q[MAX_ROUNDS];
+		int m = row->n[MC_SHARED] < row->n[MC_PCPU] ? row->n[MC_SHARED] : row->n[MC_PCPU];
+
+		for (int i = 0; i < m; i++)
+			q[i] = row->net[MC_PCPU][MC_ALL][i] / row->net[MC_SHARED][MC_ALL][i];
+		if (m && !row->bad[MC_SHARED] && !row->bad[MC_PCPU])
+			printf(" %s %.2f%s", row->c->name, stat_median(q, m), k ? "." : ";");
+		else
+			printf(" %s n/a%s", row->c->name, k ? "." : ";");
+	}
+	printf("\n");
+	printf("\n\"%d CPUs ÷ 1 CPU\" is the median of the per-round ratios. \"overlap\": share of the longest "
 	       "call during which every CPU was inside its call (median over rounds); \"in the "
 	       "loop\": the lowest share of a call's wall time the kernel counted as running the "
 	       "loop (time given to other tasks is left out of the costs, so when it is low the "
-	       "CPUs did not all really run at once).\n\n");
+	       "CPUs did not all really run at once).\n\n", n);
 }
 
 static struct bpkt client(bool v6, enum bp_kind kind, uint16_t dport, uint8_t flags)
