@@ -109,6 +109,7 @@ run_part() { # name, command...
 }
 
 START=$SECONDS
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for p in "${PARTS[@]}"; do
 	case $p in
 	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" -p "$B/bpf/balancer_pcpu.bpf.o" ;;
@@ -135,7 +136,8 @@ mkdir -p "$(dirname "$DOC")"
 		    -e "s|@CLANG@|$(clang --version | head -1)|" \
 		    -e "s|@LIBBPF@|$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo '?')|" \
 		    -e "s|@COMMIT@|$(git describe --always --dirty 2>/dev/null || echo '?')|" \
-		    -e "s|@SECS@|$((SECONDS - START))|"
+		    -e "s|@SECS@|$((SECONDS - START))|" \
+		    -e "s|@LOAD@|$LOAD0 when it began, $(cut -d' ' -f1 /proc/loadavg) when it ended|"
 	for p in "${PARTS[@]}"; do
 		cat "$TMP/$p.md"
 	done
