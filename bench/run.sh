@@ -126,6 +126,10 @@ done
 echo "bench: done in $((SECONDS - START)) s" >&2
 
 [ "$DOC" = - ] && exit 0
+# The commit measured; "-dirty" when anything but the page itself differs
+# from it (the page is rewritten by every run, so it would always count).
+COMMIT=$(git describe --always 2>/dev/null || echo '?')
+[ -n "$(git status --porcelain -- . ":!$DOC" 2>/dev/null)" ] && COMMIT=$COMMIT-dirty
 mkdir -p "$(dirname "$DOC")"
 {
 	sed -n '/^<!-- method -->/,/^<!-- results -->/p' bench/BENCHMARKS.in.md | sed '1d;$d' |
@@ -135,7 +139,7 @@ mkdir -p "$(dirname "$DOC")"
 		    -e "s|@MEM@|$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)|" \
 		    -e "s|@CLANG@|$(clang --version | head -1)|" \
 		    -e "s|@LIBBPF@|$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo '?')|" \
-		    -e "s|@COMMIT@|$(git describe --always --dirty 2>/dev/null || echo '?')|" \
+		    -e "s|@COMMIT@|$COMMIT|" \
 		    -e "s|@SECS@|$((SECONDS - START))|" \
 		    -e "s|@LOAD@|$LOAD0 when it began, $(cut -d' ' -f1 /proc/loadavg) when it ended|"
 	for p in "${PARTS[@]}"; do
