@@ -16,7 +16,8 @@
 enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2,
        BW_SLOT_BASE = 3, /* bench_dp -b: a baseline build of the balancer */
        BW_SLOT_PCPU = 4, /* bench_dp -p: the per-CPU-LRU conntrack build */
-       BW_SLOTS = 5 };
+       BW_SLOT_SHARED = 5, /* bench_dp -s: this build again, own conntrack */
+       BW_SLOTS = 6 };
 
 /*
  * bw_cfg[0]: the packet the wrapper writes over the frame before every

@@ -94,8 +94,8 @@ struct dcase {
 static struct flb_maps *maps;
 static struct bwrap *skel;
 static struct bpf_object *base_obj; /* -b */
-static struct bpf_object *pcpu_obj; /* -p */
-static int pcpu_ct_fd = -1;
+static struct bpf_object *pcpu_obj, *shared_obj; /* -p, -s */
+static int pcpu_ct_fd = -1, shared_ct_fd = -1;
 static int t0_ifindex, cfg_fd, ct_fd, run_fd, empty_fd, cnt_fd, ncpus;
 static uint32_t next_new4 = 0x0b000000, next_new6 = 0x01000000; /* new-flow sources */
 static bool ct_full;
@@ -569,7 +569,11 @@ static void print_ab(const struct dcase *cases, size_t nc, const char *base_path
  * work on one CPU alone is the reference: cost per packet with N CPUs ÷
  * with 1 CPU, for the shared-LRU conntrack (this build) and for the
  * per-CPU-LRU build (OBJ, bpf/maps.h with FLB_CT_PERCPU), which has its own
- * conntrack table and shares every other map. Per CPU, the wrapper's cost
+ * conntrack table and shares every other map. With -s OBJ (this build's
+ * balancer.bpf.o), the shared-LRU side is that object loaded the same way,
+ * with a fresh table of its own: an A/A run showed the main table (used by
+ * every round of the main table before) ~12 % slower than a fresh copy of
+ * itself on the 100k-flow path, which would be credited to the per-CPU LRU. Per CPU, the wrapper's cost
  * (W, same threads, same rewrite) is subtracted as in the main table.
  */
 #define MC_MAX_CPUS BW_MAX_CPUS
@@ -727,8 +731,8 @@ static void multi_cpu(struct dcase *cases, size_t nc, int rounds)
 	for (int r = 0; r < rounds; r++) {
 		for (int vi = 0; vi < MC_VARIANTS; vi++) {
 			int v = vi ^ ((r >> 1) & 1); /* variant order alternates */
-			int slot = v == MC_PCPU ? BW_SLOT_PCPU : BW_SLOT_BALANCER;
-			int fd = v == MC_PCPU ? pcpu_ct_fd : ct_fd;
+			int slot = v == MC_PCPU ? BW_SLOT_PCPU : shared_obj ? BW_SLOT_SHARED : BW_SLOT_BALANCER;
+			int fd = v == MC_PCPU ? pcpu_ct_fd : shared_obj ? shared_ct_fd : ct_fd;
 
 			for (int k = 0; k < 2; k++) {
 				struct mc_row *row = &rows[k];
@@ -777,6 +781,8 @@ bad:
 		}
 	}
 	ct_clear_fd(pcpu_ct_fd);
+	if (shared_obj)
+		ct_clear_fd(shared_ct_fd);
 	ct_clear();
 
 	printf("### Every CPU at once: %d CPUs against 1 (%d rounds)\n\n", n, rounds);
@@ -914,19 +920,21 @@ int main(int argc, char **argv)
 		  .iters = ITERS_NEW },
 	};
 	size_t nc = sizeof(cases) / sizeof(cases[0]);
-	const char *base_path = NULL, *pcpu_path = NULL;
+	const char *base_path = NULL, *pcpu_path = NULL, *shared_path = NULL;
 	int rounds = 21, opt;
 	double empty_loop[MAX_ROUNDS], empty_call[MAX_ROUNDS];
 	uint32_t slot;
 	int fd;
 
-	while ((opt = getopt(argc, argv, "r:b:p:")) != -1)
+	while ((opt = getopt(argc, argv, "r:b:p:s:")) != -1)
 		if (opt == 'r')
 			rounds = atoi(optarg);
 		else if (opt == 'b')
 			base_path = optarg;
 		else if (opt == 'p')
 			pcpu_path = optarg;
+		else if (opt == 's')
+			shared_path = optarg;
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 21;
 	ncpus = libbpf_num_possible_cpus();
@@ -985,6 +993,12 @@ int main(int argc, char **argv)
 		if (!pcpu_obj)
 			return 1;
 		pcpu_ct_fd = bpf_object__find_map_fd_by_name(pcpu_obj, "flb_conntrack");
+	}
+	if (shared_path) {
+		shared_obj = load_other(shared_path, fd, BW_SLOT_SHARED, "flb_conntrack");
+		if (!shared_obj)
+			return 1;
+		shared_ct_fd = bpf_object__find_map_fd_by_name(shared_obj, "flb_conntrack");
 	}
 
 	for (size_t i = 0; i < nc; i++) {
@@ -1066,6 +1080,7 @@ int main(int argc, char **argv)
 		multi_cpu(cases, nc, rounds);
 	bwrap__destroy(skel);
 	bpf_object__close(pcpu_obj);
+	bpf_object__close(shared_obj);
 	bpf_object__close(base_obj);
 	maps_close(maps);
 	return 0;

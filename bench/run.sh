@@ -112,7 +112,7 @@ START=$SECONDS
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for p in "${PARTS[@]}"; do
 	case $p in
-	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" -p "$B/bpf/balancer_pcpu.bpf.o" ;;
+	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" -p "$B/bpf/balancer_pcpu.bpf.o" -s build/bpf/balancer.bpf.o ;;
 	fwd)
 		topo_up
 		run_part fwd "$B/bench_fwd" -g "$GEN" -l "$LB" -r "${BENCH_FWD_ROUNDS:-3}" -s "${BENCH_FWD_SECS:-2}"
