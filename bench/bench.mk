@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Benchmarks (issue 8): `make bench`. Included at the end of the top-level
+# Benchmarks (issue 8): `make bench`, `make bench BASELINE=<git ref>`. Included at the end of the top-level
 # Makefile, so BUILD, CC, CLANG, CFLAGS, BPF_CFLAGS, LDLIBS, ALL_LIBS, TEST_CFLAGS, SKELS,
 # BPFTOOL and the msg/Q macros are those of the build. Everything generated
 # goes under $(BUILD)/bench. Never part of `make test`.
@@ -10,13 +10,23 @@ BENCH_SKELS := $(BENCH_BPF:%=$(BENCH_OUT)/skel/%.skel.h)
 BENCH_PROGS := bench_dp bench_fwd bench_cp
 BENCH_BINS  := $(BENCH_PROGS:%=$(BENCH_OUT)/%)
 BENCH_COMMON := $(BENCH_OUT)/obj/bench_util.o
+BENCH_PCPU  := $(BENCH_OUT)/bpf/balancer_pcpu.bpf.o
 
 .PHONY: bench bench-build
 
+# BASELINE=<git ref>: only the A/B of the balancer against that ref's
+# (bench/ab.sh builds it in a scratch worktree); docs/BENCHMARKS.md is left as is.
 bench: bench-build
-	$(Q)bench/run.sh
+	$(Q)$(if $(BASELINE),bench/ab.sh '$(BASELINE)',bench/run.sh)
 
-bench-build: $(BENCH_BINS)
+bench-build: $(BENCH_BINS) $(BENCH_PCPU)
+
+# The balancer with one LRU list per CPU in its conntrack table (bpf/maps.h,
+# FLB_CT_PERCPU): bench_dp -p times it beside this build on every CPU at once.
+$(BENCH_PCPU): bpf/balancer.bpf.c | $(BUILD)/bpf/balancer.bpf.o
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DFLB_CT_PERCPU -c $< -o $@
 
 $(BENCH_OUT)/bpf/%.bpf.o: bench/bpf/%.bpf.c bench/bench_abi.h
 	$(call msg,BPF,$@)

@@ -15,7 +15,9 @@
 /* bw_jmp slots: what the wrapper tail-calls. */
 enum { BW_SLOT_EMPTY = 0, BW_SLOT_PARSE = 1, BW_SLOT_BALANCER = 2,
        BW_SLOT_BASE = 3, /* bench_dp -b: a baseline build of the balancer */
-       BW_SLOTS = 4 };
+       BW_SLOT_PCPU = 4, /* bench_dp -p: the per-CPU-LRU conntrack build */
+       BW_SLOT_SHARED = 5, /* bench_dp -s: this build again, own conntrack */
+       BW_SLOTS = 6 };
 
 /*
  * bw_cfg[0]: the packet the wrapper writes over the frame before every
@@ -30,8 +32,17 @@ struct bw_cfg {
 	__u32 nflows;  /* 0: base + ctr; else base + ctr % nflows */
 	__u32 base;    /* host order */
 	__u32 ctr;
+	/*
+	 * Set in bw_cfg[0] only: use bw_cfg[1 + cpu] instead, the calling CPU's
+	 * (bench_dp's multi-CPU row, one pinned thread per CPU). Not the
+	 * default, because BPF_PROG_TEST_RUN may move a run to another CPU at
+	 * a reschedule point, which would restart a per-CPU counter.
+	 */
+	__u32 per_cpu;
+	__u32 pad;
 	__u8 pkt[BW_PKT_MAX];
 };
+#define BW_MAX_CPUS 64
 
 /* bw_cnt[]: per-CPU counters of the wrapper and the parse-only program. */
 enum { BW_C_PARSED = 0, BW_C_PARSE_FAIL, BW_C_WRAP_FAIL, BW_C_TAIL_FAIL, BW_C_MAX };

@@ -219,7 +219,7 @@ static void bench_maglev(int rounds)
 		paper_build((const char *const *)names, n, M, entry);
 		paper_build((const char *const *)fewer, n - 1, M, entry2);
 		paper = changed_pct((uint32_t *)entry, names, (uint32_t *)entry2, fewer, M);
-		printf("\nRemoving 1 of 100 backends changes %.2f %% of slots with fluxlb, %.2f %% with the paper's algorithm (the removed backend held ~1 %%; Katran, field notes: 1.58 %%).\n\n",
+		printf("\nRemoving 1 of 100 backends changes %.2f %% of slots with fluxlb, %.2f %% with the paper's algorithm (the removed backend held ~1 %%).\n\n",
 		       ours, paper);
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);

@@ -109,9 +109,10 @@ run_part() { # name, command...
 }
 
 START=$SECONDS
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for p in "${PARTS[@]}"; do
 	case $p in
-	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" ;;
+	dp) run_part dp "$B/bench_dp" -r "$ROUNDS" -p "$B/bpf/balancer_pcpu.bpf.o" -s build/bpf/balancer.bpf.o ;;
 	fwd)
 		topo_up
 		run_part fwd "$B/bench_fwd" -g "$GEN" -l "$LB" -r "${BENCH_FWD_ROUNDS:-3}" -s "${BENCH_FWD_SECS:-2}"
@@ -125,6 +126,10 @@ done
 echo "bench: done in $((SECONDS - START)) s" >&2
 
 [ "$DOC" = - ] && exit 0
+# The commit measured; "-dirty" when anything but the page itself differs
+# from it (the page is rewritten by every run, so it would always count).
+COMMIT=$(git describe --always 2>/dev/null || echo '?')
+[ -n "$(git status --porcelain -- . ":!$DOC" 2>/dev/null)" ] && COMMIT=$COMMIT-dirty
 mkdir -p "$(dirname "$DOC")"
 {
 	sed -n '/^<!-- method -->/,/^<!-- results -->/p' bench/BENCHMARKS.in.md | sed '1d;$d' |
@@ -134,8 +139,9 @@ mkdir -p "$(dirname "$DOC")"
 		    -e "s|@MEM@|$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)|" \
 		    -e "s|@CLANG@|$(clang --version | head -1)|" \
 		    -e "s|@LIBBPF@|$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo '?')|" \
-		    -e "s|@COMMIT@|$(git describe --always --dirty 2>/dev/null || echo '?')|" \
-		    -e "s|@SECS@|$((SECONDS - START))|"
+		    -e "s|@COMMIT@|$COMMIT|" \
+		    -e "s|@SECS@|$((SECONDS - START))|" \
+		    -e "s|@LOAD@|$LOAD0 when it began, $(cut -d' ' -f1 /proc/loadavg) when it ended|"
 	for p in "${PARTS[@]}"; do
 		cat "$TMP/$p.md"
 	done

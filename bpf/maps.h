@@ -80,11 +80,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_backends SEC(".maps");
 
+/*
+ * FLB_CT_PERCPU (bench only: bench/bench.mk builds a second object with it
+ * for the multi-CPU row of bench_dp): the same table with one LRU list per
+ * CPU (BPF_F_NO_COMMON_LRU) instead of one shared list. Lookups stay global,
+ * so no datapath code changes; each CPU evicts only among the entries it
+ * inserted, from its own FLB_CT_SIZE / nr_possible_cpus share.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FLB_CT_SIZE);
 	__type(key, struct flb_flow);
 	__type(value, struct flb_ct);
+#ifdef FLB_CT_PERCPU
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+#endif
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_conntrack SEC(".maps");
 

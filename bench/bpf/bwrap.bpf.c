@@ -28,7 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 1 + BW_MAX_CPUS);
 	__type(key, __u32);
 	__type(value, struct bw_cfg);
 } bw_cfg SEC(".maps");
@@ -65,6 +65,11 @@ int bw_run(struct xdp_md *ctx)
 	int cur;
 
 	c = bpf_map_lookup_elem(&bw_cfg, &zero);
+	if (c && c->per_cpu) {
+		__u32 key = 1 + bpf_get_smp_processor_id();
+
+		c = key <= BW_MAX_CPUS ? bpf_map_lookup_elem(&bw_cfg, &key) : NULL;
+	}
 	if (!c)
 		return count(BW_C_WRAP_FAIL, XDP_ABORTED);
 	len = c->len;
