@@ -118,15 +118,14 @@ static __always_inline void touch(struct flb_ct *ct, const struct pkt *p, __u64 
 /* A new entry for the flow (or the datagram, for fragments). flags: closing
  * when the packet is a FIN or RST or the connection's old entry was closing;
  * hash: the flow hash, kept so that a hit need not compute it again. */
-static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now,
-				     __u32 flags, __u32 hash)
+static __always_inline bool remember(void *map, const void *key, __u32 id,
+				     const struct flb_backend *be, __u64 now, __u32 flags,
+				     __u32 hash)
 {
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
-	struct flb_ct fresh = { .backend = id, .last_seen = now, .flags = flags, .hash = hash };
+	struct flb_ct fresh = {
+		.backend = id, .gen = be->gen, .last_seen = now, .flags = flags, .hash = hash,
+	};
 
-	if (!be)
-		return false;
-	fresh.gen = be->gen;
 	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
 }
 
@@ -138,8 +137,8 @@ static __always_inline __u32 entry_hash(const struct flb_ct *ct, const struct pk
 	return ct->hash ? ct->hash : flb_flow_hash(&p->flow);
 }
 
-/* Conntrack, then Maglev. Returns the backend id (0: none); *be is the
- * backend when conntrack named it (else NULL), *hash the flow hash. */
+/* Conntrack, then Maglev. Returns the backend id (0: none); *be is that
+ * backend (NULL: none), *hash the flow hash. */
 static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 now,
 				       const struct flb_ctl *ctl, struct flb_backend **be,
 				       __u32 *hash, bool *new_flow)
@@ -174,10 +173,11 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 
 	*hash = flb_flow_hash(&p->flow);
 	id = maglev_backend(vip_id, *hash);
-	if (!id)
+	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
+	if (!*be)
 		return 0;
 	/* An ICMP error does not open a flow. */
-	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now, flags, *hash)) {
+	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}
@@ -216,9 +216,10 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 	} else {
 		count_event(FLB_E_FRAG_UNKNOWN);
 		id = maglev_backend(vip_id, *hash);
+		*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	}
-	if (id)
-		remember(&flb_frags, &key, id, now, 0, *hash);
+	if (*be)
+		remember(&flb_frags, &key, id, *be, now, 0, *hash);
 	return id;
 }
 
@@ -235,9 +236,6 @@ static __always_inline struct flb_backend *pick_backend(const struct pkt *p, __u
 		count_event(FLB_E_ICMP_STEERED);
 	*id = p->frag ? pick_fragment(p, vip_id, now, ctl, &be, hash, new_flow)
 		      : pick_flow(p, vip_id, now, ctl, &be, hash, new_flow);
-	/* A conntrack hit found the backend already; a table's pick did not. */
-	if (!be && *id)
-		be = bpf_map_lookup_elem(&flb_backends, id);
 	if (!be || !be->family || (p->flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
 		return NULL;
 	return be;
