@@ -129,12 +129,14 @@ static __always_inline bool remember(void *map, const void *key, __u32 id,
 	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
 }
 
-/* The flow hash of an entry's flow: kept in the entry since it was made,
- * computed when the entry has none (0: made by userspace or an older
- * object; a hash that is 0 itself is simply computed every time). */
-static __always_inline __u32 entry_hash(const struct flb_ct *ct, const struct pkt *p)
+/* The flow hash of an entry's flow: kept in the entry since it was made.
+ * An entry without one (0: made by userspace or an older object) gets it
+ * here, once, so entries made before an upgrade stop costing a hash. */
+static __always_inline __u32 entry_hash(struct flb_ct *ct, const struct pkt *p)
 {
-	return ct->hash ? ct->hash : flb_flow_hash(&p->flow);
+	if (!ct->hash)
+		ct->hash = flb_flow_hash(&p->flow);
+	return ct->hash;
 }
 
 /* Conntrack, then Maglev. Returns the backend id (0: none); *be is that

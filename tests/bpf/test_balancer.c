@@ -1296,8 +1296,8 @@ TEST(new_udp_flow_counts_udp_new_flow_tcp_without_entry_counts_ct_miss)
 
 /* A new entry keeps the flow hash, so a hit does not compute it; an entry
  * without one (0: made by userspace or an older object) still gives the
- * flow its own outer source, computed. */
-TEST(conntrack_entry_keeps_the_flow_hash_an_entry_without_one_computes_it)
+ * flow its own outer source, and gets the hash from that hit on. */
+TEST(conntrack_entry_keeps_the_flow_hash_an_entry_without_one_gets_it)
 {
 	struct pkt_spec s = spec("10.100.0.1", 80, 40114, 0x02);
 	struct flb_flow flow;
@@ -1318,6 +1318,8 @@ TEST(conntrack_entry_keeps_the_flow_hash_an_entry_without_one_computes_it)
 		return;
 	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "conntrack hit");
 	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.hash, flb_flow_hash(&flow), "the hit gave the entry its hash");
 }
 
 /* The next hop is cached per CPU for at most 1 s: an established flow
