@@ -60,11 +60,14 @@ static __always_inline __u32 vip_find(const struct pkt *p, const struct flb_ctl 
 }
 
 /* The backend of an entry, when it still is the backend the entry was made
- * for (same generation) and still takes existing flows; else NULL. */
-static __always_inline struct flb_backend *entry_backend(const struct flb_ct *ct)
+ * for (same generation) and still takes existing flows; else NULL. *id is
+ * its id, read once: the id checked is the id returned. */
+static __always_inline struct flb_backend *entry_backend(const struct flb_ct *ct, __u32 *id)
 {
-	__u32 id = ct->backend;
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
+	struct flb_backend *be;
+
+	*id = ct->backend;
+	be = bpf_map_lookup_elem(&flb_backends, id);
 
 	if (!be || be->gen != ct->gen ||
 	    (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
@@ -155,11 +158,11 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
 		if (flb_ct_expired(ct, p->flow.proto, ctl, now)) {
 			count_event(FLB_E_CT_EXPIRED);
-		} else if ((*be = entry_backend(ct))) {
+		} else if ((*be = entry_backend(ct, &id))) {
 			count_event(FLB_E_CT_HIT);
 			touch(ct, p, now);
 			*hash = entry_hash(ct, p);
-			return ct->backend;
+			return id;
 		} else {
 			count_event(FLB_E_CT_STALE);
 		}
@@ -208,9 +211,9 @@ static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __
 	/* Only while the datagram can still be reassembled somewhere (the
 	 * kernel's ipfrag_time is 30 s): IP ids wrap, an old entry must not
 	 * capture a new datagram. */
-	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (*be = entry_backend(e))) {
+	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (*be = entry_backend(e, &id))) {
 		count_event(FLB_E_FRAG_FOLLOW);
-		return e->backend;
+		return id;
 	}
 	if (p->frag == FRAG_FIRST) {
 		count_event(FLB_E_FRAG_FIRST);
