@@ -39,6 +39,7 @@ int balancer(struct xdp_md *ctx)
 	bool new_flow = false;
 	struct flb_ctl *ctl;
 	struct pkt p = {};
+	__u64 now;
 	int r, rc;
 
 	ctl = bpf_map_lookup_elem(&flb_ctl, &key);
@@ -53,15 +54,15 @@ int balancer(struct xdp_md *ctx)
 	if (vip_id >= FLB_MAX_VIPS)
 		return count_reason(FLB_R_PASS_NOT_VIP, XDP_PASS);
 
-	hash = flb_flow_hash(&p.flow);
-	be = pick_backend(&p, vip_id, hash, ctl, &id, &new_flow);
+	now = bpf_ktime_get_coarse_ns(); /* the one clock read: conntrack and next hop */
+	be = pick_backend(&p, vip_id, now, ctl, &id, &hash, &new_flow);
 	if (!be)
 		return count_reason(FLB_R_DROP_NO_BACKEND, XDP_DROP);
 
 	count_traffic(&flb_vip_stats, vip_id, bytes, new_flow);
 	count_traffic(&flb_be_stats, id, bytes, new_flow);
 
-	rc = next_hop(ctx, &p, id, be, ctl, hash, &fib);
+	rc = next_hop(ctx, &p, id, be, ctl, hash, now, &fib);
 	/* Over the MTU once encapsulated: a reply, a drop, or IPv4 without DF
 	 * going on to the kernel to be fragmented. */
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {

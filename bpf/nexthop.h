@@ -33,11 +33,10 @@
  * (routes' MTU locks included) decides.
  */
 static __always_inline int cached_fib_lookup(struct xdp_md *ctx, __u32 id,
-					     const struct flb_backend *be,
+					     const struct flb_backend *be, __u64 now,
 					     struct bpf_fib_lookup *fib)
 {
 	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 mtu = 0;
 	int rc;
 
@@ -81,7 +80,7 @@ static __always_inline int cached_fib_lookup(struct xdp_md *ctx, __u32 id,
  */
 static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u32 id,
 				    const struct flb_backend *be, const struct flb_ctl *ctl,
-				    __u32 hash, struct bpf_fib_lookup *fib)
+				    __u32 hash, __u64 now, struct bpf_fib_lookup *fib)
 {
 	fib->ifindex = ctx->ingress_ifindex;
 	fib->tot_len = p->ip_len + encap_overhead(be);
@@ -100,7 +99,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u
 		fib->ipv6_src[3] = bpf_htonl(hash);
 		__builtin_memcpy(fib->ipv6_dst, be->addr, 16);
 	}
-	return cached_fib_lookup(ctx, id, be, fib);
+	return cached_fib_lookup(ctx, id, be, now, fib);
 }
 
 /*

@@ -18,6 +18,7 @@
 
 #include "flb_abi.h"
 #include "flb_ct.h"
+#include "flb_hash.h"
 #include "flb_reasons.h"
 #include "maps.h"
 #include "parse.h"
@@ -59,16 +60,19 @@ static __always_inline __u32 vip_find(const struct pkt *p, const struct flb_ctl 
 }
 
 /* The backend of an entry, when it still is the backend the entry was made
- * for (same generation) and still takes existing flows; else 0. */
-static __always_inline __u32 entry_backend(const struct flb_ct *ct)
+ * for (same generation) and still takes existing flows; else NULL. *id is
+ * its id, read once: the id checked is the id returned. */
+static __always_inline struct flb_backend *entry_backend(const struct flb_ct *ct, __u32 *id)
 {
-	__u32 id = ct->backend;
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
+	struct flb_backend *be;
+
+	*id = ct->backend;
+	be = bpf_map_lookup_elem(&flb_backends, id);
 
 	if (!be || be->gen != ct->gen ||
 	    (be->state != FLB_BE_ACTIVE && be->state != FLB_BE_DRAINING))
-		return 0;
-	return id;
+		return NULL;
+	return be;
 }
 
 /* Slot hash % M of the VIP's current table; 0 when it has no backend. */
@@ -115,26 +119,37 @@ static __always_inline void touch(struct flb_ct *ct, const struct pkt *p, __u64 
 }
 
 /* A new entry for the flow (or the datagram, for fragments). flags: closing
- * when the packet is a FIN or RST or the connection's old entry was closing. */
-static __always_inline bool remember(void *map, const void *key, __u32 id, __u64 now,
-				     __u32 flags)
+ * when the packet is a FIN or RST or the connection's old entry was closing;
+ * hash: the flow hash, kept so that a hit need not compute it again. */
+static __always_inline bool remember(void *map, const void *key, __u32 id,
+				     const struct flb_backend *be, __u64 now, __u32 flags,
+				     __u32 hash)
 {
-	struct flb_backend *be = bpf_map_lookup_elem(&flb_backends, &id);
-	struct flb_ct fresh = { .backend = id, .last_seen = now, .flags = flags };
+	struct flb_ct fresh = {
+		.backend = id, .gen = be->gen, .last_seen = now, .flags = flags, .hash = hash,
+	};
 
-	if (!be)
-		return false;
-	fresh.gen = be->gen;
 	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
 }
 
-/* Conntrack, then Maglev. Returns the backend id (0: none). */
-static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 hash,
-				       const struct flb_ctl *ctl, bool *new_flow)
+/* The flow hash of an entry's flow: kept in the entry since it was made.
+ * An entry without one (0: made by userspace or an older object) gets it
+ * here, once, so entries made before an upgrade stop costing a hash. */
+static __always_inline __u32 entry_hash(struct flb_ct *ct, const struct pkt *p)
+{
+	if (!ct->hash)
+		ct->hash = flb_flow_hash(&p->flow);
+	return ct->hash;
+}
+
+/* Conntrack, then Maglev. Returns the backend id (0: none); *be is that
+ * backend (NULL: none), *hash the flow hash. */
+static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 now,
+				       const struct flb_ctl *ctl, struct flb_backend **be,
+				       __u32 *hash, bool *new_flow)
 {
 	bool syn = p->flow.proto == IPPROTO_TCP &&
 		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 id, flags = closes(p) ? FLB_CT_CLOSING : 0;
 	struct flb_ct *ct;
 
@@ -143,9 +158,10 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
 		if (flb_ct_expired(ct, p->flow.proto, ctl, now)) {
 			count_event(FLB_E_CT_EXPIRED);
-		} else if ((id = entry_backend(ct))) {
+		} else if ((*be = entry_backend(ct, &id))) {
 			count_event(FLB_E_CT_HIT);
 			touch(ct, p, now);
+			*hash = entry_hash(ct, p);
 			return id;
 		} else {
 			count_event(FLB_E_CT_STALE);
@@ -160,11 +176,13 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 		count_event(p->flow.proto == IPPROTO_TCP ? FLB_E_CT_MISS : FLB_E_UDP_NEW_FLOW);
 	}
 
-	id = maglev_backend(vip_id, hash);
-	if (!id)
+	*hash = flb_flow_hash(&p->flow);
+	id = maglev_backend(vip_id, *hash);
+	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
+	if (!*be)
 		return 0;
 	/* An ICMP error does not open a flow. */
-	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, now, flags)) {
+	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}
@@ -174,54 +192,55 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u32 
 /* Fragments: every fragment of a datagram goes where the first one that
  * arrived went. The first fragment has ports and takes the flow's path; a
  * later one that arrives first is steered by the 3-tuple. */
-static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __u32 hash,
-					   const struct flb_ctl *ctl, bool *new_flow)
+static __always_inline __u32 pick_fragment(const struct pkt *p, __u32 vip_id, __u64 now,
+					   const struct flb_ctl *ctl, struct flb_backend **be,
+					   __u32 *hash, bool *new_flow)
 {
 	struct flb_frag_key key = {
 		.id = p->frag_id,
 		.proto = p->flow.proto,
 		.family = p->flow.family,
 	};
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flb_ct *e;
 	__u32 id;
 
 	__builtin_memcpy(key.src, p->flow.src, 16);
 	__builtin_memcpy(key.dst, p->flow.dst, 16);
+	*hash = flb_flow_hash(&p->flow);
 	e = bpf_map_lookup_elem(&flb_frags, &key);
 	/* Only while the datagram can still be reassembled somewhere (the
 	 * kernel's ipfrag_time is 30 s): IP ids wrap, an old entry must not
 	 * capture a new datagram. */
-	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (id = entry_backend(e))) {
+	if (e && now - e->last_seen < FLB_FRAG_TIMEOUT_NS && (*be = entry_backend(e, &id))) {
 		count_event(FLB_E_FRAG_FOLLOW);
 		return id;
 	}
 	if (p->frag == FRAG_FIRST) {
 		count_event(FLB_E_FRAG_FIRST);
-		id = pick_flow(p, vip_id, hash, ctl, new_flow);
+		id = pick_flow(p, vip_id, now, ctl, be, hash, new_flow);
 	} else {
 		count_event(FLB_E_FRAG_UNKNOWN);
-		id = maglev_backend(vip_id, hash);
+		id = maglev_backend(vip_id, *hash);
+		*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	}
-	if (id)
-		remember(&flb_frags, &key, id, now, 0);
+	if (*be)
+		remember(&flb_frags, &key, id, *be, now, 0, *hash);
 	return id;
 }
 
 /* The backend for a VIP packet: the datagram's for fragments, else the
  * flow's. NULL when there is none, or none that can carry the packet (an
- * IPv6 VIP needs an IPv6 backend); *id is its id. */
+ * IPv6 VIP needs an IPv6 backend); *id is its id, *hash the flow hash. */
 static __always_inline struct flb_backend *pick_backend(const struct pkt *p, __u32 vip_id,
-							__u32 hash, const struct flb_ctl *ctl,
-							__u32 *id, bool *new_flow)
+							__u64 now, const struct flb_ctl *ctl,
+							__u32 *id, __u32 *hash, bool *new_flow)
 {
-	struct flb_backend *be;
+	struct flb_backend *be = NULL;
 
 	if (p->icmp)
 		count_event(FLB_E_ICMP_STEERED);
-	*id = p->frag ? pick_fragment(p, vip_id, hash, ctl, new_flow)
-		      : pick_flow(p, vip_id, hash, ctl, new_flow);
-	be = *id ? bpf_map_lookup_elem(&flb_backends, id) : NULL;
+	*id = p->frag ? pick_fragment(p, vip_id, now, ctl, &be, hash, new_flow)
+		      : pick_flow(p, vip_id, now, ctl, &be, hash, new_flow);
 	if (!be || !be->family || (p->flow.family == FLB_AF_INET6 && be->family != FLB_AF_INET6))
 		return NULL;
 	return be;

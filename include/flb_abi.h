@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define FLB_ABI_VERSION 2 /* 2: flb_ct.flags (closing), two more events */
+#define FLB_ABI_VERSION 2 /* 2: flb_ct.flags (closing), flb_ct.hash, two more events */
 
 #define FLB_MAX_VIPS      1024
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
@@ -75,7 +75,7 @@ struct flb_ct {
 	__u32 gen;        /* flb_backend.gen when the entry was made */
 	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet */
 	__u32 flags;      /* FLB_CT_* */
-	__u32 pad;
+	__u32 hash;       /* flb_flow_hash() of the key, so a hit need not hash; 0: unknown */
 };
 _Static_assert(sizeof(struct flb_ct) == 24, "flb_ct layout");
 

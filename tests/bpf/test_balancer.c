@@ -1294,6 +1294,64 @@ TEST(new_udp_flow_counts_udp_new_flow_tcp_without_entry_counts_ct_miss)
 	ASSERT_EQ(r.events[FLB_E_SYN_LOOKUP], 1, "SYN lookup");
 }
 
+/* A new entry keeps the flow hash, so a hit does not compute it; an entry
+ * without one (0: made by userspace or an older object) still gives the
+ * flow its own outer source, and gets the hash from that hit on. */
+TEST(conntrack_entry_keeps_the_flow_hash_an_entry_without_one_gets_it)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40114, 0x02);
+	struct flb_flow flow;
+	struct flb_ct ct;
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!send_flags(&s, 0x02, &r) || !ct_get(&s, &ct))
+		return;
+	pkt_flow(&s, &flow);
+	ASSERT_EQ(ct.hash, flb_flow_hash(&flow), "the entry keeps the flow hash");
+	ct.hash = 0;
+	if (!ASSERT_OK(bpf_map_update_elem(ct_map_fd(), &flow, &ct, BPF_EXIST), "entry without hash"))
+		return;
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "conntrack hit");
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+	if (ct_get(&s, &ct))
+		ASSERT_EQ(ct.hash, flb_flow_hash(&flow), "the hit gave the entry its hash");
+}
+
+/* The next hop is cached per CPU for at most 1 s: an established flow
+ * follows a route change within that second, without a new entry. */
+TEST(established_flow_follows_a_route_change_within_1s)
+{
+	struct pkt_spec s = spec("10.100.0.10", 80, 40115, 0x02);
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!ASSERT_OK(sh("ip neigh replace 10.10.1.253 lladdr 02:00:00:00:00:fd dev t0 nud permanent"),
+		       "second gateway") ||
+	    !send_flags(&s, 0x02, &r))
+		return;
+	s.tcp_flags = 0x10;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	assert_encap(&r, in, len, &s, "10.10.4.1", "\x02\x00\x00\x00\x00\xfe", T0_MAC);
+	if (!ASSERT_OK(sh("ip route replace 10.10.4.0/24 via 10.10.1.253 dev t0"), "route moved"))
+		return;
+	usleep(1100 * 1000);
+	if (!run_pkt(in, len, &r))
+		goto out;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "still the established flow");
+	assert_encap(&r, in, len, &s, "10.10.4.1", "\x02\x00\x00\x00\x00\xfd", T0_MAC);
+out:
+	/* Back, and past the cache's second, for the cases after this one. */
+	ASSERT_OK(sh("ip route replace 10.10.4.0/24 via 10.10.1.254 dev t0"), "route back");
+	usleep(1100 * 1000);
+}
+
 TEST(oracle_1000_random_ipv6_flows_match_shared_hash_and_table)
 {
 	struct flb_vip_key keys[FLB_MAX_VIPS];
