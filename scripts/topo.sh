@@ -136,6 +136,18 @@ daemon_start() {
 	return 1
 }
 
+# wait_log PATTERN COUNT [SECONDS]: waits (5 s unless said) until the
+# daemon's log has at least COUNT lines matching PATTERN (grep's basic
+# regular expression); fails after that.
+wait_log() {
+	local _
+	for _ in $(seq 1 $((${3:-5} * 20))); do
+		[ "$(grep -c -- "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Waits until every backend's HTTP server accepts connections.
 backends_wait() {
 	for i in $(seq 1 "$NBACKENDS"); do

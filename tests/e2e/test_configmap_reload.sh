@@ -34,13 +34,6 @@ version() {
 		for b in "$@"; do echo "      - {address: $b}"; done
 	} >"$CM/..$name/fluxlbd.yaml"
 }
-wait_log() { # pattern count
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 state_of() { flb -j backend list | json_get "([b['state'] for b in d['backends'] if b['address'] == '$1'] + ['gone'])[0]"; }
 
 topo_up

@@ -46,13 +46,6 @@ wait_file() { # path seconds
 	done
 	return 1
 }
-wait_log() { # pattern seconds
-	for _ in $(seq 1 $(($2 * 10))); do
-		grep -q "$1" "$DAEMON_LOG" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 now() { date +%s.%N; }
 event() { flb -j stats | json_get "d['events'].get('$1', 0)"; }
 
@@ -142,7 +135,7 @@ fi
 expect all_connections_on_backend_1 [ "$(json_get "d == ['backend-1'] * $N" <"$CL/opened.json")" = True ]
 
 write_config 10.10.2.12
-expect removed_backend_drains wait_log 'backend draining' 10
+expect removed_backend_drains wait_log 'backend draining' 1 10
 flows=$(flb -j backend list "$VIP:80" | json_get "[b['flows'] for b in d['backends'] if b['address'] == '10.10.2.11']")
 echo "  draining backend's live flows: $flows"
 expect open_connections_count_as_live_flows [ "$flows" = "[$N]" ]
@@ -162,7 +155,7 @@ expect closed_connections_entries_are_closing [ "$flow_states" = "['closing']" ]
 # ends within grace + 1 s (last_seen's resolution) + 1 s (drain tick),
 # plus 3 s of margin, far from the 60 s timeout.
 LIMIT=$((GRACE_S + 5))
-if wait_log 'backend drained' $((LIMIT + 5)); then
+if wait_log 'backend drained' 1 $((LIMIT + 5)); then
 	dt=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$t0" "$(now)")
 else
 	dt=never

@@ -64,14 +64,18 @@ bg_in_ns b1 "/run/$TOPO/httpd-1.log" python3 "$ROOT/tests/lib/httpd.py" backend-
 # The clock starts when the server listens, not when Python was started (a
 # loaded machine takes a second or more to bring it up): rise counts checks
 # that succeed, and none can before the server is there.
-for _ in $(seq 1 100); do
-	t0=$(sed -n 's/^listening //p' "/run/$TOPO/httpd-1.log" | tail -1)
-	[ -n "$t0" ] && [ "$(grep -c '^listening ' "/run/$TOPO/httpd-1.log")" -ge 2 ] && break
+t0=
+for _ in $(seq 1 200); do
+	if [ "$(grep -c '^listening ' "/run/$TOPO/httpd-1.log")" -ge 2 ]; then
+		t0=$(sed -n 's/^listening //p' "/run/$TOPO/httpd-1.log" | tail -1)
+		break
+	fi
 	sleep 0.05
 done
+[ -n "$t0" ] || fail restarted_server_listens "backend-1's server did not listen again within 10 s"
 dt=$(time_to_log "$t0" 'backend=10.10.2.11 port=80 from=down to=up')
 echo "  backend-1 up after ${dt}s (rise $RISE x ${INTERVAL_MS}ms)"
-expect recovered_backend_returns_after_rise python3 -c "import sys; sys.exit(not float('$dt') <= ($RISE + 1) * $INTERVAL_MS / 1000 + 1)"
+expect recovered_backend_returns_after_rise python3 -c "import sys; sys.exit(not float('$dt') <= ($RISE + 1) * $INTERVAL_MS / 1000 + 1)" || { grep "10.10.2.11" "$DAEMON_LOG" | tail -8 | sed "s/^/  log: /"; grep listening "/run/$TOPO/httpd-1.log" | sed "s/^/  httpd: /"; }
 sleep 0.3
 r=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 90)
 expect recovered_backend_serves_again [ "$(echo "$r" | json_get 'd["failed"] == 0 and d["by_backend"].get("backend-1", 0) > 0')" = True ]

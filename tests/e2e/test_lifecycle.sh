@@ -36,14 +36,6 @@ write_config() {
 	mv "$CONFIG.tmp" "$CONFIG"
 }
 
-# Waits until the daemon has logged N "reloaded" (or "rejected") lines.
-wait_log() { # pattern count
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 topo_up
 write_config 10.10.2.11:1 10.10.2.12:1 10.10.2.13:1

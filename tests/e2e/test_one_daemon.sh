@@ -40,13 +40,6 @@ write_config() {
 		done
 	} >"$f"
 }
-wait_log() { # pattern count
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 le32() { echo "$(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255))"; }
 prog_id() { in_ns lb ip -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])'; }
 be_field() { flb -j backend list | json_get "[b['$2'] for b in d['backends'] if b['address'] == '$1'][0]"; }

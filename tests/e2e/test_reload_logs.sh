@@ -31,13 +31,6 @@ write_config() { # interfaces
 	} >"$CONFIG.tmp"
 	mv "$CONFIG.tmp" "$CONFIG"
 }
-wait_log() { # pattern count
-	for _ in $(seq 1 30); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # fluxlb_config_reloads_total{result="rejected"} (the LB netns has its own loopback)
 rejected() {
 	in_ns lb curl -s --max-time 5 http://127.0.0.1:9464/metrics |
@@ -55,18 +48,18 @@ backends_wait
 daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
 
 write_config "eth0, nosuch0"
-expect apply_failure_is_reload_rejected wait_log 'level=error msg="reload rejected; the running state keeps serving".*nosuch0' 1
+expect apply_failure_is_reload_rejected wait_log 'level=error msg="reload rejected; the running state keeps serving".*nosuch0' 1 3
 grep 'reload' "$DAEMON_LOG" | sed 's/^/  log: /'
 expect serves_after_apply_failure serves
 expect apply_failure_counted [ "$(rejected)" = 1 ]
 
 rm "$CONFIG"
-expect deleted_file_is_a_warning wait_log 'level=warn msg="configuration file deleted; the running state keeps serving"' 1
+expect deleted_file_is_a_warning wait_log 'level=warn msg="configuration file deleted; the running state keeps serving"' 1 3
 grep 'deleted' "$DAEMON_LOG" | sed 's/^/  log: /'
 expect keeps_running_without_file kill -0 "$DAEMON_PID"
 expect deleted_file_counted [ "$(rejected)" = 2 ]
 expect serves_without_file serves
 
 write_config eth0
-expect restored_file_applies wait_log 'msg="reloaded"' 1
+expect restored_file_applies wait_log 'msg="reloaded"' 1 3
 expect serves_after_restore serves

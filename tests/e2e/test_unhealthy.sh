@@ -38,13 +38,6 @@ kill "$(ip netns pids "$(ns b1)" | head -1)"
 bg_in_ns b1 "/run/$TOPO/httpd-1.log" python3 "$ROOT/tests/lib/httpd.py" backend-1 80 "$FAILFILE"
 backends_wait
 daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
-wait_log() { # $1 pattern, $2 count before: waits (max 5 s) for one more
-	for _ in $(seq 1 100); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -gt "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # run_case NAME: 48 held connections; then /health of backend 1 fails.
 run_case() {
@@ -60,7 +53,7 @@ run_case() {
 	sleep 0.3
 	n=$(grep -c 'backend=10.10.2.11 port=80 from=[a-z]* to=down' "$DAEMON_LOG")
 	touch "$FAILFILE"
-	wait_log 'backend=10.10.2.11 port=80 from=[a-z]* to=down' "$n" ||
+	wait_log 'backend=10.10.2.11 port=80 from=[a-z]* to=down' $((n + 1)) ||
 		echo "  backend 1 not marked down"
 	sleep 0.3
 	NEW=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 40)
@@ -68,7 +61,7 @@ run_case() {
 	HOLD=$(cat "/run/$TOPO/hold-$1.json")
 	n=$(grep -c 'backend=10.10.2.11 port=80 from=down to=up' "$DAEMON_LOG")
 	rm -f "$FAILFILE"
-	wait_log 'backend=10.10.2.11 port=80 from=down to=up' "$n"
+	wait_log 'backend=10.10.2.11 port=80 from=down to=up' $((n + 1))
 }
 summary='(d["opened"], sum(c["backend"] == "backend-1" for c in d["connections"]), sum(c["failed"] > 0 for c in d["connections"]), sum(c["failed"] > 0 and c["backend"] == "backend-1" for c in d["connections"]))'
 
@@ -81,7 +74,7 @@ expect held_connections_on_unhealthy_backend_all_survive \
 config "on_unhealthy: reset"
 n=$(grep -c 'msg="reloaded"' "$DAEMON_LOG")
 kill -HUP "$DAEMON_PID"
-wait_log 'msg="reloaded"' "$n"
+wait_log 'msg="reloaded"' $((n + 1))
 run_case reset
 echo "  on_unhealthy: reset: held (opened, on backend-1, broken, broken on backend-1) = $(echo "$HOLD" | json_get "$summary")"
 expect reset_moves_held_connections_of_unhealthy_backend \

@@ -41,13 +41,6 @@ write_config() { # mode
 	} >"$CONFIG.tmp"
 	mv "$CONFIG.tmp" "$CONFIG"
 }
-wait_log() { # pattern count
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "$1" "$DAEMON_LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # The mode the balancer runs in on eth0: native, skb or none.
 mode() {
 	in_ns lb ip -j link show eth0 | python3 -c '
