@@ -66,11 +66,10 @@ static void adopt_table_sizes(struct reconciler *r)
 
 	for (int i = 0; i < n; i++) {
 		struct table_entry *e;
-		uint32_t *ids, size;
+		uint32_t size;
 
-		if (maps_get_ring(r->m, vips[i].id, &ids, &size))
+		if (maps_get_ring_size(r->m, vips[i].id, &size))
 			continue;
-		free(ids);
 		e = tables_get(&r->s.tables, &keys[i]);
 		if (e && !e->ids)
 			e->size = size;

@@ -463,28 +463,54 @@ out:
 	return err;
 }
 
-int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size)
+/* Opens the table of vip_id and reads its size M (slot 0), checked against
+ * the inner map's own size. Returns 0 with *fd open, or -errno. */
+static int ring_open(const struct flb_maps *m, uint32_t vip_id, int *fd, uint32_t *size)
 {
 	struct bpf_map_info info = {};
 	__u32 inner_id, info_len = sizeof(info), zero = 0, n;
-	int fd, err = 0;
+	int err;
 
-	*ids = NULL;
-	*size = 0;
 	if (lookup(m->flb_rings, &vip_id, &inner_id))
 		return -ENOENT;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0)
+	*fd = bpf_map_get_fd_by_id(inner_id);
+	if (*fd < 0)
 		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || bpf_map_lookup_elem(fd, &zero, &n)) {
+	if (bpf_obj_get_info_by_fd(*fd, &info, &info_len) || bpf_map_lookup_elem(*fd, &zero, &n)) {
 		err = -errno;
-		goto out;
+		goto fail;
 	}
 	/* Never trust a size read back from the kernel more than the map's own. */
 	if (!n || n + 1 > info.max_entries) {
 		err = -EBADMSG;
-		goto out;
+		goto fail;
 	}
+	*size = n;
+	return 0;
+fail:
+	close(*fd);
+	return err;
+}
+
+int maps_get_ring_size(const struct flb_maps *m, uint32_t vip_id, uint32_t *size)
+{
+	int fd, err = ring_open(m, vip_id, &fd, size);
+
+	if (!err)
+		close(fd);
+	return err;
+}
+
+int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size)
+{
+	uint32_t n;
+	int fd, err;
+
+	*ids = NULL;
+	*size = 0;
+	err = ring_open(m, vip_id, &fd, &n);
+	if (err)
+		return err;
 	*ids = malloc(n * sizeof(**ids));
 	if (!*ids) {
 		err = -ENOMEM;

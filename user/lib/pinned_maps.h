@@ -63,6 +63,8 @@ int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
 int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t *done);
 /* Reads the table of vip_id into *ids (malloc'd, caller frees) and its size. */
 int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size);
+/* Only the size M of vip_id's table (one lookup, not the whole table). */
+int maps_get_ring_size(const struct flb_maps *m, uint32_t vip_id, uint32_t *size);
 
 /* Per-CPU counters summed over CPUs. */
 int maps_read_reasons(const struct flb_maps *m, uint64_t out[FLB_R_MAX]);
