@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """A small Kubernetes API server for tests: the list/watch protocol of
-core/v1 Services and discovery.k8s.io/v1 EndpointSlices, nothing else.
+core/v1 Services and discovery.k8s.io/v1 EndpointSlices, the status
+subresource of Services and coordination.k8s.io/v1 Leases, nothing else.
 
   fake_apiserver.py --port 16443 [--token-file F] [--state F] [FIXTURE.json...]
 
@@ -17,6 +18,16 @@ What it does as the real one does:
     the stream (the real server's way) or, with gone=status, as HTTP 410;
   - with a token file, every request needs "Authorization: Bearer TOKEN",
     else 401 with a Status body.
+  GET/PUT /api/v1/namespaces/NS/services/NAME/status (and GET .../NAME):
+  - PUT takes only the body's status (as the real status subresource
+    does), answers the stored object; a body whose metadata.resourceVersion
+    is not the current one is 409 Conflict, a missing Service 404, a name
+    that is not the path's 400;
+  GET/PUT /apis/coordination.k8s.io/v1/namespaces/NS/leases/NAME, POST
+      .../namespaces/NS/leases:
+  - the same optimistic concurrency on PUT (409 on a stale
+    resourceVersion), 404 for a missing Lease, 409 AlreadyExists on a POST
+    of one that exists.
 Objects are kept with a resourceVersion and uid of their own. --state keeps
 everything in a file, so a killed and restarted server (an outage) comes
 back with the same objects and resourceVersions.
@@ -30,6 +41,10 @@ Control (no auth), for the tests: POST /_control/<verb> with a JSON body
   stall   {"on": true|false}   open watches send nothing (no bookmarks)
   deny    {"code": 401|403|0}  answer every API request with that status
   gone    {"mode": "event"|"status"}
+  forbid  {"rules": ["leases:update", "services/status:update", ...]}
+                      answer those resource:verb pairs 403 Forbidden, as
+                      RBAC does for a role without them ([] clears)
+  conflict {"n": N}   the next N status PUTs answer 409 as if stale
 GET /_control/stats: counts of lists, watches, 401s, 410s by kind.
 GET /_control/objects: every version of every object applied, as
   [{"file", "doc"}] for tests/manifests/check_schema.mjs.
@@ -48,9 +63,11 @@ from urllib.parse import parse_qs, urlparse
 KINDS = {
     "services": ("v1", "Service"),
     "endpointslices": ("discovery.k8s.io/v1", "EndpointSlice"),
+    "leases": ("coordination.k8s.io/v1", "Lease"),
 }
 BY_KIND = {v[1]: k for k, v in KINDS.items()}
 PATH = re.compile(r"^/(?:api/v1|apis/discovery\.k8s\.io/v1)/(?:namespaces/([a-z0-9-]+)/)?(services|endpointslices)$")
+ONE = re.compile(r"^/(?:api/v1|apis/coordination\.k8s\.io/v1)/namespaces/([a-z0-9-]+)/(services|leases)(?:/([a-z0-9.-]+))?(/status)?$")
 
 
 class State:
@@ -67,11 +84,14 @@ class State:
         self.gone_mode = "event"
         self.stats = {}
         self.served = []         # every version of every object, for schema checks
+        self.forbid = set()      # "resource:verb" answered 403
+        self.conflicts = 0       # status PUTs still to answer 409
         if path and os.path.exists(path):
             with open(path) as f:
                 d = json.load(f)
             self.rv = self.oldest = d["rv"]
-            self.objects = {k: {tuple(key.split("/", 1)): o for key, o in v.items()} for k, v in d["objects"].items()}
+            self.objects = {k: {} for k in KINDS}
+            self.objects.update({k: {tuple(key.split("/", 1)): o for key, o in v.items()} for k, v in d["objects"].items()})
 
     def count(self, what):
         self.stats[what] = self.stats.get(what, 0) + 1
@@ -141,8 +161,104 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        try:
+            return json.loads(self.rfile.read(n) or b"null")
+        except ValueError:
+            return None
+
+    def api_gate(self, resource, verb):
+        """401/403 as the real server answers them; True when answered."""
+        st = self.server.state
+        with st.cond:
+            deny = st.deny
+            forbidden = "%s:%s" % (resource, verb) in st.forbid
+        if deny:
+            with st.cond:
+                st.count("denied_%d" % deny)
+            self.send_json(deny, status(deny, "Unauthorized" if deny == 401 else "Forbidden", "denied by test control"))
+            return True
+        if self.server.token is not None and self.headers.get("Authorization") != "Bearer " + self.server.token:
+            with st.cond:
+                st.count("unauthorized")
+            self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
+            return True
+        if forbidden:
+            with st.cond:
+                st.count("forbidden_" + resource.replace("/", "_"))
+            group = "coordination.k8s.io" if resource == "leases" else ""
+            self.send_json(403, status(403, "Forbidden", '%s "%s" is forbidden: User "system:serviceaccount:fluxlb:fluxlbd" cannot %s resource "%s" in API group "%s"'
+                                       % (resource, "", verb, resource, group)))
+            return True
+        return False
+
+    def one(self, method):
+        """GET/PUT of one Service (or its status) or Lease, POST of a Lease."""
+        st = self.server.state
+        m = ONE.match(urlparse(self.path).path)
+        if not m or (m.group(2) == "leases" and m.group(4)) or (method == "POST") != (m.group(3) is None) \
+                or (method == "POST" and m.group(2) != "leases") or (method == "PUT" and m.group(2) == "services" and not m.group(4)):
+            return self.send_json(404 if method == "GET" else 405, status(404 if method == "GET" else 405, "NotFound" if method == "GET" else "MethodNotAllowed", "the server does not allow this method on the requested resource"))
+        ns, kind, name, sub = m.group(1), m.group(2), m.group(3), m.group(4)
+        resource = kind + ("/status" if sub else "")
+        verb = {"GET": "get", "PUT": "update", "POST": "create"}[method]
+        body = self.read_body() if method != "GET" else None
+        with st.cond:
+            st.count("%s_%s" % (verb, resource.replace("/", "_")))
+        if self.api_gate(resource, verb):
+            return
+        api, k = KINDS[kind]
+        if method != "GET" and (not isinstance(body, dict) or not isinstance(body.get("metadata"), dict)):
+            return self.send_json(400, status(400, "BadRequest", "the body is not a %s" % k))
+        if method == "POST":
+            name = body["metadata"].get("name")
+            if not name or body.get("kind") != k or body["metadata"].get("namespace", ns) != ns:
+                return self.send_json(400, status(400, "BadRequest", "a %s named in namespace %s" % (k, ns)))
+            with st.cond:
+                if (ns, name) in st.objects[kind]:
+                    st.count("conflict_create_" + kind)
+                    return self.send_json(409, dict(status(409, "AlreadyExists", '%s.%s "%s" already exists' % (kind, api.split("/")[0], name)), details={"name": name, "kind": kind}))
+                body["metadata"]["namespace"] = ns
+                body["metadata"].pop("resourceVersion", None)
+                st.apply(body)
+                return self.send_json(201, body)
+        with st.cond:
+            cur = st.objects[kind].get((ns, name))
+            if cur is None:
+                st.count("notfound_" + kind)
+                return self.send_json(404, status(404, "NotFound", '%s "%s" not found' % (kind, name)))
+            if method == "GET":
+                return self.send_json(200, dict(cur, apiVersion=api, kind=k))
+            if body["metadata"].get("name", name) != name:
+                return self.send_json(400, status(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)" % (body["metadata"].get("name"), name)))
+            rv = body["metadata"].get("resourceVersion")
+            injected = sub and st.conflicts > 0
+            if injected:
+                st.conflicts -= 1
+            if injected or (rv and rv != cur["metadata"]["resourceVersion"]):
+                st.count("conflict_" + resource.replace("/", "_"))
+                return self.send_json(409, dict(status(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been modified; please apply your changes to the latest version and try again' % (kind, name)), details={"name": name, "kind": kind}))
+            new = json.loads(json.dumps(cur))
+            if sub:
+                new["status"] = body.get("status") or {}
+            else:
+                new["spec"] = body.get("spec") or {}
+                for f in ("labels", "annotations"):
+                    if f in body["metadata"]:
+                        new["metadata"][f] = body["metadata"][f]
+            new.setdefault("apiVersion", api)
+            new.setdefault("kind", k)
+            st.apply(new)
+            return self.send_json(200, new)
+
+    def do_PUT(self):
+        self.one("PUT")
+
     def do_POST(self):
         st = self.server.state
+        if not self.path.startswith("/_control/"):
+            return self.one("POST")
         verb = self.path.removeprefix("/_control/")
         n = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(n) or b"{}")
@@ -170,10 +286,20 @@ class Handler(BaseHTTPRequestHandler):
                 st.cond.notify_all()
             elif verb == "gone":
                 st.gone_mode = body.get("mode", "event")
+            elif verb == "forbid":
+                st.forbid = set(body.get("rules") or [])
+            elif verb == "conflict":
+                st.conflicts = int(body.get("n") or 0)
             else:
                 return self.send_json(404, status(404, "NotFound", "no such control verb"))
         if verb == "apply":
-            st.apply(body["object"])
+            obj = body["object"]
+            with st.cond:  # a spec change leaves the status, as on a real server
+                cur = st.objects.get(BY_KIND.get(obj.get("kind")), {}).get(
+                    (obj.get("metadata", {}).get("namespace", "default"), obj.get("metadata", {}).get("name")))
+                if cur and "status" in cur and "status" not in obj:
+                    obj["status"] = cur["status"]
+                st.apply(obj)
         elif verb == "delete":
             if not st.delete(BY_KIND.get(body.get("kind"), body.get("kind")), body["namespace"], body["name"]):
                 return self.send_json(404, status(404, "NotFound", "no such object"))
@@ -189,6 +315,9 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/_control/stats":
             with st.cond:
                 return self.send_json(200, dict(st.stats, rv=st.rv))
+        one = ONE.match(url.path)
+        if one and one.group(3):
+            return self.one("GET")
         m = PATH.match(url.path)
         if not m:
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))

@@ -78,6 +78,16 @@ struct flb_source_cfg {
 	char kubeconfig[256];	/* instead of the three above */
 	char k8s_namespace[64];	/* "" = all namespaces */
 	char lb_class[128];	/* spec.loadBalancerClass we serve; default fluxlb.io/l4 */
+	/* kubernetes: VIPs and the one status writer (k8s_alloc.h, k8s_status.h) */
+	struct flb_pool_range {
+		struct flb_addr first, last;	/* inclusive, one family */
+	} pool[16];		/* address_pool: where Services without a VIP get one */
+	size_t n_pool;
+	bool no_write_status;	/* write_status: false (default true) */
+	char node_name[128];	/* Lease holderIdentity; "" = $NODE_NAME, else the hostname */
+	char lease_name[64];	/* "" = fluxlbd-status-writer */
+	char lease_namespace[64];	/* "" = namespace, else default */
+	uint32_t lease_duration_ms;	/* 0 = 15 s */
 };
 
 struct flb_backend_cfg {

@@ -15,8 +15,16 @@
  *	  kubeconfig: /path                       #   or a kubeconfig instead
  *	  namespace: default                      #   default all
  *	  load_balancer_class: fluxlb.io/l4
+ *	  address_pool: [10.100.0.0/28, 10.100.1.10-10.100.1.20]  # VIPs for Services without one
+ *	  write_status: true                      #   one elected writer (a Lease) writes
+ *	  node_name: node-a                       #   status; default $NODE_NAME, hostname
+ *	  lease_name: fluxlbd-status-writer
+ *	  lease_namespace: fluxlb                 #   default: namespace, else "default"
+ *	  lease_duration: 15s
  */
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_parse.h"
@@ -172,6 +180,125 @@ static int source_lb_class(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+/* One address_pool entry: "A/LEN" (an IPv4 /31 or larger keeps its network
+ * and broadcast addresses out), "A-B" (inclusive, same family, A <= B) or
+ * one address. */
+static int pool_item(struct yw_ctx *ctx, yaml_node_t *item, size_t idx, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	struct flb_pool_range *r = &src->pool[idx];
+	char buf[128], *sep;
+	const char *s;
+	int err = yw_str(ctx, item, &s);
+
+	if (err)
+		return err;
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	if ((sep = strchr(buf, '/'))) {
+		char *end;
+		long len = strtol(sep + 1, &end, 10);
+		int bits, hostbits;
+
+		*sep = 0;
+		if (addr_parse(buf, &r->first) || *end || end == sep + 1)
+			goto bad;
+		bits = r->first.family == AF_INET ? 32 : 128;
+		if (len < (bits == 32 ? 16 : 112) || len > bits)
+			return yw_err(ctx, item, "\"%s\": a pool prefix is /%d to /%d", s, bits == 32 ? 16 : 112,
+				      bits);
+		hostbits = bits - (int)len;
+		r->last = r->first;
+		for (int i = 0; i < bits; i++) {
+			uint8_t m = (uint8_t)(0x80 >> (i % 8));
+
+			if (i < bits - hostbits)
+				continue;
+			if (r->first.bytes[i / 8] & m)
+				return yw_err(ctx, item, "\"%s\" has host bits set", s);
+			r->last.bytes[i / 8] |= m;
+		}
+		if (bits == 32 && hostbits >= 2) {
+			r->first.bytes[3]++;
+			r->last.bytes[3]--;
+		}
+	} else if ((sep = strchr(buf, '-'))) {
+		*sep = 0;
+		if (addr_parse(buf, &r->first) || addr_parse(sep + 1, &r->last) ||
+		    r->first.family != r->last.family || addr_cmp(&r->first, &r->last) > 0)
+			goto bad;
+	} else {
+		if (addr_parse(buf, &r->first))
+			goto bad;
+		r->last = r->first;
+	}
+	src->n_pool = idx + 1;
+	return 0;
+bad:
+	return yw_err(ctx, item, "\"%s\" is not an address, A/LEN or A-B", s);
+}
+
+static int source_address_pool(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+	size_t n;
+	int err = yw_seq_len(ctx, node, 0, sizeof(src->pool) / sizeof(src->pool[0]), &n);
+
+	src->n_pool = 0;
+	return err ? err : yw_seq_each(ctx, node, pool_item, obj);
+}
+
+static int source_write_status(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum vals[] = { { "true", 0 }, { "false", 1 } };
+	int v, err = yw_enum(ctx, node, vals, ARRAY_SIZE(vals), &v);
+
+	if (!err)
+		((struct flb_source_cfg *)obj)->no_write_status = v;
+	return err;
+}
+
+/* A DNS subdomain (RFC 1123): names, holder identities. */
+static int subdomain_into(struct yw_ctx *ctx, yaml_node_t *node, char *buf, size_t len, const char *what)
+{
+	const char *s;
+	int err = yw_str(ctx, node, &s);
+
+	if (err)
+		return err;
+	if (!*s || strlen(s) >= len || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(s))
+		return yw_err(ctx, node, "\"%s\" is not a %s (lower-case DNS subdomain)", s, what);
+	strcpy(buf, s);
+	return 0;
+}
+
+static int source_node_name(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+
+	return subdomain_into(ctx, node, src->node_name, sizeof(src->node_name), "node name");
+}
+
+static int source_lease_name(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+
+	return subdomain_into(ctx, node, src->lease_name, sizeof(src->lease_name), "Lease name");
+}
+
+static int source_lease_namespace(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_source_cfg *src = obj;
+
+	return subdomain_into(ctx, node, src->lease_namespace, sizeof(src->lease_namespace), "namespace");
+}
+
+static int source_lease_duration(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return config_parse_duration(ctx, node, 2000, 300000, &((struct flb_source_cfg *)obj)->lease_duration_ms);
+}
+
 static const struct yw_key source_keys[] = {
 	{ "type", YW_REQUIRED, source_type },
 	{ "address", 0, source_address },
@@ -184,6 +311,12 @@ static const struct yw_key source_keys[] = {
 	{ "kubeconfig", 0, source_kubeconfig },
 	{ "namespace", 0, source_namespace },
 	{ "load_balancer_class", 0, source_lb_class },
+	{ "address_pool", 0, source_address_pool },
+	{ "write_status", 0, source_write_status },
+	{ "node_name", 0, source_node_name },
+	{ "lease_name", 0, source_lease_name },
+	{ "lease_namespace", 0, source_lease_namespace },
+	{ "lease_duration", 0, source_lease_duration },
 };
 
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "flb_version.h"
+#include "k8s_status.h"
 #include "metrics.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -384,6 +385,7 @@ static void render_daemon_status(const struct flb_status *st, struct metrics_buf
 		family(b, "fluxlb_source_updates_total", "counter",
 		       "Views of the services taken from the registry source.");
 		sample(b, "fluxlb_source_updates_total", u64s(v, st->source_updates), NULL);
+		k8s_writer_metrics(b); /* kubernetes only: the status writer's counters */
 	}
 
 	family(b, name, "histogram", "Time to write a desired state into the maps.");

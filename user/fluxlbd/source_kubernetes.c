@@ -20,6 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "k8s_alloc.h"
+#include "k8s_http.h"
+#include "k8s_status.h"
 #include "log.h"
 #include "source_kubernetes.h"
 
@@ -36,6 +39,7 @@ struct k8s {
 	char (*why)[160];            /* last reason a name was not mapped */
 	pthread_mutex_t lock;        /* store and why */
 	struct k8s_store store;
+	bool dirty;                  /* the store changed: for the status writer */
 	unsigned long errors;
 };
 
@@ -58,14 +62,23 @@ static const char *const kind_name[K8S_KINDS] = { "services", "endpointslices" }
 /* Publishes every configured name; k->lock held. */
 static void publish_all(struct k8s *k)
 {
+	struct k8s_vip *vips;
+	size_t nv;
+
+	k->dirty = true;
 	if (!k->store.kind[K8S_SERVICES].synced || !k->store.kind[K8S_SLICES].synced)
+		return;
+	/* Every node computes the same VIPs from the same objects; it serves
+	 * requested ones and pool addresses once they are in the status. */
+	if (k8s_allocate(k->store.kind[K8S_SERVICES].byname, k->cfg.lb_class, k->cfg.pool, k->cfg.n_pool, &vips,
+			 &nv))
 		return;
 	for (size_t i = 0; i < k->n_names; i++) {
 		struct src_instance *inst;
 		char why[160];
 		size_t n;
 
-		if (k8s_instances(&k->store, k->cfg.lb_class, k->names[i], &inst, &n, why, sizeof(why)))
+		if (k8s_instances_at(&k->store, k->cfg.lb_class, vips, nv, k->names[i], &inst, &n, why, sizeof(why)))
 			continue;
 		if (strcmp(why, k->why[i]) && *why)
 			log_warn("kubernetes service skipped; it has no backends", "service=%s reason=\"%s\"",
@@ -73,6 +86,7 @@ static void publish_all(struct k8s *k)
 		strcpy(k->why[i], why);
 		source_publish(k->s, k->names[i], inst, n);
 	}
+	free(vips);
 }
 
 static void on_line(struct watcher *w, const char *line)
@@ -144,54 +158,11 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
 	return source_stopping(ctx) ? 1 : 0;
 }
 
-static int read_token(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = 0;
-	return n ? 0 : -ENODATA;
-}
-
-static void blob(CURL *c, CURLoption opt, char *pem)
-{
-	struct curl_blob b = { .data = pem, .len = strlen(pem), .flags = CURL_BLOB_COPY };
-
-	curl_easy_setopt(c, opt, &b);
-}
-
-static void set_tls(CURL *c, const struct k8s_auth *a)
-{
-	if (a->ca_data)
-		blob(c, CURLOPT_CAINFO_BLOB, a->ca_data);
-	else if (a->ca_file[0] && !access(a->ca_file, R_OK))
-		curl_easy_setopt(c, CURLOPT_CAINFO, a->ca_file);
-	if (a->cert_data)
-		blob(c, CURLOPT_SSLCERT_BLOB, a->cert_data);
-	else if (a->cert_file[0])
-		curl_easy_setopt(c, CURLOPT_SSLCERT, a->cert_file);
-	if (a->key_data)
-		blob(c, CURLOPT_SSLKEY_BLOB, a->key_data);
-	else if (a->key_file[0])
-		curl_easy_setopt(c, CURLOPT_SSLKEY, a->key_file);
-	if (a->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-}
-
 /* One GET; returns the HTTP status or -1 with why filled. */
 static long get(struct watcher *w, const char *url, long timeout, char *why, size_t why_len)
 {
 	const struct k8s_auth *a = &w->k->auth;
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
-	char token[4096], auth[4200];
 	long code = 0;
 	CURLcode rc;
 
@@ -209,16 +180,7 @@ static long get(struct watcher *w, const char *url, long timeout, char *why, siz
 	curl_easy_setopt(w->c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(w->c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(w->c, CURLOPT_XFERINFODATA, w->k->s);
-	set_tls(w->c, a);
-	token[0] = 0;
-	if (a->token)
-		snprintf(token, sizeof(token), "%s", a->token);
-	else if (a->token_file[0] && read_token(a->token_file, token, sizeof(token)))
-		token[0] = 0; /* no token: the API server answers 401, which is logged */
-	if (token[0]) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdrs = curl_slist_append(hdrs, auth);
-	}
+	k8s_curl_auth(w->c, a, &hdrs);
 	curl_easy_setopt(w->c, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(w->c);
 	curl_slist_free_all(hdrs);
@@ -334,6 +296,9 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 {
 	struct k8s k = { .s = s, .cfg = *cfg, .names = names, .n_names = n };
 	struct watcher w[K8S_KINDS] = {};
+	struct k8s_writer wr = { .s = s, .cfg = &k.cfg, .auth = &k.auth, .lock = &k.lock, .store = &k.store,
+				 .dirty = &k.dirty };
+	bool writing = false;
 	int started = 0;
 	char why[300];
 
@@ -360,8 +325,12 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 			break;
 		started = i + 1;
 	}
+	if (!k.cfg.no_write_status && started == K8S_KINDS && !(writing = !k8s_writer_start(&wr)))
+		log_error("kubernetes status writer cannot start", "reason=\"%s\"", "no thread");
 	for (int i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
+	if (writing)
+		k8s_writer_join(&wr);
 	for (int i = 0; i < K8S_KINDS; i++) {
 		curl_easy_cleanup(w[i].c);
 		free(w[i].buf);

@@ -8,8 +8,8 @@
  * A configured source_service names "<namespace>/<service>[:<port>]", the
  * port being the Service port's number or name (optional when the Service
  * has one port). Mapping: the Service must be type LoadBalancer with our
- * loadBalancerClass and carry a VIP (annotation fluxlb.io/vip or
- * spec.loadBalancerIP); its EndpointSlices (label kubernetes.io/service-name)
+ * loadBalancerClass and have a served VIP (k8s_alloc.h: annotation
+ * fluxlb.io/vip, spec.loadBalancerIP, or a pool address in its status); its EndpointSlices (label kubernetes.io/service-name)
  * give the instances, with the port of the slice port of the same name and
  * protocol: ready -> passing, weight 1; serving and terminating -> passing,
  * weight 0 (drains); otherwise -> critical (out of the table).
@@ -60,6 +60,13 @@ int k8s_store_event(struct k8s_store *st, enum k8s_kind kind, const char *line);
  * with no instances and why says what is missing (why[0] == 0 otherwise). */
 int k8s_instances(const struct k8s_store *st, const char *class, const char *source_service,
 		  struct src_instance **out, size_t *n, char *why, size_t why_len);
+
+struct k8s_vip;
+/* The same with the VIPs of k8s_allocate() (k8s_alloc.h): a Service is
+ * mapped only when its VIP is served (requested, or kept in its status).
+ * k8s_instances() above allocates with no pool itself. */
+int k8s_instances_at(const struct k8s_store *st, const char *class, const struct k8s_vip *vips, size_t n_vips,
+		     const char *source_service, struct src_instance **out, size_t *n, char *why, size_t why_len);
 
 /* How to reach and authenticate to the API server: from the source's
  * configuration (in-cluster service-account files by default) or from a

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s_alloc.h"
 #include "source_kubernetes.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -230,13 +231,14 @@ static int add_slice(const cJSON *slice, const char *skey, int port, struct src_
 	return 0;
 }
 
-int k8s_instances(const struct k8s_store *st, const char *class, const char *source_service,
-		  struct src_instance **out, size_t *n, char *why, size_t why_len)
+int k8s_instances_at(const struct k8s_store *st, const char *class, const struct k8s_vip *vips, size_t n_vips,
+		     const char *source_service, struct src_instance **out, size_t *n, char *why, size_t why_len)
 {
 	char ns[128], name[128], sel[64], key[320];
 	const char *slash = strchr(source_service, '/'), *colon;
 	const cJSON *svc, *spec, *sp, *slice;
-	const char *vip, *lbc, *type, *pname;
+	const struct k8s_vip *vip;
+	const char *lbc, *type, *pname;
 	size_t cap = 0;
 	int port, err = 0;
 
@@ -259,9 +261,6 @@ int k8s_instances(const struct k8s_store *st, const char *class, const char *sou
 	spec = get(svc, "spec");
 	type = str(spec, "type");
 	lbc = str(spec, "loadBalancerClass");
-	vip = str(get(get(svc, "metadata"), "annotations"), K8S_VIP_ANNOTATION);
-	if (!vip || !*vip)
-		vip = str(spec, "loadBalancerIP");
 	if (!svc) {
 		snprintf(why, why_len, "no such Service");
 		return 0;
@@ -270,8 +269,12 @@ int k8s_instances(const struct k8s_store *st, const char *class, const char *sou
 		snprintf(why, why_len, "not type LoadBalancer with loadBalancerClass %s", class);
 		return 0;
 	}
-	if (!vip || !*vip) {
-		snprintf(why, why_len, "no VIP (annotation %s or spec.loadBalancerIP)", K8S_VIP_ANNOTATION);
+	vip = k8s_vip_find(vips, n_vips, key);
+	if (!k8s_vip_served(vip)) {
+		if (vip && vip->result == K8S_VIP_POOL)
+			snprintf(why, why_len, "no VIP yet: the status writer has not written the pool address");
+		else
+			snprintf(why, why_len, "%s", vip && vip->why[0] ? vip->why : "no VIP");
 		return 0;
 	}
 	sp = service_port(get(spec, "ports"), *sel ? sel : NULL);
@@ -300,5 +303,18 @@ int k8s_instances(const struct k8s_store *st, const char *class, const char *sou
 		*out = NULL;
 		*n = 0;
 	}
+	return err;
+}
+
+int k8s_instances(const struct k8s_store *st, const char *class, const char *source_service,
+		  struct src_instance **out, size_t *n, char *why, size_t why_len)
+{
+	struct k8s_vip *v;
+	size_t nv;
+	int err = k8s_allocate(st->kind[K8S_SERVICES].byname, class, NULL, 0, &v, &nv);
+
+	if (!err)
+		err = k8s_instances_at(st, class, v, nv, source_service, out, n, why, why_len);
+	free(v);
 	return err;
 }
