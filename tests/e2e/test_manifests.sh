@@ -178,6 +178,45 @@ else
 	fail rbac_only_with_kubernetes_source "base must bind no role; the component must bind one and mount the token"
 fi
 
+# The kubernetes-source component: its ConfigMap (the kubernetes source with
+# an address pool) through the daemon's parser, the RBAC the status writer
+# needs, NODE_NAME for the Lease holder, and the example Services.
+mkdir -p "$TMP/extra/k8s-cfg"
+if check_config "$TMP/extra/k8s-source.yaml" "$TMP/extra/k8s-cfg" >"$TMP/extra/k8s-cfg/out" 2>&1 &&
+	[ -z "$(cat "$TMP/extra/k8s-cfg/stripped")" ] && grep -q 'type: kubernetes' "$TMP/extra/k8s-cfg/fluxlbd.yaml" &&
+	grep -q 'address_pool' "$TMP/extra/k8s-cfg/fluxlbd.yaml"; then
+	pass component_configmap_kubernetes_source_with_pool_valid
+else
+	fail component_configmap_kubernetes_source_with_pool_valid "$(cat "$TMP/extra/k8s-cfg/out"; echo "keys fluxlbd refused: $(cat "$TMP/extra/k8s-cfg/stripped")")"
+fi
+out=$("$PY" - "$TMP/extra/k8s-source.yaml" <<'PY' 2>&1
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+def rules(kind):
+    return [(g, r, v) for d in docs if d["kind"] == kind for ru in d.get("rules", [])
+            for g in ru["apiGroups"] for r in ru["resources"] for v in ru["verbs"]]
+need = {"ClusterRole": [("", "services", v) for v in ("get", "list", "watch")] +
+                       [("discovery.k8s.io", "endpointslices", v) for v in ("get", "list", "watch")] +
+                       [("", "services/status", v) for v in ("update", "patch")],
+        "Role": [("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")]}
+bad = ["%s lacks %s" % (k, n) for k, ns in need.items() for n in ns if n not in rules(k)]
+bad += ["%s grants more: %s" % (k, x) for k in need for x in rules(k) if x not in need[k]]
+roles = [d for d in docs if d["kind"] == "Role"]
+bad += ["Role %s not in namespace fluxlb" % d["metadata"]["name"] for d in roles if d["metadata"].get("namespace") != "fluxlb"]
+ds = [d for d in docs if d["kind"] == "DaemonSet"][0]
+env = ds["spec"]["template"]["spec"]["containers"][0].get("env", [])
+if not any(e["name"] == "NODE_NAME" and e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName" for e in env):
+    bad.append("DaemonSet has no NODE_NAME from spec.nodeName")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); rc=$?
+if [ "$rc" = 0 ]; then pass component_rbac_reads_sources_writes_status_and_lease; else fail component_rbac_reads_sources_writes_status_and_lease "$out"; fi
+mapfile -t examples < <(find "$DEPLOY/examples/kubernetes-source" -name '*.yaml' | sort)
+out=$("$PY" "$CHECKS/check_k8s.py" models "${examples[@]}" 2>&1) &&
+	{ ! $have_node || out+=$'\n'$("$PY" "$CHECKS/check_k8s.py" json "${examples[@]}" | node "$CHECKS/check_schema.mjs" 2>&1); }; rc=$?
+if [ "$rc" = 0 ]; then pass example_services_valid; else fail example_services_valid "$out"; fi
+
 out=$("$PY" "$CHECKS/check_k8s.py" cleanup "$R" "$DEPLOY/cleanup-job.yaml" 2>&1); rc=$?
 if [ "$rc" = 0 ]; then pass cleanup_job_matches_install; else fail cleanup_job_matches_install "$out"; fi
 
