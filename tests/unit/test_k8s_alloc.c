@@ -254,6 +254,7 @@ TEST(pool_refusals)
 		"address_pool: [10.100.0.0/8]",            /* too big */
 		"address_pool: [10.100.0.9-10.100.0.1]",   /* backwards */
 		"address_pool: [10.100.0.1-fd00::1]",      /* two families */
+		"address_pool: [10.100.0.1-10.101.0.1]",   /* wider than a /16 */
 		"address_pool: [nonsense]",
 		"lease_duration: 1s",
 		"node_name: Node_A",

@@ -180,9 +180,9 @@ static int source_lb_class(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
-/* One address_pool entry: "A/LEN" (an IPv4 /31 or larger keeps its network
- * and broadcast addresses out), "A-B" (inclusive, same family, A <= B) or
- * one address. */
+/* One address_pool entry: "A/LEN" (an IPv4 /30 or larger keeps its network
+ * and broadcast addresses out), "A-B" (inclusive, same family, A <= B,
+ * within one /16 or /112) or one address. */
 static int pool_item(struct yw_ctx *ctx, yaml_node_t *item, size_t idx, void *obj)
 {
 	struct flb_source_cfg *src = obj;
@@ -228,6 +228,9 @@ static int pool_item(struct yw_ctx *ctx, yaml_node_t *item, size_t idx, void *ob
 		if (addr_parse(buf, &r->first) || addr_parse(sep + 1, &r->last) ||
 		    r->first.family != r->last.family || addr_cmp(&r->first, &r->last) > 0)
 			goto bad;
+		/* At most 65536 addresses: one /16 (IPv4) or /112 (IPv6). */
+		if (memcmp(r->first.bytes, r->last.bytes, r->first.family == AF_INET ? 2 : 14))
+			return yw_err(ctx, item, "\"%s\": a range stays within one /16 (IPv4) or /112 (IPv6)", s);
 	} else {
 		if (addr_parse(buf, &r->first))
 			goto bad;

@@ -80,23 +80,48 @@ static void next_addr(struct flb_addr *a)
 		;
 }
 
-/* The lowest free address of the pool; false when none is left. */
-static bool free_addr(const struct cand *c, size_t n, const struct flb_pool_range *pool, size_t n_pool,
-		      struct flb_addr *out)
+static int addr_qcmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n_pool; i++) {
-		struct flb_addr a = pool[i].first;
+	return addr_cmp(a, b);
+}
 
-		/* At most 65536 tries a range: a pool is a handful of VIPs. */
-		for (unsigned t = 0; t < 65536 && addr_cmp(&a, &pool[i].last) <= 0; t++, next_addr(&a)) {
-			if (!holder(c, n, &a)) {
-				*out = a;
-				return true;
-			}
-			if (!addr_cmp(&a, &pool[i].last))
-				break;
+/* Walks the pool in order, skipping the addresses held before it starts
+ * (sorted): each call returns the next free one, so that a whole pass
+ * costs one walk of the pool, however many Services it serves. */
+struct pool_walk {
+	const struct flb_pool_range *pool;
+	size_t n_pool, range;
+	struct flb_addr next;
+	bool started, done;
+	const struct flb_addr *held;
+	size_t n_held;
+};
+
+static bool walk_next(struct pool_walk *w, struct flb_addr *out)
+{
+	while (!w->done && w->range < w->n_pool) {
+		const struct flb_pool_range *r = &w->pool[w->range];
+		struct flb_addr a;
+
+		if (!w->started) {
+			w->next = r->first;
+			w->started = true;
+		}
+		a = w->next;
+		if (addr_cmp(&a, &r->last) >= 0) { /* the range's last address: move on */
+			w->range++;
+			w->started = false;
+		} else {
+			next_addr(&w->next);
+		}
+		if (addr_cmp(&a, &r->last) > 0)
+			continue;
+		if (!bsearch(&a, w->held, w->n_held, sizeof(*w->held), addr_qcmp)) {
+			*out = a;
+			return true;
 		}
 	}
+	w->done = true;
 	return false;
 }
 
@@ -179,7 +204,20 @@ int k8s_allocate(const cJSON *services, const char *class, const struct flb_pool
 		x->out->addr = x->req;
 		x->out->result = K8S_VIP_REQUESTED;
 	}
-	for (size_t i = 0; i < m; i++) { /* 3: the pool */
+	/* 3: the pool, past what passes 1 and 2 took. */
+	struct flb_addr *held = calloc(m + 1, sizeof(*held));
+	struct pool_walk walk = { .pool = pool, .n_pool = n_pool, .held = held };
+
+	if (!held) {
+		free(c);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m; i++)
+		if (v[i].result <= K8S_VIP_POOL)
+			held[walk.n_held++] = v[i].addr;
+	qsort(held, walk.n_held, sizeof(*held), addr_qcmp);
+	for (size_t i = 0; i < m; i++) {
 		struct cand *x = &c[i];
 
 		if (x->has_req || x->out->result != K8S_VIP_NONE)
@@ -189,13 +227,14 @@ int k8s_allocate(const cJSON *services, const char *class, const struct flb_pool
 				 "no VIP: no annotation %s, no spec.loadBalancerIP, no address_pool", K8S_VIP_ANNOTATION);
 			continue;
 		}
-		if (free_addr(c, m, pool, n_pool, &x->out->addr)) {
+		if (walk_next(&walk, &x->out->addr)) {
 			x->out->result = K8S_VIP_POOL;
 			continue;
 		}
 		x->out->result = K8S_VIP_EXHAUSTED;
 		snprintf(x->out->why, sizeof(x->out->why), "address_pool exhausted");
 	}
+	free(held);
 	free(c);
 	*out = v;
 	*n = m;
