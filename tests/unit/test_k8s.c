@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "flb_test.h"
+#include "k8s_alloc.h"
 #include "source_kubernetes.h"
 
 #define SVC(ns, name, extra_md, spec)                                                          \
@@ -328,4 +329,42 @@ TEST(in_cluster_defaults)
 		k8s_auth_free(&a);
 	}
 	unsetenv("KUBERNETES_SERVICE_HOST");
+}
+
+/* A pool address is served only once it is in the Service's status: every
+ * node waits for the one writer, so they all switch together. */
+TEST(pool_vip_served_once_in_status)
+{
+	struct flb_pool_range pool = {};
+	struct k8s_store st;
+	struct src_instance *in = NULL;
+	struct k8s_vip *v = NULL;
+	char why[160];
+	size_t n = 0, nv;
+
+	addr_parse("10.100.0.5", &pool.first);
+	addr_parse("10.100.0.6", &pool.last);
+	if (!store(&st, SVC("d", "p", "", LB_SPEC("[{\"name\":\"http\",\"port\":80}]")),
+		   SLICE("d", "p-1", "p", "[{\"name\":\"http\",\"port\":8080}]", EP("10.0.0.1", READY))))
+		goto out;
+	if (!ASSERT_OK(k8s_allocate(st.kind[K8S_SERVICES].byname, "fluxlb.io/l4", &pool, 1, &v, &nv), "allocate"))
+		goto out;
+	k8s_instances_at(&st, "fluxlb.io/l4", v, nv, "d/p", &in, &n, why, sizeof(why));
+	ASSERT_EQ(n, 0, "not served before the status has it");
+	ASSERT_STRCONTAINS(why, "has not written the pool address", "why");
+	free(in);
+	free(v);
+	v = NULL;
+	k8s_store_event(&st, K8S_SERVICES,
+			event("MODIFIED", SVC("d", "p", "", "{\"type\":\"LoadBalancer\",\"loadBalancerClass\":\"fluxlb.io/l4\",\"ports\":[{\"name\":\"http\",\"port\":80}]},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.100.0.5\"}]}}")));
+	if (!ASSERT_OK(k8s_allocate(st.kind[K8S_SERVICES].byname, "fluxlb.io/l4", &pool, 1, &v, &nv), "again"))
+		goto out;
+	ASSERT_EQ(v[0].result, K8S_VIP_KEPT, "kept from the status");
+	k8s_instances_at(&st, "fluxlb.io/l4", v, nv, "d/p", &in, &n, why, sizeof(why));
+	ASSERT_TRUE(n == 1 && !why[0], "served once in the status");
+	ASSERT_TRUE(n == 1 && in[0].port == 8080, "the backend port is the slice port of the Service port's name");
+	free(in);
+out:
+	free(v);
+	k8s_store_free(&st);
 }
