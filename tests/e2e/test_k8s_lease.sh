@@ -57,7 +57,9 @@ json.dump([
 PY
 bg_in_ns lb "$DIR/apiserver.log" python3 "$ROOT/tests/k8s/fake_apiserver.py" \
 	--port "$PORT" --token-file "$DIR/token" "$DIR/fixtures.json"
-for _ in $(seq 1 50); do in_ns lb curl -s "$API/_control/stats" >/dev/null && break; sleep 0.1; done
+api_up() { in_ns lb curl -s "$API/_control/stats" >/dev/null; }
+for _ in $(seq 1 200); do api_up && break; sleep 0.1; done
+api_up || { fail api_server "fake_apiserver.py did not start within 20 s: $(cat "$DIR/apiserver.log")"; exit 1; }
 
 ctl() { local body=${2:-'{}'}; in_ns lb curl -sf -X POST "$API/_control/$1" -d "$body" >/dev/null; }
 stats() { in_ns lb curl -sf "$API/_control/stats"; }
