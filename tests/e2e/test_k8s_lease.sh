@@ -9,7 +9,8 @@
 # address (conflict) and one finding the pool exhausted are logged, counted
 # and not served; web is unaffected. A 409 on a status write is read again
 # and retried; an RBAC-like 403 on services/status is logged and counted,
-# and the write lands once allowed. SIGKILL of the leader: the other takes
+# and the write lands once allowed; a 403 on the Lease makes the writer step
+# down and nobody writes until allowed. SIGKILL of the leader: the other takes
 # over after the Lease expires (3 s here), keeps the statuses and writes
 # new ones. SIGTERM of the leader releases the Lease: the other takes over
 # well before expiry. Every object the fake served (Leases, Services with
@@ -110,13 +111,16 @@ start_b
 leaders() { echo $(($(metric "$MPORT_A" fluxlb_k8s_leader || echo 0) + $(metric "$MPORT_B" fluxlb_k8s_leader || echo 0))); }
 until_ok 10 is 1 leaders
 expect exactly_one_daemon_is_leader is 1 leaders
-H=$(holder)
-echo "  Lease holder: $H"
-case $H in
-node-a) LEAD_PID=$PID_A LEAD_LOG=$LOG_A LEAD_M=$MPORT_A OTHER=node-b OTHER_LOG=$LOG_B OTHER_M=$MPORT_B ;;
-node-b) LEAD_PID=$PID_B LEAD_LOG=$LOG_B LEAD_M=$MPORT_B OTHER=node-a OTHER_LOG=$LOG_A OTHER_M=$MPORT_A ;;
-*) fail lease_holder_is_a_node "holderIdentity \"$H\""; exit 1 ;;
-esac
+who_leads() {
+	H=$(holder)
+	echo "  Lease holder: $H"
+	case $H in
+	node-a) LEAD_PID=$PID_A LEAD_LOG=$LOG_A LEAD_M=$MPORT_A OTHER=node-b OTHER_LOG=$LOG_B OTHER_M=$MPORT_B ;;
+	node-b) LEAD_PID=$PID_B LEAD_LOG=$LOG_B LEAD_M=$MPORT_B OTHER=node-a OTHER_LOG=$LOG_A OTHER_M=$MPORT_A ;;
+	*) fail lease_holder_is_a_node "holderIdentity \"$H\""; exit 1 ;;
+	esac
+}
+who_leads
 expect lease_holder_is_the_leader_by_metrics is 1 metric "$LEAD_M" fluxlb_k8s_leader
 
 # The pool's first address lands in web's status, written by the leader only.
@@ -163,6 +167,19 @@ expect forbidden_status_write_is_counted [ "$(metric "$LEAD_M" 'fluxlb_k8s_statu
 ctl forbid '{"rules": []}'
 svc late 10.100.0.7 # any change makes the writer look again (else within 30 s)
 expect allowed_status_write_lands until_ok 10 is 10.100.0.7 ingress late
+
+# A Role without leases update (RBAC-like 403): the writer steps down at
+# once and nobody writes; once allowed, one node holds the Lease again.
+m=$(wc -l <"$LEAD_LOG")
+ctl forbid '{"rules": ["leases:update"]}'
+expect lease_403_steps_down until_ok 10 sh -c "tail -n +$((m + 1)) '$LEAD_LOG' | grep -q 'no longer the kubernetes status writer'"
+expect lease_403_is_logged grep -q 'kubernetes Lease request failed.*HTTP 403' "$LEAD_LOG"
+expect lease_403_is_counted [ "$(metric "$LEAD_M" fluxlb_k8s_lease_failures_total)" -ge 1 ]
+sleep 4 # longer than the Lease: the other node tries to take it over, and is refused too
+expect lease_403_nobody_leads is 0 leaders
+ctl forbid '{"rules": []}'
+expect lease_allowed_again_one_leader until_ok 10 is 1 leaders
+who_leads
 
 # Kill the leader: the other takes over after expiry and keeps statuses.
 kill -9 "$LEAD_PID"

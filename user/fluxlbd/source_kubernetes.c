@@ -10,7 +10,10 @@
  * doubling to 8 s and keeps the last view, as every source does (source.h).
  * The token file is read again for every request: service-account tokens
  * rotate. Nothing is published before both kinds were listed once, so a
- * start never sees Services without their endpoints.
+ * start never sees Services without their endpoints. A Service is mapped
+ * with the VIP k8s_allocate() gives it (k8s_alloc.h); the status writer
+ * (k8s_status.h) is a thread of its own beside the two watchers that only
+ * reads the store: writes come back through the watch like anyone's.
  */
 #include <curl/curl.h>
 #include <errno.h>
