@@ -380,3 +380,13 @@ expect rolling_restart_0_failed_new_connections \
 	[ "$(echo "$s" | json_get 'd["failed"] == 0 and d["ok"] > 100')" = True ]
 m=$(scrape 3)
 expect metric_changes_counted grep -q '^fluxlb_announce_changes_total{action="announce"} 1$' <<<"$m"
+
+# --- Reload: another table moves the route; no section withdraws it ---------
+node_table() { ip -n "$(ns n3)" route show table "$1" | grep -c "blackhole $VIP "; }
+sed -i "s/^  table: $TABLE\$/  table: 4243/" "$(node_cfg 3)"
+wait_nexthops 2 5 >/dev/null
+expect reload_to_another_table_moves_the_route [ "$(node_table $TABLE)" = 0 -a "$(node_table 4243)" = 1 ]
+sed -i '/^announce:/,/^services:/{/^services:/!d}' "$(node_cfg 3)"
+for _ in $(seq 1 100); do [ "$(node_table 4243)" = 0 ] && break; sleep 0.05; done
+turned_off() { [ "$(node_table 4243)" = 0 ] && grep -q 'why="announce turned off"' "$(node_log 3)"; }
+expect reload_without_announce_withdraws turned_off
