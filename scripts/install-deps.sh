@@ -18,6 +18,7 @@ PKGS=(
 	iptables                             # e2e: count what the client sends (test_observability)
 	yamllint python3-kubernetes          # deploy/ manifest checks (tests/e2e/test_manifests.sh)
 	prometheus                           # promtool and a real Prometheus (test_observability, manifests)
+	bird2                                # BGP announcement of VIPs (test_bgp, docs/bgp.md)
 )
 
 missing=()

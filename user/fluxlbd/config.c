@@ -15,6 +15,7 @@
  *	    tcp_timeout: 1h           # idle entries older than this are ignored
  *	    udp_timeout: 30s
  *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
+ *	announce                      # see config_announce.c
  *	services: []                  # see config_service.c
  */
 #include <errno.h>
@@ -210,6 +211,7 @@ static const struct yw_key top_keys[] = {
 	{ "metrics", 0, config_parse_metrics },
 	{ "source", 0, config_parse_source },
 	{ "defaults", 0, config_parse_defaults },
+	{ "announce", 0, config_parse_announce },
 	{ "services", YW_REQUIRED, config_parse_services },
 };
 

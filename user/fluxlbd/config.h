@@ -114,6 +114,31 @@ struct flb_service_cfg {
 	int line;
 };
 
+#define FLB_CFG_MAX_PEERS 8
+#define FLB_CFG_MAX_COMMUNITIES 8
+#define FLB_CFG_DEFAULT_ANNOUNCE_TABLE 4242
+#define FLB_CFG_DEFAULT_ANNOUNCE_GRACE_MS 2000
+
+struct flb_bgp_peer_cfg {
+	struct flb_addr addr;
+	uint32_t asn;
+};
+
+/* announce: (config_announce.c). The daemon only writes host routes into
+ * the kernel table `table`; the bgp keys feed `fluxlbd --bird-config`,
+ * which renders the BIRD configuration that exports that table. */
+struct flb_announce_cfg {
+	bool enabled;		/* the section is present */
+	uint32_t table;		/* kernel routing table of the VIP routes */
+	uint32_t grace_ms;	/* after the withdraw on shutdown, before exiting */
+	uint32_t asn;		/* bgp.asn: this node's ASN (0: not set) */
+	struct flb_addr router_id; /* bgp.router_id (family 0: BIRD picks one) */
+	struct flb_bgp_peer_cfg peers[FLB_CFG_MAX_PEERS];
+	size_t n_peers;
+	uint32_t communities[FLB_CFG_MAX_COMMUNITIES]; /* "A:B" as A << 16 | B */
+	size_t n_communities;
+};
+
 struct flb_config {
 	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ */
 	size_t n_ifaces;
@@ -133,6 +158,7 @@ struct flb_config {
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */
 	enum flb_on_unhealthy on_unhealthy; /* defaults.on_unhealthy, default drain */
 	struct flb_source_cfg source;
+	struct flb_announce_cfg announce;	/* VIP routes for BGP (docs/bgp.md) */
 	struct flb_service_cfg *services;
 	size_t n_services;
 };

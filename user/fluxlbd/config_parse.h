@@ -14,6 +14,7 @@
 int config_parse_defaults(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_defaults.c */
 int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj);  /* config_metrics.c */
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj);   /* config_source.c */
+int config_parse_announce(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_announce.c */
 int config_parse_services(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_service.c */
 
 /* Fills *hc from a health_check mapping on top of what *hc holds

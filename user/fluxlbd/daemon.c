@@ -19,6 +19,11 @@
  * either thread, holds d->hlock; a health_run() is short (non-blocking
  * I/O), so this thread never waits long for it.
  *
+ * Announcing (announce.h): after every turn of the loop that changed the
+ * draft (an apply, ready, a health verdict), the VIP routes are synced with
+ * what is applied; SIGTERM withdraws them all first, says not ready, waits
+ * announce.grace (a second signal cuts it short) and only then exits.
+ *
  * Status: the exporter's thread reads d->st. This thread never writes it
  * field by field: the reconciler (rows, flow counts), the health checker
  * (health_publish) and this file (counters, ready) write the private draft
@@ -28,6 +33,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <poll.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <limits.h>
@@ -43,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "clock.h"
 #include "daemon.h"
 #include "desired.h"
@@ -71,6 +78,7 @@ struct daemon {
 	struct flb_maps *m;
 	struct persist *ps;        /* health and drain state kept across restarts */
 	struct reconciler *rec;
+	struct announcer *ann;     /* NULL: no announce section */
 	struct health *hc;         /* under hlock: the health thread uses it too */
 	pthread_mutex_t hlock;
 	pthread_t hthread;
@@ -95,6 +103,7 @@ static const char why_sighup[] = "SIGHUP";
 
 static int go_ready(struct daemon *d);
 static void count_load(struct daemon *d, bool ok);
+static void follow_announce(struct daemon *d, const struct flb_announce_cfg *next);
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next);
 
@@ -426,6 +435,7 @@ static void reload(struct daemon *d, const char *why)
 	if (start_exporter(d, &d->cfg, &next))
 		log_error("metrics exporter not restarted", "listen=%s", next.metrics_listen);
 	detach_removed(&d->cfg, &next, d->o->pin_dir);
+	follow_announce(d, &next.announce);
 	config_free(&d->cfg);
 	d->cfg = next;
 	draft(d)->reloads_ok++;
@@ -486,6 +496,52 @@ static void on_tick(struct daemon *d)
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
 	health_publish_locked(d);
+}
+
+/* The announcer follows the announce section: started, stopped (its
+ * routes withdrawn) or moved to another table. Never fatal: without it the
+ * node serves but is not announced, and says so. */
+static void follow_announce(struct daemon *d, const struct flb_announce_cfg *next)
+{
+	if (d->ann && next->enabled && announcer_table(d->ann) == next->table)
+		return;
+	if (d->ann) {
+		announcer_withdraw_all(d->ann, draft(d), next->enabled ? "announce table changed" :
+									  "announce turned off");
+		announcer_free(d->ann);
+		d->ann = NULL;
+		draft(d)->announce_on = false;
+	}
+	if (next->enabled) {
+		d->ann = announcer_new(next);
+		draft(d)->announce_on = true; /* errors show in fluxlb_announce_errors_total */
+		if (!d->ann)
+			draft(d)->announce_errors++;
+	}
+}
+
+static void sync_announce(struct daemon *d)
+{
+	if (d->ann && d->draft_changed)
+		announcer_sync(d->ann, d->applied ? &d->eff : NULL, draft(d));
+}
+
+/* SIGTERM with announcing: withdraw, not ready, then the grace, so the
+ * router moves the flows before this node stops answering for them. */
+static void withdraw_and_wait(struct daemon *d, const char *sig)
+{
+	struct pollfd p = { .fd = d->sfd, .events = POLLIN };
+	uint32_t grace = d->cfg.announce.grace_ms;
+
+	if (!d->ann)
+		return;
+	draft(d)->ready = false;
+	announcer_withdraw_all(d->ann, draft(d), "shutting down");
+	publish_status(d);
+	log_info("VIPs withdrawn; waiting the grace before stopping", "signal=%s grace_ms=%u", sig,
+		 grace);
+	if (grace && poll(&p, 1, (int)grace) > 0)
+		log_info("second signal: grace cut short", NULL);
 }
 
 /* The exporter follows metrics.listen; a failure to listen is logged and
@@ -605,6 +661,7 @@ static int loop(struct daemon *d)
 					request_reload(d, why_sighup);
 					break;
 				}
+				withdraw_and_wait(d, strsignal(si.ssi_signo));
 				log_info("stopping; the dataplane keeps forwarding (fluxlbd --cleanup removes it)",
 					 "signal=%s", strsignal(si.ssi_signo));
 				return 0;
@@ -634,6 +691,7 @@ static int loop(struct daemon *d)
 			}
 			}
 		}
+		sync_announce(d);
 		publish_status(d);
 	}
 }
@@ -670,6 +728,8 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	if (!err)
 		err = start_exporter(d, NULL, &d->cfg);
 	if (!err)
+		follow_announce(d, &d->cfg.announce);
+	if (!err)
 		err = start_source(d, &d->cfg);
 	if (!err)
 		err = refresh(d, &d->cfg, "start");
@@ -683,6 +743,7 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	}
 	if (!err && d->applied)
 		err = go_ready(d);
+	sync_announce(d);
 	publish_status(d);
 	if (err)
 		goto out;
@@ -696,6 +757,7 @@ out:
 		else
 			pthread_join(d->hthread, NULL);
 	}
+	announcer_free(d->ann);
 	exporter_stop(d->exp);
 	source_stop(d->src);
 	src_view_free(&d->view);

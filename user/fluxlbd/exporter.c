@@ -122,6 +122,11 @@ static int copy_status(struct flb_status *src, struct flb_status *dst)
 	dst->has_source = src->has_source;
 	dst->source_up = src->source_up;
 	dst->source_updates = src->source_updates;
+	dst->announce_on = src->announce_on;
+	dst->vips_announced = src->vips_announced;
+	dst->announces = src->announces;
+	dst->withdraws = src->withdraws;
+	dst->announce_errors = src->announce_errors;
 	dst->vips = calloc(src->n_vips + 1, sizeof(*dst->vips));
 	dst->backends = calloc(src->n_backends + 1, sizeof(*dst->backends));
 	if (dst->vips && dst->backends) {

@@ -21,6 +21,7 @@
 
 #include <linux/magic.h>
 
+#include "announce.h"
 #include "config.h"
 #include "daemon.h"
 #include "flb_abi.h"
@@ -40,6 +41,8 @@ static const char usage[] =
 	"Options:\n"
 	"  -c, --config FILE        configuration file (default " DEFAULT_CONFIG ")\n"
 	"      --check-config FILE  validate FILE and exit: 0 valid, 1 invalid\n"
+	"      --bird-config FILE   print BIRD 2's configuration for the announce\n"
+	"                           section of FILE (docs/bgp.md) and exit\n"
 	"      --bpffs DIR          pin folder, overrides node.bpffs of the config\n"
 	"      --metrics-listen ADDR  serve /metrics, /health and /ready on ADDR\n"
 	"                           (host:port, [v6]:port or :port); overrides\n"
@@ -66,6 +69,7 @@ struct opts {
 	const char *bpffs;
 	const char *metrics;
 	bool check_only;
+	bool bird_config;
 	bool cleanup;
 };
 
@@ -211,6 +215,8 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 		snprintf(path, sizeof(path), "%s/prog_%s", dir, cfg->ifaces[i]);
 		unlink(path);
 	}
+	if (cfg->announce.enabled && announce_cleanup(cfg->announce.table))
+		err = -EIO;
 	if (rmdir(dir) && errno != ENOENT)
 		log_warn("pin folder not removed", "path=%s err=\"%s\"", dir, strerror(errno));
 	log_info("cleaned up", "pin_dir=%s interfaces=%zu", dir, cfg->n_ifaces);
@@ -219,10 +225,11 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_CHECK = 256, OPT_BPFFS, OPT_CLEANUP, OPT_LEVEL, OPT_FORMAT, OPT_METRICS };
+	enum { OPT_CHECK = 256, OPT_BPFFS, OPT_CLEANUP, OPT_LEVEL, OPT_FORMAT, OPT_METRICS, OPT_BIRD };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
+		{ "bird-config", required_argument, NULL, OPT_BIRD },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
@@ -245,6 +252,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_CHECK:
 			o->config = optarg;
 			o->check_only = true;
+			break;
+		case OPT_BIRD:
+			o->config = optarg;
+			o->bird_config = true;
 			break;
 		case OPT_BPFFS:
 			o->bpffs = optarg;
@@ -303,8 +314,17 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	log_route_libs();
-	if (load_config(o.config, &cfg, o.check_only))
+	if (load_config(o.config, &cfg, o.check_only || o.bird_config))
 		return 1;
+	if (o.bird_config) {
+		char err[128];
+
+		rc = announce_render_bird(&cfg, stdout, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "fluxlbd: %s: %s\n", o.config, err);
+		config_free(&cfg);
+		return rc ? 1 : 0;
+	}
 	if (o.check_only) {
 		printf("%s: valid (%zu services)\n", o.config, cfg.n_services);
 		config_free(&cfg);

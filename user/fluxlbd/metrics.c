@@ -356,6 +356,30 @@ static void render_process(const struct proc_stats *p, struct metrics_buf *b)
 	sample(b, "process_max_fds", u64s(v, p->max_fds), NULL);
 }
 
+/* Only with an announce section (docs/bgp.md). */
+static void render_announce(const struct flb_status *st, struct metrics_buf *b)
+{
+	char v[24];
+
+	family(b, "fluxlb_announce_vips", "gauge",
+	       "VIP addresses announced now (host routes in the announce table).");
+	sample(b, "fluxlb_announce_vips", u64s(v, st->vips_announced), NULL);
+	family(b, "fluxlb_announce_changes_total", "counter",
+	       "VIP routes added (announce) and deleted (withdraw) in the announce table.");
+	sample(b, "fluxlb_announce_changes_total", u64s(v, st->announces), "action", "announce",
+	       NULL);
+	sample(b, "fluxlb_announce_changes_total", u64s(v, st->withdraws), "action", "withdraw",
+	       NULL);
+	family(b, "fluxlb_announce_errors_total", "counter",
+	       "Route writes to the announce table that failed (retried on the next change).");
+	sample(b, "fluxlb_announce_errors_total", u64s(v, st->announce_errors), NULL);
+	family(b, "fluxlb_vip_announced", "gauge",
+	       "1 when the VIP's address is announced by this node, 0 when withdrawn.");
+	for (size_t i = 0; i < st->n_vips; i++)
+		sample(b, "fluxlb_vip_announced", st->vips[i].announced ? "1" : "0", "service",
+		       st->vips[i].service, "vip", st->vips[i].vip, NULL);
+}
+
 static void render_daemon_status(const struct flb_status *st, struct metrics_buf *b)
 {
 	const char *name = "fluxlb_reconcile_duration_seconds";
@@ -387,6 +411,9 @@ static void render_daemon_status(const struct flb_status *st, struct metrics_buf
 		sample(b, "fluxlb_source_updates_total", u64s(v, st->source_updates), NULL);
 		k8s_writer_metrics(b); /* kubernetes only: the status writer's counters */
 	}
+
+	if (st->announce_on)
+		render_announce(st, b);
 
 	family(b, name, "histogram", "Time to write a desired state into the maps.");
 	snprintf(key, sizeof(key), "%s_bucket", name);

@@ -56,6 +56,7 @@ struct flb_status_vip {
 	uint32_t last_excess;   /* of those, moves between surviving backends */
 	uint64_t excess_total;  /* sum of last_excess over all rebuilds */
 	bool panic;             /* too few healthy backends: routing to all */
+	bool announced;         /* its address is announced (announce.h) */
 };
 
 struct flb_status {
@@ -74,6 +75,9 @@ struct flb_status {
 	bool has_source;        /* a registry source is configured */
 	bool source_up;         /* the registry answered the last attempt */
 	uint64_t source_updates;/* views taken from the registry */
+	bool announce_on;       /* the announce section is configured */
+	uint32_t vips_announced;/* VIP routes in the announce table now */
+	uint64_t announces, withdraws, announce_errors; /* route adds, deletes, failures */
 };
 
 void status_init(struct flb_status *st);
