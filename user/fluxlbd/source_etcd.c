@@ -206,7 +206,7 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 		.username = cfg->username[0] ? cfg->username : NULL,
 		.password_file = cfg->password_file[0] ? cfg->password_file : NULL,
 	};
-	bool listed = false;
+	bool listed = false, up = false;
 	char why[240];
 
 	if (e && etcd_secure(e, &sec)) {
@@ -215,16 +215,21 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 	}
 
 	while (e && !source_stopping(s)) {
-		int err = listed ? 0 : list(&st, e);
+		size_t count;
+		/* After a broken watch, one read proves etcd answers (and takes
+		 * our certificate and login) before the source counts as up. */
+		int err = !listed ? list(&st, e) :
+			  !up ? etcd_count_prefix(e, cfg->prefix, &count, NULL) : 0;
 
 		if (err) {
-			snprintf(why, sizeof(why), "list: %s",
+			snprintf(why, sizeof(why), "%s: %s", listed ? "read" : "list",
 				 *etcd_last_error(e) ? etcd_last_error(e) : strerror(-err));
 			source_set_up(s, false, why);
 			pause_1s(s);
 			continue;
 		}
 		listed = true;
+		up = true;
 		source_set_up(s, true, NULL);
 		err = etcd_watch(e, cfg->prefix, st.revision + 1, on_event, &st, source_stop_flag(s));
 		if (!err || source_stopping(s))
@@ -237,6 +242,7 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 		}
 		snprintf(why, sizeof(why), "watch: %s",
 			 *etcd_last_error(e) ? etcd_last_error(e) : strerror(-err));
+		up = false;
 		source_set_up(s, false, why);
 		pause_1s(s);
 	}

@@ -491,8 +491,9 @@ static int call_once(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 			err = grpc_errno(code);
 			cJSON_Delete(j);
 			/* UNAUTHENTICATED is a token etcd no longer knows (expired,
-			 * or auth re-enabled): etcd_call logs in again once. */
-			e->token_rejected = code == 16;
+			 * etcd restarted); "revision of auth store is old" one from
+			 * before a change of users or roles: log in again once. */
+			e->token_rejected = code == 16 || strstr(what, "auth store is old");
 			if (code == 16 || code == 7 || strstr(what, "authentication failed") ||
 			    strstr(what, "user name is empty") || !strcmp(path, "/v3/auth/authenticate"))
 				kind = ETCD_FAIL_AUTH;
@@ -536,7 +537,7 @@ int etcd_call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 	}
 	e->token_rejected = false;
 	err = call_once(e, path, req, resp);
-	if (err == -EACCES && e->token_rejected && e->username && !e->authenticating) {
+	if (e->token_rejected && e->username && !e->authenticating) {
 		log_info("etcd auth token rejected; logging in again", "endpoint=%s user=%s",
 			 e->ep[e->cur], e->username);
 		etcd_auth_drop(e);
