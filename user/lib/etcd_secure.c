@@ -134,7 +134,11 @@ int etcd_auth_ensure(struct etcd *e)
 	if (err) {
 		etcd_count_failure(ETCD_FAIL_AUTH);
 		snprintf(e->last_what, sizeof(e->last_what), "auth: %.180s", why);
-		log_error("etcd login failed", "user=%s kind=auth error=\"%s\"", e->username, why);
+		/* Logged once, as etcd.c logs a repeated failure. */
+		if (strcmp(e->last_err, e->last_what)) {
+			log_error("etcd login failed", "user=%s kind=auth error=\"%s\"", e->username, why);
+			snprintf(e->last_err, sizeof(e->last_err), "%s", e->last_what);
+		}
 		return err;
 	}
 	req = cJSON_CreateObject();
