@@ -13,7 +13,8 @@
  * on a connection error, a timeout or an "unavailable" answer (a member
  * without a leader, a member shutting down) it fails over to the next one,
  * each endpoint at most once per call. Every call returns 0 or -errno:
- *   -ECONNREFUSED  no endpoint answered (connection errors on all of them)
+ *   -ECONNREFUSED  no endpoint answered (connection errors on all of them;
+ *                  a TLS failure is one: etcd_last_error() then starts "tls:")
  *   -ETIMEDOUT     the last endpoint tried timed out
  *   -EAGAIN        every endpoint answered "unavailable" (no quorum)
  *   -ENOENT        the key or lease does not exist (where documented)
