@@ -29,12 +29,13 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Runtime libraries only (no compiler, no -dev package): libbpf, libxdp,
 # libyaml, libelf, zlib; libmicrohttpd (metrics endpoint), libcjson and
 # libcurl (registry and etcd source). bpftool and iproute2 let an operator
-# inspect the node's maps and XDP attachment from inside the pod.
+# inspect the node's maps and XDP attachment from inside the pod. etcdctl
+# (etcd-client) runs the etcd-auth Job (deploy/daemonset/etcd-auth.yaml).
 RUN apt-get update && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libbpf1 libxdp1 libyaml-0-2 libelf1 zlib1g \
         libmicrohttpd12 libcjson1 libcurl4 ca-certificates \
-        bpftool iproute2 && \
+        bpftool iproute2 etcd-client && \
     rm -rf /var/lib/apt/lists/*
 # Every program make builds (fluxlbd, fluxlb, fluxlb-registry). The BPF
 # programs are compiled into fluxlbd and fluxlb through their skeletons, so

@@ -61,15 +61,21 @@ fi
 
 # ---------------------------------------------------------------- checker
 
-# check_tree DIR: renders DIR (a copy of deploy/daemonset or the original)
-# and runs every check on it; prints the problems, returns non-zero if any.
-# $1/rendered.yaml keeps the render for later steps.
+# check_tree DIR OUT [all]: renders DIR (a copy of deploy/daemonset or the
+# original; with "all", an overlay of it with every component) and runs
+# every check on it; prints the problems, returns non-zero if any.
+# OUT/rendered.yaml keeps the render for later steps.
 check_tree() {
 	local dir=$1 out=$2 rc=0
 	kubectl kustomize "$dir" >"$out/rendered.yaml" 2>"$out/render.err" || {
 		cat "$out/render.err"
 		return 1
 	}
+	"$PY" "$CHECKS/check_security.py" secured "$out/rendered.yaml" || rc=1
+	if [ "${3:-}" != all ]; then
+		"$PY" "$CHECKS/check_security.py" base "$out/rendered.yaml" || rc=1
+		"$PY" "$CHECKS/check_security.py" images "$dir" "$dir/cleanup-job.yaml" || rc=1
+	fi
 	"$PY" "$CHECKS/check_k8s.py" models "$out/rendered.yaml" || rc=1
 	if $have_node; then
 		"$PY" "$CHECKS/check_k8s.py" json "$out/rendered.yaml" | node "$CHECKS/check_schema.mjs" || rc=1
@@ -170,6 +176,53 @@ if [ "$rc" = 0 ]; then
 else
 	fail schemas_component_hpa_cleanup_job "$out"
 fi
+# Base and every optional component together (cert-manager, Prometheus
+# Operator, Grafana dashboard, kubernetes source): rendered and put through
+# every check, schemas included (cert-manager and Prometheus Operator kinds).
+# all_overlay TREE: an overlay beside TREE (a copy of deploy/daemonset)
+# with every component of TREE; prints the overlay's folder.
+all_overlay() {
+	local tree=$1 o=$1/../all c list=""
+	mkdir -p "$o"
+	for c in "$tree"/components/*/; do
+		c=$(basename "$c")
+		[ "$c" = images ] || list+="  - ../$(basename "$tree")/components/$c"$'\n'
+	done
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../%s]\ncomponents:\n%s' \
+		"$(basename "$tree")" "$list" >"$o/kustomization.yaml"
+	echo "$o"
+}
+mkdir -p "$TMP/all/out"
+cp -r "$DEPLOY" "$TMP/all/daemonset"
+comps=$(ls "$DEPLOY/components" | grep -vx images | tr '\n' ' ')
+out=$(check_tree "$(all_overlay "$TMP/all/daemonset")" "$TMP/all/out" all 2>&1); rc=$?
+echo "$out" | sed 's/^/  /'
+if [ "$rc" = 0 ]; then
+	pass "base_with_every_component_passes_every_check"
+	echo "  components: $comps"
+else
+	fail base_with_every_component_passes_every_check "see above"
+fi
+for kind in Certificate Issuer ServiceMonitor PodMonitor PrometheusRule NetworkPolicy; do
+	grep -q "^kind: $kind\$" "$TMP/all/out/rendered.yaml" || fail "components_render_$kind" "no $kind in the render"
+done
+if grep -q 'grafana_dashboard: "1"' "$TMP/all/out/rendered.yaml"; then
+	pass components_render_certificates_monitors_rules_dashboard
+else
+	fail components_render_certificates_monitors_rules_dashboard "no dashboard ConfigMap"
+fi
+out=$("$PY" "$CHECKS/check_security.py" sync "$ROOT" 2>&1); rc=$?
+if [ "$rc" = 0 ]; then pass component_copies_match_alerts_and_dashboard; else fail component_copies_match_alerts_and_dashboard "$out"; fi
+if command -v promtool >/dev/null; then
+	"$PY" -c 'import sys, yaml
+r = yaml.safe_load(open(sys.argv[1])); yaml.safe_dump({"groups": r["spec"]["groups"]}, open(sys.argv[2], "w"))' \
+		"$DEPLOY/components/prometheus-operator/prometheusrule.yaml" "$TMP/all/rules.yaml"
+	out=$(promtool check rules "$TMP/all/rules.yaml" 2>&1); rc=$?
+	if [ "$rc" = 0 ]; then pass prometheusrule_groups_pass_promtool; else fail prometheusrule_groups_pass_promtool "$out"; fi
+else
+	skip prometheusrule_groups_pass_promtool "promtool not installed (Debian package prometheus)"
+fi
+
 if grep -q 'automountServiceAccountToken: true' "$TMP/extra/k8s-source.yaml" &&
 	grep -q 'kind: ClusterRoleBinding' "$TMP/extra/k8s-source.yaml" &&
 	! grep -q 'ClusterRole' "$R"; then
@@ -283,9 +336,9 @@ broken() {
 		return
 	fi
 	out=$(check_tree "$dir/tree" "$dir" 2>&1); rc=$?
-	if [ "$rc" != 0 ] && echo "$out" | grep -Eq "$want"; then
+	if [ "$rc" != 0 ] && echo "$out" | grep -Eq -- "$want"; then
 		pass "broken_${name}_rejected"
-		echo "$out" | grep -Em1 "$want" | sed "s|$dir/||; s/^/  /"
+		echo "$out" | grep -Em1 -- "$want" | sed "s|$dir/||; s/^/  /"
 	else
 		fail "broken_${name}_rejected" "rc=$rc, expected a message matching /$want/; got: $out"
 	fi
@@ -312,6 +365,53 @@ broken config_subpath fluxlbd.yaml 's|mountPath: /etc/fluxlb$|mountPath: /etc/fl
 	'subPath mounts never see a ConfigMap update'
 broken config_name_hash kustomization.yaml 's/disableNameSuffixHash: true/disableNameSuffixHash: false/' \
 	'expected fluxlbd-config without a content hash'
+# The secured state (check_security.py).
+broken etcd_plain_http registry.yaml 's|https://etcd-0.etcd:2379|http://etcd-0.etcd:2379|' \
+	"--etcd endpoint 'http://etcd-0.etcd:2379' is not https://"
+broken fluxlbd_plain_http config/fluxlbd.yaml 's|- https://etcd-1.etcd:2379|- http://etcd-1.etcd:2379|' \
+	"source.endpoints 'http://etcd-1.etcd:2379' is not https://"
+broken etcd_without_client_cert_auth etcd.yaml '/- --client-cert-auth$/d' \
+	'--client-cert-auth missing: etcd must require client certificates'
+broken etcd_plain_peers etcd.yaml 's|--listen-peer-urls=https://|--listen-peer-urls=http://|' \
+	'--listen-peer-urls: http:// instead of https://'
+broken no_networkpolicy kustomization.yaml '/- networkpolicy.yaml$/d' \
+	'no NetworkPolicy selects etcd'
+broken etcd_open_to_all networkpolicy.yaml 's|cidr: 10.0.0.0/8|cidr: 0.0.0.0/0|' \
+	'lets any pod or address reach etcd'
+broken inline_password_flag registry.yaml 's|- --etcd-password-file|- --etcd-password|' \
+	'argument --etcd-password: inline secret'
+broken inline_secret_env registry.yaml '0,/imagePullPolicy: IfNotPresent/s//imagePullPolicy: IfNotPresent\n          env:\n            - name: FLB_REGISTRY_TOKEN\n              value: s3cret/' \
+	'env FLB_REGISTRY_TOKEN: inline secret'
+broken inline_token_in_config config/fluxlbd.yaml 's|^  username: fluxlbd$|  username: fluxlbd\n  token: s3cret|' \
+	'source.token: (inline secret|never an inline token)'
+broken password_not_from_secret config/fluxlbd.yaml 's|password_file: /etc/fluxlb-etcd/password|password_file: /etc/fluxlb/password|' \
+	'source.password_file /etc/fluxlb/password is not in a mounted Secret'
+broken servicemonitor_in_base kustomization.yaml 's|^  - networkpolicy.yaml$|  - networkpolicy.yaml\n  - components/prometheus-operator/servicemonitor.yaml|' \
+	'ServiceMonitor/fluxlbd: belongs in a component'
+broken image_tag_outside_images registry.yaml 's|image: fluxlb$|image: fluxlb:0.2|' \
+	'image fluxlb:0.2 has a tag: tags belong in components/images only'
+# broken_all NAME FILE SED EXPECTED: the same, with every component.
+broken_all() {
+	local name=$1 file=$2 expr=$3 want=$4 dir=$TMP/broken/$1 out rc
+	mkdir -p "$dir/out"
+	cp -r "$DEPLOY" "$dir/daemonset"
+	sed -i "$expr" "$dir/daemonset/$file"
+	if cmp -s "$DEPLOY/$file" "$dir/daemonset/$file"; then
+		fail "broken_$name" "the injection '$expr' did not change $file"
+		return
+	fi
+	out=$(check_tree "$(all_overlay "$dir/daemonset")" "$dir/out" all 2>&1); rc=$?
+	if [ "$rc" != 0 ] && echo "$out" | grep -Eq -- "$want"; then
+		pass "broken_${name}_rejected"
+		echo "$out" | grep -Em1 -- "$want" | sed "s|$dir/||; s/^/  /"
+	else
+		fail "broken_${name}_rejected" "rc=$rc, expected a message matching /$want/; got: $out"
+	fi
+}
+broken_all component_without_its_networkpolicy components/prometheus-operator/kustomization.yaml '/- networkpolicy.yaml$/d' \
+	'nothing lets Prometheus through the default deny to etcd:metrics'
+broken_all certificate_bad_usage components/etcd-cert-manager/certificates.yaml '0,/- client auth/s//- client authentication/' \
+	'Certificate/etcd-server-tls: /spec/usages/1: must be equal to one of the allowed values'
 
 # ---------------------------------------------------------------- capabilities
 

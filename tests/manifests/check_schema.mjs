@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 // Validates Kubernetes objects against the current Kubernetes OpenAPI schemas
 // offline, with the npm package kubernetes-models (types, enums, formats,
-// required fields) and @kubernetes-models/prometheus-operator for the
-// ServiceMonitor. It does not reject unknown fields: check_k8s.py models does.
+// required fields), @kubernetes-models/prometheus-operator for the
+// ServiceMonitor, PodMonitor and PrometheusRule, @kubernetes-models/cert-manager
+// for the Issuers and Certificates. It does not reject unknown fields: check_k8s.py models does.
 //
 //   check_k8s.py json FILE... | node check_schema.mjs
 //
@@ -15,6 +16,8 @@ function modulePath(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   if (group === "monitoring.coreos.com")
     return `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`;
+  if (group === "cert-manager.io")
+    return `@kubernetes-models/cert-manager/${group}/${version}/${kind}`;
   return group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
 }
 

@@ -206,6 +206,28 @@ TEST(registry_source)
 	config_free(&cfg);
 }
 
+TEST(etcd_tls_and_auth_keys)
+{
+	static const char yaml[] =
+		"interfaces: [eth0]\n"
+		"source:\n  type: etcd\n  endpoints: [https://127.0.0.1:2379]\n"
+		"  ca_file: /s/ca.crt\n  cert_file: /s/tls.crt\n  key_file: /s/tls.key\n"
+		"  username: fluxlbd\n  password_file: /s/password\n"
+		"services: []\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(parse(yaml, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(cfg.source.endpoints, "https://127.0.0.1:2379", "https endpoint");
+	ASSERT_STREQ(cfg.source.ca_file, "/s/ca.crt", "ca_file");
+	ASSERT_STREQ(cfg.source.cert_file, "/s/tls.crt", "cert_file");
+	ASSERT_STREQ(cfg.source.key_file, "/s/tls.key", "key_file");
+	ASSERT_STREQ(cfg.source.username, "fluxlbd", "username");
+	ASSERT_STREQ(cfg.source.password_file, "/s/password", "password_file");
+	config_free(&cfg);
+}
+
 TEST(metrics_listen_forms)
 {
 	static const char *const ok[] = { "127.0.0.1:9100", "[::1]:9100", ":9742" };
@@ -570,6 +592,19 @@ static const struct bad_case bad_cases[] = {
 	       T "4: services[0].backends: a service takes its backends from source_service \"web\" or lists them, not both"),
 	EXACT("interfaces: [eth0]\nsource: {type: etcd, endpoints: [127.0.0.1:2379]}\nservices: []\n",
 	      T "2: source.endpoints[0]: \"127.0.0.1:2379\" is not an http:// or https:// URL"),
+	/* source secrets: files only; etcd TLS and auth keys in pairs */
+	EXACT("interfaces: [eth0]\nsource: {type: consul, token: s3cret}\nservices: []\n",
+	      T "2: source.token: never an inline token: write it to a file and give token_file"),
+	EXACT("interfaces: [eth0]\nsource: {type: etcd, username: u, password: s3cret}\nservices: []\n",
+	      T "2: source.password: never an inline password: write it to a file and give password_file"),
+	EXACT("interfaces: [eth0]\nsource: {type: etcd, cert_file: /c.pem}\nservices: []\n",
+	      T "2: source: cert_file and key_file go together (the client certificate and its key)"),
+	EXACT("interfaces: [eth0]\nsource: {type: etcd, username: fluxlbd}\nservices: []\n",
+	      T "2: source: username and password_file go together"),
+	EXACT("interfaces: [eth0]\nsource: {type: consul, username: u, password_file: /p}\nservices: []\n",
+	      T "2: source: cert_file, key_file, username and password_file are etcd keys"),
+	EXACT("interfaces: [eth0]\nsource: {type: etcd, password_file: p, username: u}\nservices: []\n",
+	      T "2: source.password_file: \"p\" is not an absolute path under 256 characters"),
 	EXACT("interfaces: [eth0]\nsource: {type: zookeeper}\nservices: []\n",
 	      T "2: source.type: \"zookeeper\" is not one of: file, consul, etcd, kubernetes"),
 	/* metrics.listen: the exporter's syntax, checked at load */

@@ -301,6 +301,7 @@ TEST(every_family_has_help_and_type)
 		{ "process_max_fds", "gauge" },
 		{ "fluxlb_source_up", "gauge" },
 		{ "fluxlb_source_updates_total", "counter" },
+		{ "fluxlb_etcd_failures_total", "counter" },
 	};
 	struct metrics_snapshot s;
 	struct flb_status st;

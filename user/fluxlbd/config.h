@@ -67,7 +67,6 @@ enum flb_source_type {
 struct flb_source_cfg {
 	enum flb_source_type type;
 	char address[256];	/* consul: base URL, default http://127.0.0.1:8500 */
-	char token[128];	/* consul: ACL token, optional */
 	char endpoints[512];	/* etcd: comma-separated URLs, default http://127.0.0.1:2379 */
 	char prefix[128];	/* etcd: key prefix, default /fluxlb/ */
 	/* kubernetes: "" = the default (docs/configuration.md), filled in when
@@ -88,6 +87,12 @@ struct flb_source_cfg {
 	char lease_name[64];	/* "" = fluxlbd-status-writer */
 	char lease_namespace[64];	/* "" = namespace, else default */
 	uint32_t lease_duration_ms;	/* 0 = 15 s */
+	/* etcd TLS and credentials (token_file: consul's ACL token, ca_file: the
+	 * CA of any https:// source); secrets only as files, never inline. */
+	char cert_file[256];	/* etcd: client certificate (PEM) */
+	char key_file[256];	/* etcd: its key */
+	char username[64];	/* etcd: user for /v3/auth/authenticate */
+	char password_file[256];/* etcd: that user's password, read at each login */
 };
 
 struct flb_backend_cfg {

@@ -7,9 +7,12 @@
  *	source:
  *	  type: file                  # file | consul | etcd | kubernetes
  *	  address: http://127.0.0.1:8500          # consul
- *	  token: s3cret                           # consul, optional
- *	  endpoints: [http://127.0.0.1:2379]      # etcd
+ *	  token_file: /path                       # consul ACL token, optional
+ *	  endpoints: [https://127.0.0.1:2379]     # etcd
  *	  prefix: /fluxlb/                        # etcd
+ *	  ca_file: /path                          # etcd, consul: CA of https://
+ *	  cert_file: /path  key_file: /path       # etcd: client certificate
+ *	  username: fluxlbd  password_file: /path # etcd: auth
  *	  api_server: https://10.96.0.1:443       # kubernetes, each optional:
  *	  token_file: /path  ca_file: /path       #   in-cluster defaults
  *	  kubeconfig: /path                       #   or a kubeconfig instead
@@ -66,7 +69,21 @@ static int source_address(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return url_into(ctx, node, src->address, sizeof(src->address));
 }
 
+/* Secrets never sit in the file (a ConfigMap anyone reading the namespace
+ * sees): the keys are known, and refused with where to put the secret. */
 static int source_token(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	(void)obj;
+	return yw_err(ctx, node, "never an inline token: write it to a file and give token_file");
+}
+
+static int source_password(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	(void)obj;
+	return yw_err(ctx, node, "never an inline password: write it to a file and give password_file");
+}
+
+static int source_username(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	struct flb_source_cfg *src = obj;
 	const char *s;
@@ -74,9 +91,10 @@ static int source_token(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 
 	if (err)
 		return err;
-	if (strlen(s) >= sizeof(src->token) || strpbrk(s, " \t\r\n"))
-		return yw_err(ctx, node, "token must be one word under %zu characters", sizeof(src->token));
-	strcpy(src->token, s);
+	if (!*s || strlen(s) >= sizeof(src->username) || strpbrk(s, " \t\r\n\"\\"))
+		return yw_err(ctx, node, "\"%s\" is not a user name (one word under %zu characters)", s,
+			      sizeof(src->username));
+	strcpy(src->username, s);
 	return 0;
 }
 
@@ -149,6 +167,9 @@ static int source_api_server(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 PATH_KEY(token_file)
 PATH_KEY(ca_file)
 PATH_KEY(kubeconfig)
+PATH_KEY(cert_file)
+PATH_KEY(key_file)
+PATH_KEY(password_file)
 
 /* A DNS label (RFC 1123), what Kubernetes allows for a namespace. */
 static int source_namespace(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
@@ -320,16 +341,31 @@ static const struct yw_key source_keys[] = {
 	{ "lease_name", 0, source_lease_name },
 	{ "lease_namespace", 0, source_lease_namespace },
 	{ "lease_duration", 0, source_lease_duration },
+	{ "cert_file", 0, source_cert_file },
+	{ "key_file", 0, source_key_file },
+	{ "username", 0, source_username },
+	{ "password_file", 0, source_password_file },
+	{ "password", 0, source_password },
 };
+
+/* The etcd TLS and auth keys come in pairs and belong to etcd. */
+static int check_etcd_security(struct yw_ctx *ctx, yaml_node_t *node, const struct flb_source_cfg *src)
+{
+	bool any = src->cert_file[0] || src->key_file[0] || src->username[0] || src->password_file[0];
+
+	if (any && src->type != FLB_SRC_ETCD)
+		return yw_err(ctx, node, "cert_file, key_file, username and password_file are etcd keys");
+	if (!src->cert_file[0] != !src->key_file[0])
+		return yw_err(ctx, node, "cert_file and key_file go together (the client certificate and its key)");
+	if (!src->username[0] != !src->password_file[0])
+		return yw_err(ctx, node, "username and password_file go together");
+	return 0;
+}
 
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	struct flb_source_cfg *src = &((struct flb_config *)obj)->source;
 	int err = yw_mapping(ctx, node, source_keys, ARRAY_SIZE(source_keys), src);
 
-	/* A Kubernetes token belongs in a file that can be rotated and kept
-	 * out of a ConfigMap. */
-	if (!err && src->type == FLB_SRC_KUBERNETES && src->token[0])
-		return yw_err(ctx, node, "kubernetes takes token_file (or a kubeconfig), never an inline token");
-	return err;
+	return err ? err : check_etcd_security(ctx, node, src);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd.h"
 #include "flb_version.h"
 #include "k8s_status.h"
 #include "metrics.h"
@@ -410,6 +411,14 @@ static void render_daemon_status(const struct flb_status *st, struct metrics_buf
 		       "Views of the services taken from the registry source.");
 		sample(b, "fluxlb_source_updates_total", u64s(v, st->source_updates), NULL);
 		k8s_writer_metrics(b); /* kubernetes only: the status writer's counters */
+		/* Process-wide counters of the etcd client (0 with other sources). */
+		family(b, "fluxlb_etcd_failures_total", "counter",
+		       "etcd requests refused for TLS (certificate verify failed, client certificate "
+		       "refused) or auth (login failed, permission denied).");
+		sample(b, "fluxlb_etcd_failures_total", u64s(v, etcd_failures(ETCD_FAIL_TLS)), "kind",
+		       "tls", NULL);
+		sample(b, "fluxlb_etcd_failures_total", u64s(v, etcd_failures(ETCD_FAIL_AUTH)), "kind",
+		       "auth", NULL);
 	}
 
 	if (st->announce_on)

@@ -149,12 +149,43 @@ static int publish_body(struct loop *l, const char *body)
 	return 0;
 }
 
+/* The ACL token, re-read from token_file for each request (rotation needs
+ * no restart): the header into hdr, "" when none; -1 when the file cannot
+ * be read (logged once per change of reason, the request is not sent). */
+static int token_header(const struct flb_source_cfg *cfg, char *hdr, size_t len, char *why,
+			size_t wlen)
+{
+	char tok[160];
+	FILE *f;
+	size_t n;
+
+	hdr[0] = 0;
+	if (!cfg->token_file[0])
+		return 0;
+	f = fopen(cfg->token_file, "re");
+	if (!f) {
+		snprintf(why, wlen, "cannot read token_file %s: %s", cfg->token_file, strerror(errno));
+		return -1;
+	}
+	n = fread(tok, 1, sizeof(tok) - 1, f);
+	fclose(f);
+	tok[n] = 0;
+	tok[strcspn(tok, "\r\n")] = 0;
+	if (!tok[0] || strpbrk(tok, " \t")) {
+		snprintf(why, wlen, "token_file %s: empty or not one word", cfg->token_file);
+		return -1;
+	}
+	snprintf(hdr, len, "X-Consul-Token: %s", tok);
+	memset(tok, 0, sizeof(tok));
+	return 0;
+}
+
 static void *loop_main(void *arg)
 {
 	struct loop *l = arg;
 	unsigned long long index = 0;
 	CURL *c = curl_easy_init();
-	char url[512], token[200];
+	char url[512], token[200], why[400];
 
 	while (c && !source_stopping(l->s)) {
 		struct curl_slist *hdrs = NULL;
@@ -176,8 +207,15 @@ static void *loop_main(void *arg)
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, l->s);
-		if (l->cfg->token[0]) {
-			snprintf(token, sizeof(token), "X-Consul-Token: %s", l->cfg->token);
+		if (l->cfg->ca_file[0])
+			curl_easy_setopt(c, CURLOPT_CAINFO, l->cfg->ca_file);
+		if (token_header(l->cfg, token, sizeof(token), why, sizeof(why))) {
+			source_set_up(l->s, false, why);
+			for (int i = 0; i < 10 && !source_stopping(l->s); i++)
+				usleep(100 * 1000);
+			continue;
+		}
+		if (token[0]) {
 			hdrs = curl_slist_append(NULL, token);
 			curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 		}
@@ -188,8 +226,6 @@ static void *loop_main(void *arg)
 			source_set_up(l->s, true, NULL);
 			index = r.index < index ? 0 : r.index;
 		} else if (!source_stopping(l->s)) {
-			char why[160];
-
 			snprintf(why, sizeof(why), "%s (HTTP %ld)%s",
 				 rc == CURLE_OK ? "bad answer" : curl_easy_strerror(rc), code,
 				 r.too_big ? ", body over 16 MiB" : "");

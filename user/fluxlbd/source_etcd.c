@@ -9,6 +9,9 @@
  * revision (-ERANGE) makes it list again. Outages keep the last view.
  * An instance without a health key counts as passing when it has no check
  * and as critical when it has one (Consul's default before the first check).
+ * TLS and credentials (ca_file, cert_file/key_file, username/password_file)
+ * go to the client as they are; a refused certificate or login is a source
+ * down with etcd's reason, retried every second like an outage.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -196,19 +199,37 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 {
 	struct state st = { .s = s, .cfg = cfg, .services = services, .n_services = n };
 	struct etcd *e = etcd_new(cfg->endpoints, 5000);
-	bool listed = false;
-	char why[64];
+	const struct etcd_security sec = {
+		.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL,
+		.cert_file = cfg->cert_file[0] ? cfg->cert_file : NULL,
+		.key_file = cfg->key_file[0] ? cfg->key_file : NULL,
+		.username = cfg->username[0] ? cfg->username : NULL,
+		.password_file = cfg->password_file[0] ? cfg->password_file : NULL,
+	};
+	bool listed = false, up = false;
+	char why[240];
+
+	if (e && etcd_secure(e, &sec)) {
+		etcd_free(e);
+		e = NULL;
+	}
 
 	while (e && !source_stopping(s)) {
-		int err = listed ? 0 : list(&st, e);
+		size_t count;
+		/* After a broken watch, one read proves etcd answers (and takes
+		 * our certificate and login) before the source counts as up. */
+		int err = !listed ? list(&st, e) :
+			  !up ? etcd_count_prefix(e, cfg->prefix, &count, NULL) : 0;
 
 		if (err) {
-			snprintf(why, sizeof(why), "list: %s", strerror(-err));
+			snprintf(why, sizeof(why), "%s: %s", listed ? "read" : "list",
+				 *etcd_last_error(e) ? etcd_last_error(e) : strerror(-err));
 			source_set_up(s, false, why);
 			pause_1s(s);
 			continue;
 		}
 		listed = true;
+		up = true;
 		source_set_up(s, true, NULL);
 		err = etcd_watch(e, cfg->prefix, st.revision + 1, on_event, &st, source_stop_flag(s));
 		if (!err || source_stopping(s))
@@ -219,7 +240,9 @@ static void run(struct source *s, const struct flb_source_cfg *cfg, const char *
 			listed = false;
 			continue;
 		}
-		snprintf(why, sizeof(why), "watch: %s", strerror(-err));
+		snprintf(why, sizeof(why), "watch: %s",
+			 *etcd_last_error(e) ? etcd_last_error(e) : strerror(-err));
+		up = false;
 		source_set_up(s, false, why);
 		pause_1s(s);
 	}

@@ -19,21 +19,11 @@
 
 #include "clock.h"
 #include "etcd.h"
+#include "etcd_priv.h"
 #include "log.h"
 
 #define ETCD_MAX_RESPONSE (64u << 20) /* a range larger than this is refused */
 #define ETCD_POLL_MS 200
-
-struct etcd {
-	char **ep;
-	size_t n_ep;
-	size_t cur;
-	long timeout_ms;
-	CURL *curl;
-	struct curl_slist *hdrs;
-	char errbuf[CURL_ERROR_SIZE];
-	char last_err[256]; /* the failure last logged, for "log once" */
-};
 
 struct buf {
 	char *p;
@@ -206,12 +196,23 @@ void etcd_free(struct etcd *e)
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
 	curl_slist_free_all(e->hdrs);
+	curl_slist_free_all(e->auth_hdrs);
+	free(e->ca_file);
+	free(e->cert_file);
+	free(e->key_file);
+	free(e->username);
+	free(e->password_file);
 	free(e);
 }
 
 const char *etcd_endpoint(const struct etcd *e)
 {
 	return e->ep[e->cur];
+}
+
+const char *etcd_last_error(const struct etcd *e)
+{
+	return e->last_what;
 }
 
 void etcd_kv_free(struct etcd_kv *kv)
@@ -232,20 +233,26 @@ void etcd_kvs_free(struct etcd_kv *kvs, size_t n)
 
 /* ---- logging once -------------------------------------------------------- */
 
+/* kind: ETCD_FAIL_TLS, ETCD_FAIL_AUTH (counted) or -1 (anything else). */
 static void report(struct etcd *e, const char *path, const char *endpoint,
-		   const char *what_raw)
+		   const char *what_raw, int kind)
 {
+	static const char *const kinds[] = { "tls", "auth" };
 	char now[sizeof(e->last_err)], what[200];
+	const char *k = kind >= 0 ? kinds[kind] : "etcd";
 
+	if (kind >= 0)
+		etcd_count_failure(kind);
+	snprintf(e->last_what, sizeof(e->last_what), "%s: %s", k, what_raw);
 	log_quote(what, sizeof(what), what_raw);
 	snprintf(now, sizeof(now), "%s %s", path, what);
 	if (strcmp(now, e->last_err)) {
-		log_error("etcd request failed", "endpoint=%s path=%s error=%s", endpoint, path,
-			  what);
+		log_error("etcd request failed", "endpoint=%s path=%s kind=%s error=%s", endpoint,
+			  path, k, what);
 		snprintf(e->last_err, sizeof(e->last_err), "%s", now);
 	} else {
-		log_debug("etcd request failed (again)", "endpoint=%s path=%s error=%s", endpoint,
-			  path, what);
+		log_debug("etcd request failed (again)", "endpoint=%s path=%s kind=%s error=%s",
+			  endpoint, path, k, what);
 	}
 }
 
@@ -255,6 +262,7 @@ static void report_ok(struct etcd *e)
 		log_info("etcd reachable again", "endpoint=%s", e->ep[e->cur]);
 		e->last_err[0] = 0;
 	}
+	e->last_what[0] = 0;
 }
 
 /* ---- JSON helpers ------------------------------------------------------- */
@@ -403,7 +411,9 @@ static void setup_common(struct etcd *e, CURL *c, const char *url)
 {
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, e->hdrs);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER,
+			 e->auth_hdrs && !e->authenticating ? e->auth_hdrs : e->hdrs);
+	etcd_tls_setopts(e, c);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->errbuf);
@@ -422,12 +432,12 @@ static bool failover_code(int64_t code)
  * until one answers. On 200, *resp is the parsed answer (caller frees).
  * Otherwise returns -errno after logging once.
  */
-static int call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
+static int call_once(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 {
 	char *body = cJSON_PrintUnformatted(req);
 	char url[512], what[200] = "";
 	struct buf b = { 0 };
-	int err = -ECONNREFUSED;
+	int err = -ECONNREFUSED, kind = -1;
 	const char *last_ep = e->ep[e->cur];
 
 	*resp = NULL;
@@ -459,6 +469,7 @@ static int call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 			snprintf(what, sizeof(what), "%.150s",
 				 e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
 			err = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+			kind = etcd_curl_kind(rc, what);
 			continue;
 		}
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -479,7 +490,23 @@ static int call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 				 cJSON_IsString(m) && m->valuestring ? m->valuestring : "(no message)");
 			err = grpc_errno(code);
 			cJSON_Delete(j);
+			/* UNAUTHENTICATED is a token etcd no longer knows (expired,
+			 * etcd restarted); "revision of auth store is old" one from
+			 * before a change of users or roles: log in again once. */
+			e->token_rejected = code == 16 || strstr(what, "auth store is old");
+			if (code == 16 || code == 7 || strstr(what, "authentication failed") ||
+			    strstr(what, "user name is empty") || !strcmp(path, "/v3/auth/authenticate"))
+				kind = ETCD_FAIL_AUTH;
 			if (failover_code(code) || status == 503)
+				continue;
+		} else if (status != 200 && b.p && b.len) {
+			/* The gateway's own refusals are plain text, e.g. a client
+			 * certificate with a CommonName while auth is on. */
+			b.p[strcspn(b.p, "\r\n")] = 0;
+			snprintf(what, sizeof(what), "HTTP %ld: %.150s", status, b.p);
+			err = -EIO;
+			kind = strstr(b.p, "CommonName") ? ETCD_FAIL_TLS : -1;
+			if (status == 503 || status == 502)
 				continue;
 		} else {
 			snprintf(what, sizeof(what), "HTTP %ld with %s", status,
@@ -494,7 +521,30 @@ static int call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
 	free(b.p);
 	/* Not-found is an answer the callers expect, not a failure to report. */
 	if (err != -ENOENT)
-		report(e, path, last_ep, what);
+		report(e, path, last_ep, what, kind);
+	return err;
+}
+
+int etcd_call(struct etcd *e, const char *path, cJSON *req, cJSON **resp)
+{
+	int err;
+
+	*resp = NULL;
+	if (!e->authenticating) {
+		err = etcd_auth_ensure(e);
+		if (err)
+			return err;
+	}
+	e->token_rejected = false;
+	err = call_once(e, path, req, resp);
+	if (e->token_rejected && e->username && !e->authenticating) {
+		log_info("etcd auth token rejected; logging in again", "endpoint=%s user=%s",
+			 e->ep[e->cur], e->username);
+		etcd_auth_drop(e);
+		err = etcd_auth_ensure(e);
+		if (!err)
+			err = call_once(e, path, req, resp);
+	}
 	return err;
 }
 
@@ -506,7 +556,7 @@ int etcd_put(struct etcd *e, const char *key, const void *val, size_t len,
 
 	if (req && add_b64(req, "key", key, strlen(key)) && add_b64(req, "value", val, len) &&
 	    (!lease || add_i64(req, "lease", lease)))
-		err = call(e, "/v3/kv/put", req, &resp);
+		err = etcd_call(e, "/v3/kv/put", req, &resp);
 	cJSON_Delete(req);
 	cJSON_Delete(resp);
 	return err;
@@ -553,7 +603,7 @@ int etcd_get(struct etcd *e, const char *key, struct etcd_kv *out)
 
 	memset(out, 0, sizeof(*out));
 	if (req && add_b64(req, "key", key, strlen(key)))
-		err = call(e, "/v3/kv/range", req, &resp);
+		err = etcd_call(e, "/v3/kv/range", req, &resp);
 	if (!err)
 		err = parse_kvs(resp, &kvs, &n);
 	if (!err && n == 0)
@@ -581,7 +631,7 @@ static int range_prefix(struct etcd *e, const char *prefix, bool keys_only,
 	if (req && add_range(req, prefix) &&
 	    (!keys_only || cJSON_AddTrueToObject(req, "keys_only")) &&
 	    (!count_only || cJSON_AddTrueToObject(req, "count_only")))
-		err = call(e, "/v3/kv/range", req, &resp);
+		err = etcd_call(e, "/v3/kv/range", req, &resp);
 	if (!err && count_only)
 		*n = (size_t)get_i64(resp, "count");
 	else if (!err)
@@ -617,7 +667,7 @@ int etcd_delete(struct etcd *e, const char *key)
 	int err = -ENOMEM;
 
 	if (req && add_b64(req, "key", key, strlen(key)))
-		err = call(e, "/v3/kv/deleterange", req, &resp);
+		err = etcd_call(e, "/v3/kv/deleterange", req, &resp);
 	cJSON_Delete(req);
 	cJSON_Delete(resp);
 	return err;
@@ -629,7 +679,7 @@ int etcd_delete_prefix(struct etcd *e, const char *prefix)
 	int err = -ENOMEM;
 
 	if (req && add_range(req, prefix))
-		err = call(e, "/v3/kv/deleterange", req, &resp);
+		err = etcd_call(e, "/v3/kv/deleterange", req, &resp);
 	cJSON_Delete(req);
 	cJSON_Delete(resp);
 	return err;
@@ -711,7 +761,7 @@ int etcd_txn(struct etcd *e, const struct etcd_cmp *cmps, size_t ncmp,
 			goto out;
 		cJSON_AddItemToArray(sa, o);
 	}
-	err = call(e, "/v3/kv/txn", req, &resp);
+	err = etcd_call(e, "/v3/kv/txn", req, &resp);
 	if (!err) {
 		/* "succeeded": false is omitted like every default field. */
 		if (succeeded)
@@ -742,7 +792,7 @@ int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id)
 	int err = -ENOMEM;
 
 	if (req && add_i64(req, "TTL", ttl_s))
-		err = call(e, "/v3/lease/grant", req, &resp);
+		err = etcd_call(e, "/v3/lease/grant", req, &resp);
 	if (!err) {
 		*id = get_i64(resp, "ID");
 		if (!*id)
@@ -762,7 +812,7 @@ int etcd_lease_keepalive(struct etcd *e, int64_t id, int64_t *ttl_left)
 	/* The gateway's keepalive is a stream: one request in, one answer
 	 * out wrapped in "result"; an expired lease answers without TTL. */
 	if (req && add_i64(req, "ID", id))
-		err = call(e, "/v3/lease/keepalive", req, &resp);
+		err = etcd_call(e, "/v3/lease/keepalive", req, &resp);
 	if (!err)
 		*ttl_left = get_i64(cJSON_GetObjectItemCaseSensitive(resp, "result"), "TTL");
 	if (err == -ENOENT)
@@ -778,7 +828,7 @@ int etcd_lease_revoke(struct etcd *e, int64_t id)
 	int err = -ENOMEM;
 
 	if (req && add_i64(req, "ID", id))
-		err = call(e, "/v3/lease/revoke", req, &resp);
+		err = etcd_call(e, "/v3/lease/revoke", req, &resp);
 	cJSON_Delete(req);
 	cJSON_Delete(resp);
 	return err;
@@ -794,6 +844,7 @@ struct watch {
 	bool created;
 	bool done;       /* stop reading: result holds the outcome */
 	int result;
+	int kind;        /* ETCD_FAIL_* of the failure, or -1 */
 	char what[200];
 };
 
@@ -833,6 +884,13 @@ static void watch_message(struct watch *w, const char *s, size_t len)
 			snprintf(w->what, sizeof(w->what), "watch cancelled: %s",
 				 cJSON_IsString(why) && why->valuestring ? why->valuestring : "no reason");
 			w->result = -EIO;
+			/* An expired token cancels the watch: log in again next time. */
+			if (strstr(w->what, "auth token") || strstr(w->what, "permission denied")) {
+				w->kind = ETCD_FAIL_AUTH;
+				w->result = -EACCES;
+				if (strstr(w->what, "auth token"))
+					etcd_auth_drop(w->e);
+			}
 		}
 		w->done = true;
 		goto out;
@@ -948,7 +1006,7 @@ static int watch_once(struct etcd *e, size_t i, const char *body, struct watch *
 		/* A timeout is the caller's own limit; a compacted start is a
 		 * normal turn of a watch's life (re-list): neither is a failure. */
 		if (w->result && w->result != -ETIMEDOUT && w->result != -ERANGE)
-			report(e, "/v3/watch", e->ep[i], w->what);
+			report(e, "/v3/watch", e->ep[i], w->what, w->kind);
 		else if (w->result == -ERANGE)
 			log_debug("etcd watch start compacted", "endpoint=%s error=\"%s\"",
 				  e->ep[i], w->what);
@@ -957,17 +1015,21 @@ static int watch_once(struct etcd *e, size_t i, const char *body, struct watch *
 		snprintf(w->what, sizeof(w->what), "%.150s",
 			 rc != CURLE_OK ? (e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc))
 					: "watch refused");
+		if (rc != CURLE_OK)
+			w->kind = etcd_curl_kind(rc, w->what);
+		else if (w->line.len && strstr(w->line.p, "CommonName"))
+			w->kind = ETCD_FAIL_TLS;
 		if (rc != CURLE_OK || status == 503) {
 			again = 1;
 		} else {
 			*ret = -EIO;
-			report(e, "/v3/watch", e->ep[i], w->line.len ? w->line.p : w->what);
+			report(e, "/v3/watch", e->ep[i], w->line.len ? w->line.p : w->what, w->kind);
 		}
 	} else {
 		snprintf(w->what, sizeof(w->what), "watch stream ended: %.150s",
 			 rc != CURLE_OK ? (e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc))
 					: "closed by etcd");
-		report(e, "/v3/watch", e->ep[i], w->what);
+		report(e, "/v3/watch", e->ep[i], w->what, w->kind);
 		*ret = -ECONNRESET;
 		/* The next call starts with another member. */
 		e->cur = (i + 1) % e->n_ep;
@@ -989,9 +1051,16 @@ int etcd_watch_for(struct etcd *e, const char *prefix, int64_t start_revision,
 {
 	cJSON *req = cJSON_CreateObject(), *cr;
 	int64_t deadline = max_ms > 0 ? (int64_t)clock_ms() + max_ms : 0;
-	struct watch w = { .e = e, .cb = cb, .ctx = ctx };
+	struct watch w = { .e = e, .cb = cb, .ctx = ctx, .kind = -1 };
 	char *body = NULL;
 	int ret = -ECONNREFUSED;
+
+	ret = etcd_auth_ensure(e);
+	if (ret) {
+		cJSON_Delete(req);
+		return ret;
+	}
+	ret = -ECONNREFUSED;
 
 	cr = req ? cJSON_AddObjectToObject(req, "create_request") : NULL;
 	if (!cr || !add_range(cr, prefix) ||
@@ -1012,7 +1081,7 @@ int etcd_watch_for(struct etcd *e, const char *prefix, int64_t start_revision,
 			goto out;
 		}
 	}
-	report(e, "/v3/watch", e->ep[e->cur], w.what);
+	report(e, "/v3/watch", e->ep[e->cur], w.what, w.kind);
 	ret = -ECONNREFUSED;
 out:
 	if (ret == 0 || ret == -ETIMEDOUT || ret == -ERANGE)

@@ -13,13 +13,14 @@
  * on a connection error, a timeout or an "unavailable" answer (a member
  * without a leader, a member shutting down) it fails over to the next one,
  * each endpoint at most once per call. Every call returns 0 or -errno:
- *   -ECONNREFUSED  no endpoint answered (connection errors on all of them)
+ *   -ECONNREFUSED  no endpoint answered (connection errors on all of them;
+ *                  a TLS failure is one: etcd_last_error() then starts "tls:")
  *   -ETIMEDOUT     the last endpoint tried timed out
  *   -EAGAIN        every endpoint answered "unavailable" (no quorum)
  *   -ENOENT        the key or lease does not exist (where documented)
  *   -ERANGE        the revision asked for was compacted
  *   -EINVAL        etcd refused the request as invalid
- *   -EACCES        etcd's auth refused the request
+ *   -EACCES        etcd's auth refused the request, or logging in failed
  *   -EPROTO        the answer was not what the gateway should send
  *   -ENOMEM        allocation failed
  *   -EIO           any other etcd error
@@ -47,6 +48,37 @@ void etcd_free(struct etcd *e);
 
 /* The endpoint the next call goes to first (for log lines). */
 const char *etcd_endpoint(const struct etcd *e);
+/* The last failure as "kind: text" (kind tls, auth or etcd), "" after a
+ * success: what a status line or a source's "why" shows. */
+const char *etcd_last_error(const struct etcd *e);
+
+/*
+ * TLS and credentials (docs/registry.md, "Securing etcd"). Every field may
+ * be NULL. ca_file verifies https:// endpoints (default: the system store);
+ * cert_file and key_file (both or neither) are the client certificate for
+ * etcd's --client-cert-auth: with auth enabled, etcd's JSON gateway refuses
+ * a client certificate that has a CommonName, so issue it without one.
+ * username and password_file (both or neither) log in through
+ * /v3/auth/authenticate; the password is read from the file at each login
+ * (rotation needs no restart) and never logged. The token is sent on every
+ * request; when etcd answers "invalid auth token" (expired, revoked) the
+ * call logs in again and retries once. Returns 0, -EINVAL (a pair half set,
+ * an empty path) or -ENOMEM; files are only read when used.
+ */
+struct etcd_security {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	const char *username;
+	const char *password_file;
+};
+int etcd_secure(struct etcd *e, const struct etcd_security *sec);
+
+/* Failures counted process-wide since start, every handle together:
+ * TLS (certificate verify failed, client certificate refused) and auth
+ * (wrong user or password, unreadable password file, permission denied). */
+enum etcd_fail { ETCD_FAIL_TLS, ETCD_FAIL_AUTH, ETCD_FAIL_MAX };
+unsigned long long etcd_failures(enum etcd_fail kind);
 
 /* One key as etcd stores it. key and value are NUL-terminated copies (value
  * may also hold NULs: value_len is its length); lease is 0 when none. */

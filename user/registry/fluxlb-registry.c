@@ -39,6 +39,11 @@ static const char usage[] =
 	"                           neither set: writes are open)\n"
 	"      --id ID              replica id written to P/leader (default host:pid)\n"
 	"      --etcd-timeout DUR   per etcd request (default 2s)\n"
+	"      --etcd-ca-file FILE  CA that signed etcd's certificate (https:// endpoints)\n"
+	"      --etcd-cert-file FILE, --etcd-key-file FILE\n"
+	"                           client certificate and key for etcd --client-cert-auth\n"
+	"      --etcd-user NAME     etcd user (with --etcd-password-file FILE, whose first\n"
+	"                           line is the password; never given inline)\n"
 	"      --min-lease DUR      floor of HTTP/TCP instance leases (default 10s)\n"
 	"      --log-level LEVEL    error, warn, info (default) or debug\n"
 	"      --log-format FORMAT  logfmt (default) or json\n"
@@ -77,6 +82,32 @@ static char *read_token(const char *path)
 	return *s ? strdup(s) : NULL;
 }
 
+/* Pairs given together, files readable now (a typo fails at start, not at
+ * the first request); the password file is read again at each login. */
+static int check_etcd_security(const struct etcd_security *sec)
+{
+	const char *files[] = { sec->ca_file, sec->cert_file, sec->key_file, sec->password_file };
+	const char *names[] = { "--etcd-ca-file", "--etcd-cert-file", "--etcd-key-file",
+				"--etcd-password-file" };
+
+	if (!sec->cert_file != !sec->key_file) {
+		fprintf(stderr, "fluxlb-registry: --etcd-cert-file and --etcd-key-file go together\n");
+		return -EINVAL;
+	}
+	if (!sec->username != !sec->password_file) {
+		fprintf(stderr, "fluxlb-registry: --etcd-user and --etcd-password-file go together\n");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i] && access(files[i], R_OK)) {
+			fprintf(stderr, "fluxlb-registry: %s %s: %s\n", names[i], files[i],
+				strerror(errno));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* [A-Za-z0-9_.:-]{1,200}: the default is host:pid. */
 static bool valid_id(const char *s)
 {
@@ -98,7 +129,8 @@ static int parse_dur(const char *s, const char *what, uint64_t min_ms, uint64_t 
 int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_ETCD, O_PREFIX, O_TOKEN_FILE, O_ID, O_ETCD_TIMEOUT,
-	       O_MIN_LEASE, O_LOG_LEVEL, O_LOG_FORMAT };
+	       O_MIN_LEASE, O_LOG_LEVEL, O_LOG_FORMAT, O_ETCD_CA, O_ETCD_CERT, O_ETCD_KEY,
+	       O_ETCD_USER, O_ETCD_PASSWORD_FILE, O_INLINE_SECRET };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "etcd", required_argument, NULL, O_ETCD },
@@ -109,6 +141,13 @@ int main(int argc, char **argv)
 		{ "min-lease", required_argument, NULL, O_MIN_LEASE },
 		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
+		{ "etcd-ca-file", required_argument, NULL, O_ETCD_CA },
+		{ "etcd-cert-file", required_argument, NULL, O_ETCD_CERT },
+		{ "etcd-key-file", required_argument, NULL, O_ETCD_KEY },
+		{ "etcd-user", required_argument, NULL, O_ETCD_USER },
+		{ "etcd-password-file", required_argument, NULL, O_ETCD_PASSWORD_FILE },
+		{ "etcd-password", required_argument, NULL, O_INLINE_SECRET },
+		{ "token", required_argument, NULL, O_INLINE_SECRET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -135,6 +174,16 @@ int main(int argc, char **argv)
 		case O_PREFIX: prefix_arg = optarg; break;
 		case O_TOKEN_FILE: token_file = optarg; break;
 		case O_ID: id_arg = optarg; break;
+		case O_ETCD_CA: cfg.etcd_sec.ca_file = optarg; break;
+		case O_ETCD_CERT: cfg.etcd_sec.cert_file = optarg; break;
+		case O_ETCD_KEY: cfg.etcd_sec.key_file = optarg; break;
+		case O_ETCD_USER: cfg.etcd_sec.username = optarg; break;
+		case O_ETCD_PASSWORD_FILE: cfg.etcd_sec.password_file = optarg; break;
+		case O_INLINE_SECRET:
+			/* A secret on the command line is in ps and in the pod spec. */
+			fprintf(stderr, "fluxlb-registry: secrets are never given inline: use "
+					"--etcd-password-file or --token-file\n");
+			return 2;
 		case O_ETCD_TIMEOUT:
 			if (parse_dur(optarg, "--etcd-timeout", 100, &timeout_ms))
 				return 2;
@@ -191,6 +240,8 @@ int main(int argc, char **argv)
 	} else if (getenv("FLB_REGISTRY_TOKEN") && *getenv("FLB_REGISTRY_TOKEN")) {
 		token = strdup(getenv("FLB_REGISTRY_TOKEN"));
 	}
+	if (check_etcd_security(&cfg.etcd_sec))
+		return 2;
 	if (reg_parse_listen(listen, &ss, &any)) {
 		fprintf(stderr, "fluxlb-registry: --listen: \"%s\" is not host:port, [v6]:port or :port\n",
 			listen);
@@ -228,9 +279,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 
-	log_info("starting", "version=%s replica=%s etcd=%s prefix=%s writes=%s min_lease_s=%lld",
+	log_info("starting", "version=%s replica=%s etcd=%s prefix=%s writes=%s min_lease_s=%lld "
+		 "etcd_tls=%s etcd_auth=%s",
 		 FLB_VERSION, id, etcd, prefix, token ? "token" : "open",
-		 (long long)cfg.lease_min_s);
+		 (long long)cfg.lease_min_s,
+		 cfg.etcd_sec.cert_file ? "client-cert" : cfg.etcd_sec.ca_file ? "ca" : "default",
+		 cfg.etcd_sec.username ? cfg.etcd_sec.username : "none");
 	http = reg_http_start(&cfg, listen, &stopping);
 	if (!http) {
 		free(token);

@@ -57,7 +57,7 @@ static struct etcd *thread_etcd(const struct reg_cfg *cfg)
 	pthread_once(&etcd_key_once, etcd_key_init);
 	e = pthread_getspecific(etcd_key);
 	if (!e) {
-		e = etcd_new(cfg->endpoints, cfg->etcd_timeout_ms);
+		e = reg_etcd_new(cfg);
 		if (e)
 			pthread_setspecific(etcd_key, e);
 	}
@@ -450,8 +450,16 @@ static enum MHD_Result dispatch(struct reg_http *h, struct MHD_Connection *c,
 	switch (rt.kind) {
 	case RT_READY:
 		err = reg_store_ready(e, h->cfg);
-		if (err)
-			return send_body(c, 503, "text/plain", "etcd unreachable\n", 0);
+		if (err) {
+			char why[400];
+
+			/* Why, and the TLS and login failures counted since start. */
+			snprintf(why, sizeof(why),
+				 "etcd unreachable: %s\netcd_tls_failures %llu\netcd_auth_failures %llu\n",
+				 *etcd_last_error(e) ? etcd_last_error(e) : strerror(-err),
+				 etcd_failures(ETCD_FAIL_TLS), etcd_failures(ETCD_FAIL_AUTH));
+			return send_body(c, 503, "text/plain", why, 0);
+		}
 		return send_body(c, 200, "text/plain", "ready\n", 0);
 	case RT_REGISTER:
 		return do_register(h, c, e, rq);

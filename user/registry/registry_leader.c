@@ -476,7 +476,7 @@ struct reg_leader *reg_leader_start(const struct reg_cfg *cfg)
 	l->cfg = cfg;
 	snprintf(l->leader_key, sizeof(l->leader_key), "%sleader", cfg->prefix);
 	l->q = calloc(1, sizeof(*l->q));
-	l->e = etcd_new(cfg->endpoints, cfg->etcd_timeout_ms);
+	l->e = reg_etcd_new(cfg);
 	if (!l->q || !l->e)
 		goto fail;
 	pthread_mutex_init(&l->q->mu, NULL);

@@ -12,6 +12,19 @@
 
 #define KEY_MAX 512
 
+struct etcd *reg_etcd_new(const struct reg_cfg *cfg)
+{
+	struct etcd *e = etcd_new(cfg->endpoints, cfg->etcd_timeout_ms);
+	int err = e ? etcd_secure(e, &cfg->etcd_sec) : 0;
+
+	if (err) {
+		etcd_free(e);
+		errno = -err;
+		return NULL;
+	}
+	return e;
+}
+
 int reg_key(char *buf, size_t len, const struct reg_cfg *cfg, const char *kind,
 	    const char *name, const char *id)
 {

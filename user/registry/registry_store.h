@@ -34,7 +34,12 @@ struct reg_cfg {
 	int64_t lease_min_s;     /* floor of HTTP/TCP instance leases */
 	const char *replica_id;  /* written to P/leader when leading */
 	const char *token;       /* NULL: writes are open */
+	struct etcd_security etcd_sec; /* TLS and credentials for etcd (etcd_secure) */
 };
+
+/* A new etcd handle for cfg: endpoints, timeout, TLS and credentials.
+ * NULL with errno set on failure. */
+struct etcd *reg_etcd_new(const struct reg_cfg *cfg);
 
 /* One instance as listed, with its health record when it has one. */
 struct reg_entry {
