@@ -39,8 +39,10 @@
 #define FLB_TTL 64 /* outer header TTL / hop limit, also of our ICMP replies */
 
 /* Grows the head by hdr bytes and moves the L2 header (l3_off: 14 or 18
- * bytes) to the new start. Returns the new L3 header or NULL. hdr >= 18,
- * so source and destination never overlap. */
+ * bytes) to the new start, in 32-bit words (the MACs, and the VLAN tag when
+ * there is one) with the new ethertype written after them: byte copies of a
+ * void pointer would cost a load and a store per byte. Returns the new L3
+ * header or NULL. hdr >= 18, so source and destination never overlap. */
 static __always_inline void *grow_head(struct xdp_md *ctx, __u16 l3_off, int hdr, __be16 ethertype)
 {
 	void *data, *end;
@@ -50,17 +52,28 @@ static __always_inline void *grow_head(struct xdp_md *ctx, __u16 l3_off, int hdr
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (l3_off == ETH_HLEN + 4) {
+		__u32 *to = data, *from = data + hdr;
+
 		if (data + ETH_HLEN + 4 + hdr + IPV4_HLEN > end)
 			return NULL;
-		__builtin_memcpy(data, data + hdr, ETH_HLEN + 4);
+		to[0] = from[0];
+		to[1] = from[1];
+		to[2] = from[2];
+		to[3] = from[3]; /* TPID and TCI */
 		*(__be16 *)(data + ETH_HLEN + 2) = ethertype;
 		return data + ETH_HLEN + 4;
 	}
-	if (data + ETH_HLEN + hdr + IPV4_HLEN > end)
-		return NULL;
-	__builtin_memcpy(data, data + hdr, ETH_HLEN);
-	*(__be16 *)(data + ETH_HLEN - 2) = ethertype;
-	return data + ETH_HLEN;
+	{
+		__u32 *to = data, *from = data + hdr;
+
+		if (data + ETH_HLEN + hdr + IPV4_HLEN > end)
+			return NULL;
+		to[0] = from[0];
+		to[1] = from[1];
+		to[2] = from[2];
+		*(__be16 *)(data + ETH_HLEN - 2) = ethertype;
+		return data + ETH_HLEN;
+	}
 }
 
 /* The header is written in whole words from values in registers, and its

@@ -31,9 +31,12 @@ struct hop {
 	__be32 src[4];    /* outer source: the encap prefix + flow hash bits */
 	__u32 ifindex;    /* egress */
 	__u32 mtu;        /* BPF_FIB_LKUP_RET_FRAG_NEEDED: the MTU to report */
-	__u8 dmac[ETH_ALEN];
-	__u8 smac[ETH_ALEN];
+	__u32 mac[3];     /* destination then source MAC, as in the frame */
 };
+_Static_assert(__builtin_offsetof(struct flb_nexthop, dmac) % 4 == 0 &&
+		       __builtin_offsetof(struct flb_nexthop, smac) ==
+			       __builtin_offsetof(struct flb_nexthop, dmac) + ETH_ALEN,
+	       "the cached MACs are read as three words");
 
 /*
  * The FIB's answer for the outer header (only on a cache miss: building
@@ -68,8 +71,8 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, const struct pkt *p,
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	h->ifindex = fib.ifindex;
 	h->mtu = fib.mtu_result;
-	__builtin_memcpy(h->dmac, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(h->smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(h->mac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy((__u8 *)h->mac + ETH_ALEN, fib.smac, ETH_ALEN);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
 		return rc;
 	fib.tot_len = 0xffff;
@@ -81,8 +84,8 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, const struct pkt *p,
 	nh->ingress = ctx->ingress_ifindex;
 	nh->ifindex = h->ifindex;
 	nh->mtu = mtu;
-	__builtin_memcpy(nh->dmac, h->dmac, ETH_ALEN);
-	__builtin_memcpy(nh->smac, h->smac, ETH_ALEN);
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	return rc;
 }
 
@@ -111,9 +114,13 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u
 	}
 	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
 	    tot_len <= nh->mtu) {
+		/* dmac and smac follow each other at a 4-byte boundary. */
+		const __u32 *mac = (const __u32 *)nh->dmac;
+
 		h->ifindex = nh->ifindex;
-		__builtin_memcpy(h->dmac, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(h->smac, nh->smac, ETH_ALEN);
+		h->mac[0] = mac[0];
+		h->mac[1] = mac[1];
+		h->mac[2] = mac[2];
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 	return fib_next_hop(ctx, p, be, tot_len, now, nh, h);
@@ -126,16 +133,17 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u
  */
 static __always_inline int send_frame(struct xdp_md *ctx, const struct hop *h, int rc)
 {
-	void *data = (void *)(long)ctx->data;
+	__u32 *data = (void *)(long)ctx->data;
 
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
-	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
+	if ((void *)data + ETH_HLEN > (void *)(long)ctx->data_end)
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	__builtin_memcpy(data, h->dmac, ETH_ALEN);
-	__builtin_memcpy(data + ETH_ALEN, h->smac, ETH_ALEN);
+	data[0] = h->mac[0];
+	data[1] = h->mac[1];
+	data[2] = h->mac[2];
 	if (h->ifindex == ctx->ingress_ifindex)
 		return count_reason(FLB_R_FWD_TX, XDP_TX);
 	count_reason(FLB_R_FWD_REDIRECT, 0);
