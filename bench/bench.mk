@@ -49,3 +49,26 @@ $(BENCH_OUT)/obj/%.o: bench/%.c $(BENCH_SKELS) | $(SKELS)
 $(BENCH_BINS): $(BENCH_OUT)/%: $(BENCH_OUT)/obj/%.o $(BENCH_COMMON) $(ALL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
+
+# `make bench-ablate`: where each path's time goes. bench/ablate.patch
+# (applied to a copy of bpf/) puts ABL_<STEP> switches into the balancer,
+# each leaving one step out; bench/ablate.sh times every such object beside
+# this build (bench_dp -b). Not part of `make bench`.
+ABLATIONS := NOVIP NOCT NOSTATS NONH NOENCAP NOSYNCT NOMAGLEV NOINSERT
+ABLATE_DIR := $(BENCH_OUT)/ablate
+
+.PHONY: bench-ablate
+bench-ablate: bench-build $(ABLATIONS:%=$(ABLATE_DIR)/%.bpf.o)
+	$(Q)bench/ablate.sh $(ABLATE_DIR) $(ABLATIONS)
+
+$(ABLATE_DIR)/bpf/.patched: bench/ablate.patch bpf/balancer.bpf.c $(wildcard bpf/*.h)
+	$(call msg,PATCH,$(ABLATE_DIR)/bpf)
+	$(Q)rm -rf $(ABLATE_DIR)/bpf && mkdir -p $(ABLATE_DIR) && cp -r bpf $(ABLATE_DIR)/
+	$(Q)cd $(ABLATE_DIR) && patch -s -p1 <$(CURDIR)/bench/ablate.patch || \
+		{ echo "bench: bench/ablate.patch no longer applies to bpf/: update it" >&2; exit 1; }
+	$(Q)touch $@
+
+# Quote includes resolve in the patched copy's folder first.
+$(ABLATE_DIR)/%.bpf.o: $(ABLATE_DIR)/bpf/.patched
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DABL_$* -c $(ABLATE_DIR)/bpf/balancer.bpf.c -o $@

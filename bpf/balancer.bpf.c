@@ -34,11 +34,11 @@ int balancer(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct cursor c = { .pos = data, .end = end, .start = data, .limit = 0xffff };
 	__u32 key = 0, hash, id, vip_id, bytes = end - data;
-	struct bpf_fib_lookup fib = {};
 	struct flb_backend *be;
 	bool new_flow = false;
 	struct flb_ctl *ctl;
 	struct pkt p = {};
+	struct hop hop;
 	__u64 now;
 	int r, rc;
 
@@ -62,18 +62,18 @@ int balancer(struct xdp_md *ctx)
 	count_traffic(&flb_vip_stats, vip_id, bytes, new_flow);
 	count_traffic(&flb_be_stats, id, bytes, new_flow);
 
-	rc = next_hop(ctx, &p, id, be, ctl, hash, now, &fib);
+	rc = next_hop(ctx, &p, id, be, ctl, hash, now, &hop);
 	/* Over the MTU once encapsulated: a reply, a drop, or IPv4 without DF
 	 * going on to the kernel to be fragmented. */
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		r = too_big(ctx, &p, bytes, be, fib.mtu_result);
+		r = too_big(ctx, &p, bytes, be, hop.mtu);
 		if (r != FLB_R_PASS_BIG_NO_DF)
 			return count_reason(r, r == FLB_R_TX_ICMP_TOO_BIG ? XDP_TX : XDP_DROP);
 	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		return count_reason(FLB_R_DROP_NO_ROUTE, XDP_DROP);
 	}
 
-	if (encapsulate(ctx, &p, be, &fib, hash))
+	if (encapsulate(ctx, &p, be, hop.src, hash))
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	return send_frame(ctx, &fib, rc);
+	return send_frame(ctx, &hop, rc);
 }

@@ -20,6 +20,15 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
+/* Folds a sum of up to 2^32 16-bit words (or of 32-bit words: the
+ * one's-complement sum does not care how the bytes are grouped). */
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
 static __always_inline __u16 ipv4_hdr_csum(const struct iphdr *ip)
 {
 	const __u16 *w = (const __u16 *)ip;

@@ -39,8 +39,10 @@
 #define FLB_TTL 64 /* outer header TTL / hop limit, also of our ICMP replies */
 
 /* Grows the head by hdr bytes and moves the L2 header (l3_off: 14 or 18
- * bytes) to the new start. Returns the new L3 header or NULL. hdr >= 18,
- * so source and destination never overlap. */
+ * bytes) to the new start, in 32-bit words (the MACs, and the VLAN tag when
+ * there is one) with the new ethertype written after them: byte copies of a
+ * void pointer would cost a load and a store per byte. Returns the new L3
+ * header or NULL. hdr >= 18, so source and destination never overlap. */
 static __always_inline void *grow_head(struct xdp_md *ctx, __u16 l3_off, int hdr, __be16 ethertype)
 {
 	void *data, *end;
@@ -50,57 +52,73 @@ static __always_inline void *grow_head(struct xdp_md *ctx, __u16 l3_off, int hdr
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (l3_off == ETH_HLEN + 4) {
+		__u32 *to = data, *from = data + hdr;
+
 		if (data + ETH_HLEN + 4 + hdr + IPV4_HLEN > end)
 			return NULL;
-		__builtin_memcpy(data, data + hdr, ETH_HLEN + 4);
+		to[0] = from[0];
+		to[1] = from[1];
+		to[2] = from[2];
+		to[3] = from[3]; /* TPID and TCI */
 		*(__be16 *)(data + ETH_HLEN + 2) = ethertype;
 		return data + ETH_HLEN + 4;
 	}
-	if (data + ETH_HLEN + hdr + IPV4_HLEN > end)
-		return NULL;
-	__builtin_memcpy(data, data + hdr, ETH_HLEN);
-	*(__be16 *)(data + ETH_HLEN - 2) = ethertype;
-	return data + ETH_HLEN;
+	{
+		__u32 *to = data, *from = data + hdr;
+
+		if (data + ETH_HLEN + hdr + IPV4_HLEN > end)
+			return NULL;
+		to[0] = from[0];
+		to[1] = from[1];
+		to[2] = from[2];
+		*(__be16 *)(data + ETH_HLEN - 2) = ethertype;
+		return data + ETH_HLEN;
+	}
 }
 
+/* The header is written in whole words from values in registers, and its
+ * checksum summed from those values: no bitfield read-modify-write, no
+ * second pass over the packet. */
 static __always_inline int encap_ipip(struct xdp_md *ctx, const struct pkt *p, __be32 saddr,
 				      __be32 daddr)
 {
 	struct iphdr *ip = grow_head(ctx, p->l3_off, IPV4_HLEN, bpf_htons(ETH_P_IP));
+	__u16 w0, w1, w4;
+	__be16 df;
+	__u64 sum;
 
 	if (!ip || (void *)(ip + 1) > (void *)(long)ctx->data_end)
 		return -1;
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tos = p->tos;
-	ip->tot_len = bpf_htons(p->ip_len + IPV4_HLEN);
+	w0 = bpf_htons(0x4500 | p->tos);              /* version 4, IHL 5, TOS */
+	w1 = bpf_htons(p->ip_len + IPV4_HLEN);
+	w4 = bpf_htons((FLB_TTL << 8) | IPPROTO_IPIP);
+	df = p->frag_off & bpf_htons(IP_DF);
+	sum = (__u64)w0 + w1 + p->ip_id + df + w4 + saddr + daddr;
+	*(__u16 *)ip = w0;
+	ip->tot_len = w1;
 	ip->id = p->ip_id;
-	ip->frag_off = p->frag_off & bpf_htons(IP_DF);
-	ip->ttl = FLB_TTL;
-	ip->protocol = IPPROTO_IPIP;
-	ip->check = 0;
+	ip->frag_off = df;
+	*(__u16 *)&ip->ttl = w4;
 	ip->saddr = saddr;
 	ip->daddr = daddr;
-	ip->check = ipv4_hdr_csum(ip);
+	ip->check = csum_fold64(sum);
 	return 0;
 }
 
-/* IPv6 outer header for an IPv6 (next 41) or IPv4 (next 4) inner packet. */
+/* IPv6 outer header for an IPv6 (next 41) or IPv4 (next 4) inner packet:
+ * version, traffic class and flow label in one word (the label from the
+ * flow hash), payload length, next header and hop limit in another. */
 static __always_inline int encap_ip6(struct xdp_md *ctx, const struct pkt *p, const __be32 *saddr,
 				     const __be32 *daddr, __u32 hash)
 {
 	struct ipv6hdr *ip6 = grow_head(ctx, p->l3_off, IPV6_HLEN, bpf_htons(ETH_P_IPV6));
+	__u8 next = p->flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	__be32 *w = (__be32 *)ip6;
 
 	if (!ip6 || (void *)(ip6 + 1) > (void *)(long)ctx->data_end)
 		return -1;
-	ip6->version = 6;
-	ip6->priority = p->tos >> 4;
-	ip6->flow_lbl[0] = (p->tos << 4) | ((hash >> 16) & 0x0f);
-	ip6->flow_lbl[1] = hash >> 8;
-	ip6->flow_lbl[2] = hash;
-	ip6->payload_len = bpf_htons(p->ip_len);
-	ip6->nexthdr = p->flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	ip6->hop_limit = FLB_TTL;
+	w[0] = bpf_htonl(6U << 28 | (__u32)p->tos << 20 | (hash & 0xfffff));
+	w[1] = bpf_htonl((__u32)p->ip_len << 16 | next << 8 | FLB_TTL);
 	__builtin_memcpy(&ip6->saddr, saddr, 16);
 	__builtin_memcpy(&ip6->daddr, daddr, 16);
 	return 0;
@@ -114,18 +132,18 @@ static __always_inline int encap_overhead(const struct flb_backend *be)
 }
 
 /*
- * The outer header toward backend be, from the request next_hop() built in
- * fib. 0, or -1 when the head cannot grow. The destination is the backend's
- * own address, never fib's: bpf_fib_lookup() replaces it with the gateway
- * when the route has one. The source is fib's (the FIB leaves it alone).
+ * The outer header toward backend be from source src (next_hop() chose it:
+ * the encap prefix with flow hash bits). 0, or -1 when the head cannot
+ * grow. The destination is the backend's own address, never the FIB's
+ * (bpf_fib_lookup() replaces it with the gateway when the route has one).
  */
 static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p,
-				       const struct flb_backend *be,
-				       const struct bpf_fib_lookup *fib, __u32 hash)
+				       const struct flb_backend *be, const __be32 *src,
+				       __u32 hash)
 {
 	if (be->family == FLB_AF_INET)
-		return encap_ipip(ctx, p, fib->ipv4_src, be->addr[0]);
-	return encap_ip6(ctx, p, fib->ipv6_src, be->addr, hash);
+		return encap_ipip(ctx, p, src[0], be->addr[0]);
+	return encap_ip6(ctx, p, src, be->addr, hash);
 }
 
 #endif

@@ -156,7 +156,8 @@ static __always_inline void count_traffic(void *map, __u32 idx, __u32 bytes, boo
 		return;
 	t->packets++;
 	t->bytes += bytes;
-	t->new_flows += new_flow;
+	if (new_flow) /* no write of the line's third word per established packet */
+		t->new_flows++;
 }
 
 #endif

@@ -26,80 +26,104 @@
 #define AF_INET6 10
 #define FLB_NEXTHOP_TTL_NS 1000000000ULL /* a changed neighbour is seen within 1 s */
 
+/* Where the encapsulated packet goes, from the cache or the FIB. */
+struct hop {
+	__be32 src[4];    /* outer source: the encap prefix + flow hash bits */
+	__u32 ifindex;    /* egress */
+	__u32 mtu;        /* BPF_FIB_LKUP_RET_FRAG_NEEDED: the MTU to report */
+	__u32 mac[3];     /* destination then source MAC, as in the frame */
+};
+_Static_assert(__builtin_offsetof(struct flb_nexthop, dmac) % 4 == 0 &&
+		       __builtin_offsetof(struct flb_nexthop, smac) ==
+			       __builtin_offsetof(struct flb_nexthop, dmac) + ETH_ALEN,
+	       "the cached MACs are read as three words");
+
 /*
- * bpf_fib_lookup() on the outer header, or its answer cached per CPU
- * (flb_nexthops) for FLB_NEXTHOP_TTL_NS. Only complete answers are cached;
- * a packet over the cached device MTU asks the FIB again, whose MTU check
- * (routes' MTU locks included) decides.
+ * The FIB's answer for the outer header (only on a cache miss: building
+ * the request is part of what the cache saves). A complete answer fills
+ * the cache entry nh; the FIB reports the MTU only when a packet does not
+ * fit, so filling asks again with the largest length to learn the route's
+ * MTU (PMTU exceptions and locked route MTUs included).
  */
-static __always_inline int cached_fib_lookup(struct xdp_md *ctx, __u32 id,
-					     const struct flb_backend *be, __u64 now,
-					     struct bpf_fib_lookup *fib)
+static __always_inline int fib_next_hop(struct xdp_md *ctx, const struct pkt *p,
+					const struct flb_backend *be, __u32 tot_len, __u64 now,
+					struct flb_nexthop *nh, struct hop *h)
 {
-	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
-	__u32 mtu = 0;
+	struct bpf_fib_lookup fib = {
+		.ifindex = ctx->ingress_ifindex,
+		.tot_len = tot_len,
+	};
+	__u32 mtu;
 	int rc;
 
-	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
-	    fib->tot_len <= nh->mtu) {
-		fib->ifindex = nh->ifindex;
-		__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-		return BPF_FIB_LKUP_RET_SUCCESS;
+	if (be->family == FLB_AF_INET) {
+		fib.family = AF_INET;
+		fib.tos = p->tos;
+		fib.l4_protocol = IPPROTO_IPIP;
+		fib.ipv4_src = h->src[0];
+		fib.ipv4_dst = be->addr[0];
+	} else {
+		fib.family = AF_INET6;
+		fib.l4_protocol = p->flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+		__builtin_memcpy(fib.ipv6_src, h->src, 16);
+		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
 	}
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	h->ifindex = fib.ifindex;
+	h->mtu = fib.mtu_result;
+	__builtin_memcpy(h->mac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy((__u8 *)h->mac + ETH_ALEN, fib.smac, ETH_ALEN);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !nh)
 		return rc;
-	/* The FIB reports the MTU only when a packet does not fit: ask again
-	 * with the largest length to learn the route's MTU (PMTU exceptions
-	 * and locked route MTUs included), only when filling the cache. */
-	{
-		struct bpf_fib_lookup probe = *fib;
-
-		probe.tot_len = 0xffff;
-		probe.ifindex = ctx->ingress_ifindex;
-		mtu = bpf_fib_lookup(ctx, &probe, sizeof(probe), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED ?
-			      probe.mtu_result : 0xffff;
-	}
+	fib.tot_len = 0xffff;
+	fib.ifindex = ctx->ingress_ifindex;
+	mtu = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED ?
+		      fib.mtu_result : 0xffff;
 	nh->expires = now + FLB_NEXTHOP_TTL_NS;
 	nh->gen = be->gen;
 	nh->ingress = ctx->ingress_ifindex;
-	nh->ifindex = fib->ifindex;
+	nh->ifindex = h->ifindex;
 	nh->mtu = mtu;
-	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	return rc;
 }
 
 /*
- * The next hop toward backend id: fills fib with the outer header to be
- * (the outer source carries flow hash bits, see encap.h) and returns the
- * FIB's answer (BPF_FIB_LKUP_RET_*). Done before encapsulating: a "too big"
- * reply needs the packet still unchanged. encapsulate() takes the outer
- * addresses from fib.
+ * The next hop toward backend id: fills h (the outer source carries flow
+ * hash bits, see encap.h) and returns the FIB's answer (BPF_FIB_LKUP_RET_*).
+ * The FIB's answer is cached per CPU (flb_nexthops) for FLB_NEXTHOP_TTL_NS;
+ * only complete answers are cached, and a packet over the cached MTU asks
+ * the FIB again, whose MTU check (routes' MTU locks included) decides.
+ * Done before encapsulating: a "too big" reply needs the packet unchanged.
  */
 static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u32 id,
 				    const struct flb_backend *be, const struct flb_ctl *ctl,
-				    __u32 hash, __u64 now, struct bpf_fib_lookup *fib)
+				    __u32 hash, __u64 now, struct hop *h)
 {
-	fib->ifindex = ctx->ingress_ifindex;
-	fib->tot_len = p->ip_len + encap_overhead(be);
+	struct flb_nexthop *nh = bpf_map_lookup_elem(&flb_nexthops, &id);
+	__u32 tot_len = p->ip_len + encap_overhead(be);
+
 	if (be->family == FLB_AF_INET) {
-		fib->family = AF_INET;
-		fib->tos = p->tos;
-		fib->l4_protocol = IPPROTO_IPIP;
-		fib->ipv4_src = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
-		fib->ipv4_dst = be->addr[0];
+		h->src[0] = (ctl->encap_src4 & bpf_htonl(0xffff0000)) | bpf_htonl(hash & 0xffff);
 	} else {
-		fib->family = AF_INET6;
-		fib->l4_protocol = p->flow.family == FLB_AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-		fib->ipv6_src[0] = ctl->encap_src6[0];
-		fib->ipv6_src[1] = ctl->encap_src6[1];
-		fib->ipv6_src[2] = ctl->encap_src6[2];
-		fib->ipv6_src[3] = bpf_htonl(hash);
-		__builtin_memcpy(fib->ipv6_dst, be->addr, 16);
+		h->src[0] = ctl->encap_src6[0];
+		h->src[1] = ctl->encap_src6[1];
+		h->src[2] = ctl->encap_src6[2];
+		h->src[3] = bpf_htonl(hash);
 	}
-	return cached_fib_lookup(ctx, id, be, now, fib);
+	if (nh && nh->gen == be->gen && nh->ingress == ctx->ingress_ifindex && now < nh->expires &&
+	    tot_len <= nh->mtu) {
+		/* dmac and smac follow each other at a 4-byte boundary. */
+		const __u32 *mac = (const __u32 *)nh->dmac;
+
+		h->ifindex = nh->ifindex;
+		h->mac[0] = mac[0];
+		h->mac[1] = mac[1];
+		h->mac[2] = mac[2];
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	return fib_next_hop(ctx, p, be, tot_len, now, nh, h);
 }
 
 /*
@@ -107,22 +131,23 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct pkt *p, __u
  * kernel when it must fragment it or resolve the neighbour, else with the
  * next hop's MACs out of the ingress NIC (XDP_TX) or another (redirect).
  */
-static __always_inline int send_frame(struct xdp_md *ctx, const struct bpf_fib_lookup *fib, int rc)
+static __always_inline int send_frame(struct xdp_md *ctx, const struct hop *h, int rc)
 {
-	void *data = (void *)(long)ctx->data;
+	__u32 *data = (void *)(long)ctx->data;
 
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return count_reason(FLB_R_PASS_BIG_NO_DF, XDP_PASS);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count_reason(FLB_R_PASS_NO_NEIGH, XDP_PASS);
-	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
+	if ((void *)data + ETH_HLEN > (void *)(long)ctx->data_end)
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
-	__builtin_memcpy(data, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(data + ETH_ALEN, fib->smac, ETH_ALEN);
-	if (fib->ifindex == ctx->ingress_ifindex)
+	data[0] = h->mac[0];
+	data[1] = h->mac[1];
+	data[2] = h->mac[2];
+	if (h->ifindex == ctx->ingress_ifindex)
 		return count_reason(FLB_R_FWD_TX, XDP_TX);
 	count_reason(FLB_R_FWD_REDIRECT, 0);
-	return bpf_redirect(fib->ifindex, 0);
+	return bpf_redirect(h->ifindex, 0);
 }
 
 #endif

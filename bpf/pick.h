@@ -132,6 +132,24 @@ static __always_inline bool remember(void *map, const void *key, __u32 id,
 	return !bpf_map_update_elem(map, key, &fresh, BPF_ANY);
 }
 
+/* The flow's entry after a fresh pick: the one found (a SYN of a known
+ * flow, an expired or stale entry) rewritten in place, which spares the
+ * LRU a node swap, else a new one. A reader on another CPU sees the old
+ * or the new backend, each with a generation that either fails the check
+ * (then Maglev picks again) or belongs to it. */
+static __always_inline bool renew(struct flb_ct *ct, const struct flb_flow *flow, __u32 id,
+				  const struct flb_backend *be, __u64 now, __u32 flags, __u32 hash)
+{
+	if (!ct)
+		return remember(&flb_conntrack, flow, id, be, now, flags, hash);
+	ct->backend = id;
+	ct->gen = be->gen;
+	ct->last_seen = now;
+	ct->flags = flags;
+	ct->hash = hash;
+	return true;
+}
+
 /* The flow hash of an entry's flow: kept in the entry since it was made.
  * An entry without one (0: made by userspace or an older object) gets it
  * here, once, so entries made before an upgrade stop costing a hash. */
@@ -151,10 +169,13 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	bool syn = p->flow.proto == IPPROTO_TCP &&
 		   (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	__u32 id, flags = closes(p) ? FLB_CT_CLOSING : 0;
-	struct flb_ct *ct;
+	struct flb_ct *ct = NULL;
 
 	if (syn) {
+		/* Every SYN takes the Maglev pick; its flow's entry, if any, is
+		 * the one it renews. */
 		count_event(FLB_E_SYN_LOOKUP);
+		ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow);
 	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
 		if (flb_ct_expired(ct, p->flow.proto, ctl, now)) {
 			count_event(FLB_E_CT_EXPIRED);
@@ -182,7 +203,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	if (!*be)
 		return 0;
 	/* An ICMP error does not open a flow. */
-	if (!p->icmp && remember(&flb_conntrack, &p->flow, id, *be, now, flags, *hash)) {
+	if (!p->icmp && renew(ct, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}

@@ -1322,6 +1322,44 @@ TEST(conntrack_entry_keeps_the_flow_hash_an_entry_without_one_gets_it)
 		ASSERT_EQ(ct.hash, flb_flow_hash(&flow), "the hit gave the entry its hash");
 }
 
+/* A SYN of a flow that has an entry (closing, stale, old) takes the
+ * Maglev pick and rewrites that entry in place: the pick's backend and
+ * generation, closing cleared, last_seen the SYN's, the flow hash kept;
+ * counted as an entry made, and still one entry for the flow. */
+TEST(syn_of_a_known_flow_renews_its_entry)
+{
+	struct pkt_spec s = spec("10.100.0.1", 80, 40116, 0x02);
+	struct flb_ct first, ct;
+	struct flb_flow flow;
+	uint8_t in[2048];
+	struct run r;
+	size_t len;
+
+	if (!send_flags(&s, 0x02, &r) || !ct_get(&s, &first))
+		return;
+	pkt_flow(&s, &flow);
+	ct = first;
+	ct.gen = first.gen + 7; /* a backend this entry no longer names */
+	ct.flags = FLB_CT_CLOSING;
+	ct.last_seen = mono_ns() - 100 * 1000000000ULL;
+	ct.hash = 0;
+	if (!ASSERT_OK(bpf_map_update_elem(ct_map_fd(), &flow, &ct, BPF_EXIST), "stale entry"))
+		return;
+	s.tcp_flags = 0x02;
+	if (!build(&s, in, &len) || !run_pkt(in, len, &r))
+		return;
+	ASSERT_EQ(r.events[FLB_E_SYN_LOOKUP], 1, "SYN took a Maglev lookup");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "counted as an entry made");
+	assert_encap(&r, in, len, &s, "10.10.2.11", BE11_MAC, T0_MAC);
+	if (!ct_get(&s, &ct))
+		return;
+	ASSERT_EQ(ct.backend, first.backend, "the pick's backend");
+	ASSERT_EQ(ct.gen, first.gen, "the pick's generation");
+	ASSERT_EQ(ct.flags, 0, "closing cleared");
+	ASSERT_GE(ct.last_seen, mono_ns() - 1000000000ULL, "last_seen is the SYN's");
+	ASSERT_EQ(ct.hash, flb_flow_hash(&flow), "the flow hash");
+}
+
 /* The next hop is cached per CPU for at most 1 s: an established flow
  * follows a route change within that second, without a new entry. */
 TEST(established_flow_follows_a_route_change_within_1s)
