@@ -492,6 +492,7 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
+	node_tick(d->node);
 	health_publish_locked(d);
 }
 

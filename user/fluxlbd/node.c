@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "decap.skel.h"
 #include "log.h"
 #include "node.h"
@@ -23,7 +24,17 @@
 #define NODE_TC_HANDLE 0xf1b
 #define NODE_TC_PRIO 0xf1b
 
+/* An entry that left the desired state: its pod's established flows still
+ * need it (the balancer drains them), so it goes drain_timeout later. */
+struct leaving {
+	struct flb_nat_key key;
+	uint64_t since_ms;
+};
+
 struct node {
+	struct leaving *leaving;
+	size_t n_leaving;
+	uint32_t drain_ms;
 	struct decap *dcp;
 	struct rnat *rn;
 	char pin_dir[256];
@@ -212,6 +223,58 @@ static int read_table(int fd, struct node_nat **out, size_t *n)
 	return 0;
 }
 
+/* Deletes the leaving entries whose drain time is over. */
+static int expire(struct node *n, uint64_t now_ms)
+{
+	int fd = bpf_map__fd(n->dcp->maps.flb_node_nat), err = 0;
+	size_t k = 0, gone = 0;
+
+	for (size_t i = 0; i < n->n_leaving; i++) {
+		if (now_ms - n->leaving[i].since_ms < n->drain_ms || err) {
+			n->leaving[k++] = n->leaving[i];
+			continue;
+		}
+		if (bpf_map_delete_elem(fd, &n->leaving[i].key) && errno != ENOENT) {
+			err = -errno;
+			n->leaving[k++] = n->leaving[i];
+			continue;
+		}
+		gone++;
+	}
+	n->n_leaving = k;
+	if (gone)
+		log_info("node table: drained entries removed", "removed=%zu still_draining=%zu",
+			 gone, k);
+	return err;
+}
+
+/* The plan's removals become leaving entries (keeping the time an entry
+ * already leaving started); an entry wanted again stops leaving. */
+static int track(struct node *n, const struct node_plan *p, uint64_t now_ms)
+{
+	struct leaving *l = calloc(p->n_del + 1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_del; i++) {
+		l[i].key = p->del[i];
+		l[i].since_ms = now_ms;
+		for (size_t j = 0; j < n->n_leaving; j++)
+			if (!memcmp(&n->leaving[j].key, &p->del[i], sizeof(p->del[i])))
+				l[i].since_ms = n->leaving[j].since_ms;
+	}
+	free(n->leaving);
+	n->leaving = l;
+	n->n_leaving = p->n_del;
+	return 0;
+}
+
+void node_tick(struct node *n)
+{
+	if (n && n->n_leaving)
+		expire(n, clock_ms());
+}
+
 int node_sync(struct node *n, const struct flb_config *eff)
 {
 	int fd = bpf_map__fd(n->dcp->maps.flb_node_nat), err;
@@ -226,20 +289,21 @@ int node_sync(struct node *n, const struct flb_config *eff)
 		err = node_plan(want, n_want, have, n_have, &p);
 	if (!err && n_want > FLB_NODE_NAT_MAX)
 		err = -E2BIG;
-	/* Adds and changes first, removals last: a pod that stays is never
-	 * without its entry. */
+	/* Adds and changes first, removals after the drain time. */
 	for (size_t i = 0; i < p.n_put && !err; i++)
 		if (bpf_map_update_elem(fd, &p.put[i].key, &p.put[i].val, BPF_ANY))
 			err = -errno;
-	for (size_t i = 0; i < p.n_del && !err; i++)
-		if (bpf_map_delete_elem(fd, &p.del[i]) && errno != ENOENT)
-			err = -errno;
+	n->drain_ms = eff->drain_timeout_ms;
+	if (!err)
+		err = track(n, &p, clock_ms());
+	if (!err)
+		err = expire(n, clock_ms());
 	if (err)
 		log_error("node table not fully applied; what it holds keeps serving",
 			  "err=\"%s\"", strerror(-err));
 	else
-		log_info("node table applied", "entries=%zu added_or_changed=%zu removed=%zu",
-			 p.n_want, p.n_put, p.n_del);
+		log_info("node table applied", "entries=%zu added_or_changed=%zu draining=%zu",
+			 p.n_want, p.n_put, n->n_leaving);
 	node_plan_free(&p);
 	free(want);
 	free(have);
@@ -250,6 +314,7 @@ void node_close(struct node *n)
 {
 	if (!n)
 		return;
+	free(n->leaving);
 	rnat__destroy(n->rn);
 	decap__destroy(n->dcp);
 	free(n);

@@ -17,9 +17,14 @@ struct node;
  * restart), fills this host's addresses, attaches. NULL with errno set
  * (logged) on failure. */
 struct node *node_open(const struct flb_config *cfg, const char *pin_dir);
-/* Brings flb_node_nat to what eff asks (node_want + node_plan). 0 or -errno
+/* Brings flb_node_nat to what eff asks (node_want + node_plan); an entry
+ * that is no longer asked for stays eff->drain_timeout_ms (node_tick) so its
+ * pod's established flows keep being translated. 0 or -errno
  * (logged); on error the table keeps what was written so far, never less. */
 int node_sync(struct node *n, const struct flb_config *eff);
+/* Removes the entries whose pods left the desired state drain_timeout ago
+ * (their established flows still need them meanwhile). n may be NULL. */
+void node_tick(struct node *n);
 /* Frees; the programs stay attached and the maps pinned (hitless restart). */
 void node_close(struct node *n);
 
