@@ -7,8 +7,8 @@
 # VIP:80 -> pod:8080, IPv4 and IPv6: connections are answered (so the
 # replies came from VIP:80: the client's TCP accepts nothing else), `fluxlb
 # which` names the pod that answers; then, under load, a pod is added, one
-# terminates (weight 0: drains) and one is removed (drains), and no held
-# connection breaks.
+# terminates (weight 0: drains) and one is removed (drains), the node role
+# restarts, and no held connection breaks.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOPO=flbpod$$
@@ -135,11 +135,13 @@ write_configs() {
 }
 
 node_start() {
+	local before
 	: >>"$NODE_LOG"
+	before=$(grep -c 'msg="ready"' "$NODE_LOG")
 	bg_in_ns node "$NODE_LOG" "$BIN/fluxlbd" --config "$NODE_CONFIG"
 	NODE_PID=${PIDS[-1]}
 	for _ in $(seq 1 100); do
-		grep -q 'msg="ready"' "$NODE_LOG" && return 0
+		[ "$(grep -c 'msg="ready"' "$NODE_LOG")" -gt "$before" ] && return 0
 		kill -0 "$NODE_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -227,6 +229,14 @@ write_configs 1:1 2:0 4:1
 expect pod_removed_lb_reloads wait_log 'msg="reloaded"' 3
 expect pod_removed_node_keeps_its_entry_while_it_drains \
 	node_wait_log 'msg="node table applied" entries=6 added_or_changed=0 draining=2' 1
+# The pod sees the client's own address on its own port: nothing else was
+# translated (the server's socket is dual-stack: [::ffff:a.b.c.d]).
+expect pod_sees_client_address_on_port_8080 in_ns pod1 sh -c \
+	"ss -Htn state established '( sport = :8080 )' | grep -q '10.20.0.11\]*:8080 .*10.10.1.2\]*:'"
+# The node role restarts under load: maps adopted, program replaced in place.
+kill "$NODE_PID"
+stop_pid "$NODE_PID"
+expect node_role_restarts_under_load node_start
 wait "$STREAM"
 wait "$HOLD"
 s=$(cat "$CL/stream.json")
