@@ -35,7 +35,14 @@
 	/* decap */                                                            \
 	X(DECAP_OK,         "decap_ok")         /* outer header stripped, inner passed up */ \
 	X(DECAP_PASS_OTHER, "decap_pass_other") /* not IPIP to this host: passed unchanged */ \
-	X(DECAP_BAD,        "decap_bad")        /* truncated outer or inner header: passed */
+	X(DECAP_BAD,        "decap_bad")        /* truncated outer or inner header: passed */ \
+	/* node side: decap's translation for pods, and the reverse NAT (docs/pods.md) */ \
+	X(DECAP_DNAT,       "decap_dnat")       /* stripped, VIP:port translated to a local pod:port */ \
+	X(DNAT_NO_FLOW,     "dnat_no_flow")     /* flow could not be recorded: dropped */ \
+	X(RNAT_OK,          "rnat_ok")          /* reply of a translated flow: source set back to VIP:port */ \
+	X(RNAT_PASS,        "rnat_pass")        /* not a reply of a translated flow: unchanged */ \
+	X(RNAT_EXPIRED,     "rnat_expired")     /* flow entry idle past its timeout: unchanged */ \
+	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */
 
 enum flb_reason {
 #define FLB_REASON_ENUM(name, label) FLB_R_##name,

@@ -5,7 +5,7 @@
  * per mapping, and each key's parse function validates its value; the
  * services section lives in config_service.c. The shape here:
  *
- *	interfaces: [eth0]            # 1..16 names, no duplicates
+ *	interfaces: [eth0]            # 1..16 names, no duplicates (0: node.pods only)
  *	node:                         # optional
  *	  bpffs: /sys/fs/bpf/fluxlb   # absolute path
  *	  xdp_mode: native            # native | skb
@@ -14,6 +14,7 @@
  *	  conntrack:
  *	    tcp_timeout: 1h           # idle entries older than this are ignored
  *	    udp_timeout: 30s
+ *	  pods: ...                   # see config_node.c
  *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
  *	announce                      # see config_announce.c
  *	services: []                  # see config_service.c
@@ -82,7 +83,8 @@ static int parse_interfaces(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	size_t n;
 	int err;
 
-	err = yw_seq_len(ctx, node, 1, FLB_CFG_MAX_IFACES, &n);
+	/* None is for a node that only serves its pods (node.pods). */
+	err = yw_seq_len(ctx, node, 0, FLB_CFG_MAX_IFACES, &n);
 	return err ? err : yw_seq_each(ctx, node, parse_iface, obj);
 }
 
@@ -195,6 +197,7 @@ static const struct yw_key node_keys[] = {
 	{ "encap_source", 0, parse_encap4 },
 	{ "encap_source6", 0, parse_encap6 },
 	{ "conntrack", 0, parse_conntrack },
+	{ "pods", 0, config_parse_pods },
 };
 
 static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
@@ -248,6 +251,9 @@ int config_parse(const char *name, const char *buf, size_t len,
 	strcpy(out->source.endpoints, "http://127.0.0.1:2379");
 	strcpy(out->source.prefix, "/fluxlb/");
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
+	if (!ret && !out->n_ifaces && !out->pods.iface[0])
+		ret = yw_err(&ctx, yw_map_get(&ctx, root, "interfaces"),
+			     "interfaces: an empty list needs node.pods (a node that only serves its pods)");
 	if (!ret)
 		ret = config_validate(out, ctx.name, err, errlen);
 out:

@@ -99,6 +99,7 @@ struct flb_backend_cfg {
 	struct flb_addr addr;
 	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
 	char id[64];		/* "addr:port" identity from addr_port_format with the service port */
+	uint16_t port;		/* the backend's own port (a pod's target port); 0: the service port */
 	int line;		/* where the entry starts, for later messages */
 	bool down;		/* from a registry: critical (out of the table, flows re-steered) */
 	bool check_down;	/* our health check says DOWN: never parsed, set by the daemon
@@ -144,8 +145,20 @@ struct flb_announce_cfg {
 	size_t n_communities;
 };
 
+/* node.pods: this host's pods are backends (docs/pods.md). */
+#define FLB_CFG_MAX_POD_CIDRS 16
+struct flb_pod_cidr {
+	struct flb_addr net;	/* host bits zero */
+	uint8_t len;		/* prefix length */
+};
+struct flb_pods_cfg {
+	char iface[16];		/* the NIC toward the balancers; "" = node role off */
+	struct flb_pod_cidr cidrs[FLB_CFG_MAX_POD_CIDRS];
+	size_t n_cidrs;
+};
+
 struct flb_config {
-	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ */
+	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ; none when only the node role runs */
 	size_t n_ifaces;
 	char bpffs[256];	/* folder under which maps are pinned */
 	enum flb_xdp_mode xdp_mode;
@@ -164,6 +177,7 @@ struct flb_config {
 	enum flb_on_unhealthy on_unhealthy; /* defaults.on_unhealthy, default drain */
 	struct flb_source_cfg source;
 	struct flb_announce_cfg announce;	/* VIP routes for BGP (docs/bgp.md) */
+	struct flb_pods_cfg pods;	/* node.pods (config_node.c) */
 	struct flb_service_cfg *services;
 	size_t n_services;
 };
@@ -192,6 +206,9 @@ int config_parse(const char *name, const char *buf, size_t len,
  * -ENOMEM. err may be NULL.
  */
 int config_validate(const struct flb_config *cfg, const char *name, char *err, size_t errlen);
+
+/* True when addr lies in one of the node's pod CIDRs (config_node.c). */
+bool config_pod_local(const struct flb_pods_cfg *pods, const struct flb_addr *addr);
 
 /* Frees what a successful parse allocated and zeroes *cfg; safe to repeat. */
 void config_free(struct flb_config *cfg);
