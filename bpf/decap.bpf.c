@@ -30,7 +30,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FLB_R_MAX);
+	__uint(max_entries, FLB_R_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } flb_dcp_reasons SEC(".maps");

@@ -12,7 +12,10 @@
 
 #include <linux/types.h>
 
-#define FLB_ABI_VERSION 2 /* 2: flb_ct.flags (closing), flb_ct.hash, two more events */
+/* 2: flb_ct.flags (closing), flb_ct.hash, two more events.
+ * 3: the counter maps sized FLB_R_SLOTS/FLB_E_SLOTS (room to add reasons
+ *    without a bump), node-side reasons. */
+#define FLB_ABI_VERSION 3
 
 #define FLB_MAX_VIPS      1024
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */

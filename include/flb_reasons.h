@@ -6,7 +6,9 @@
  * "Counters", for what each means to an operator).
  *
  * Add new reasons at the end of a block only: the index is part of the map
- * ABI (flb_reasons is indexed by it).
+ * ABI (flb_reasons is indexed by it). The counter maps have room for
+ * FLB_R_SLOTS reasons and FLB_E_SLOTS events, so adding one changes no map's
+ * size and keeps pinned maps (and conntrack) adoptable across the upgrade.
  */
 #ifndef FLB_REASONS_H
 #define FLB_REASONS_H
@@ -51,6 +53,9 @@ enum flb_reason {
 	FLB_R_MAX
 };
 
+#define FLB_R_SLOTS 64 /* max_entries of every reasons map */
+_Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hold");
+
 /*
  * Events that are not exits: a packet can count several (a conntrack miss
  * that then inserts). Separate map so that reasons sum to packets seen.
@@ -76,5 +81,8 @@ enum flb_event {
 #undef FLB_EVENT_ENUM
 	FLB_E_MAX
 };
+
+#define FLB_E_SLOTS 32 /* max_entries of flb_events */
+_Static_assert(FLB_E_MAX <= FLB_E_SLOTS, "more events than flb_events holds");
 
 #endif

@@ -162,7 +162,9 @@ node_count() {
 	local idx
 	idx=$(grep -o 'X([A-Z_0-9]*, *"[a-z_0-9]*"' "$ROOT/include/flb_reasons.h" |
 		awk -v r="\"$1\"" '{ if ($2 == r) print NR - 1 }')
-	bpftool -j map lookup pinned "$BPFFS/node/v2/$map" key "$idx" 0 0 0 2>/dev/null |
+	local abi
+	abi=$(awk '/^#define FLB_ABI_VERSION/ { print $3 }' "$ROOT/include/flb_abi.h")
+	bpftool -j map lookup pinned "$BPFFS/node/v$abi/$map" key "$idx" 0 0 0 2>/dev/null |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(int(v["value"]) if not isinstance(v["value"], list) else int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little") for v in d["values"]))'
 }
 
