@@ -3,7 +3,10 @@
  * The map writer: the only code that opens, loads and writes the balancer's
  * BPF maps. Maps are pinned under <bpffs>/v<FLB_ABI_VERSION>/ and reused
  * when already pinned there (restart adopts them; conntrack survives).
- * Readers (exporter, CLI) use the maps_read_* helpers.
+ * Readers (exporter, CLI) use the maps_read_* helpers. Each Maglev table
+ * (inner map of flb_rings) is pinned too, as <pin_dir>/rings/<vip_id>, so
+ * that readers open it by path: the kernel opens maps by id only for
+ * CAP_SYS_ADMIN.
  */
 #ifndef FLB_PINNED_MAPS_H
 #define FLB_PINNED_MAPS_H
@@ -16,6 +19,9 @@
 
 struct flb_maps;
 
+/* The folder of the tables' pins under the pin folder. */
+#define FLB_RING_PIN_DIR "rings"
+
 /* Opens and loads the balancer object with its maps pinned under
  * pin_dir (created if missing). NULL pin_dir: nothing pinned (tests).
  * Returns NULL with errno set, the reason logged. */
@@ -24,6 +30,14 @@ struct flb_maps *maps_open(const char *pin_dir);
  * exporter in another process). NULL with errno set when a pin is missing. */
 struct flb_maps *maps_open_pinned(const char *pin_dir);
 void maps_close(struct flb_maps *m);
+
+/* Makes <pin_dir>/rings match flb_rings: removes pins of tables no longer
+ * swapped in (and interrupted ones), pins the tables of an older fluxlbd
+ * that did not pin them where the kernel allows opening them by id.
+ * maps_open calls it; 0 or -errno. */
+int maps_sync_ring_pins(struct flb_maps *m);
+/* Removes <pin_dir>/rings and every pin in it (fluxlbd --cleanup). */
+int maps_unpin_rings(const char *pin_dir);
 
 int maps_prog_fd(const struct flb_maps *m);
 struct bpf_object *maps_object(const struct flb_maps *m);
