@@ -118,6 +118,7 @@ struct flb_config {
 	/* Idle conntrack entries older than these are ignored (node.conntrack). */
 	uint32_t ct_tcp_timeout_s, ct_udp_timeout_s;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
+	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
 	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */

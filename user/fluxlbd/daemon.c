@@ -54,6 +54,7 @@
 #include "reconcile.h"
 #include "source.h"
 #include "status.h"
+#include "node_name.h"
 #include "xdp_attach.h"
 
 #define PROG_NAME "balancer"
@@ -493,13 +494,19 @@ static void on_tick(struct daemon *d)
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next)
 {
-	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen))
+	char node[256];
+
+	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen)) {
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 		return 0;
+	}
 	exporter_stop(d->exp);
 	d->exp = NULL;
 	if (!next->metrics_listen[0])
 		return 0;
 	d->exp = exporter_start(next->metrics_listen, d->o->pin_dir, &d->st);
+	if (d->exp)
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 	return d->exp ? 0 : -errno;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "exporter.h"
 #include "http_server.h"
 #include "log.h"
@@ -36,6 +37,9 @@ struct flb_exporter {
 	struct flb_vip *vips;        /* [FLB_MAX_VIPS] */
 	struct metrics_vip *mvips;   /* [FLB_MAX_VIPS] */
 	struct metrics_backend *mbes; /* [FLB_MAX_BACKENDS] */
+	struct metrics_fill fill[2];
+	struct metrics_iface ifaces[FLB_CFG_MAX_IFACES];
+	char node[256];              /* under the status lock */
 };
 
 /* ---- snapshot ---- */
@@ -100,6 +104,14 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 	}
 	s->vips = e->mvips;
 	s->backends = e->mbes;
+	/* LRU fill: a walk of each table per scrape (pinned_maps.h: its cost). */
+	e->fill[0] = (struct metrics_fill){ .map = "flb_conntrack" };
+	e->fill[1] = (struct metrics_fill){ .map = "flb_frags" };
+	if (!maps_fill(m, MAPS_FILL_CONNTRACK, &e->fill[0].entries, &e->fill[0].capacity) &&
+	    !maps_fill(m, MAPS_FILL_FRAGS, &e->fill[1].entries, &e->fill[1].capacity)) {
+		s->fill = e->fill;
+		s->n_fill = 2;
+	}
 	return true;
 }
 
@@ -145,7 +157,15 @@ static int render(struct flb_exporter *e, struct metrics_buf *out)
 	struct flb_status st;
 	int err;
 
+	char node[sizeof(e->node)];
+
 	s.maps_ok = collect_maps(e, &s);
+	s.n_ifaces = exporter_xdp_ifaces(e->pin_dir, e->ifaces, FLB_CFG_MAX_IFACES);
+	s.ifaces = e->ifaces;
+	pthread_mutex_lock(&e->st->lock);
+	memcpy(node, e->node, sizeof(node));
+	pthread_mutex_unlock(&e->st->lock);
+	s.node = node;
 	if (!proc_stats_read(&proc))
 		s.proc = &proc;
 	err = copy_status(e->st, &st);
@@ -254,6 +274,15 @@ fail:
 	exporter_stop(e);
 	errno = -err;
 	return NULL;
+}
+
+void exporter_set_node(struct flb_exporter *e, const char *node)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->st->lock);
+	snprintf(e->node, sizeof(e->node), "%s", node ? node : "");
+	pthread_mutex_unlock(&e->st->lock);
 }
 
 void exporter_stop(struct flb_exporter *e)

@@ -207,6 +207,7 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 		err = log_err(-errno, "cannot remove pin", "path=%s", path);
 	FLB_MAP_NAMES(UNPIN)
 	UNPIN(flb_state) /* the daemon's own saved state (persist.h) */
+	UNPIN(flb_svc_names) /* the CLI's service names (pinned_maps.h) */
 #undef UNPIN
 	if (maps_unpin_rings(dir))
 		err = log_err(-EIO, "cannot remove the pins of the Maglev tables", "path=%s/%s", dir,

@@ -27,6 +27,7 @@ struct metrics_buf {
 	size_t len;
 	size_t cap;
 	bool failed;
+	const char *node;  /* set by metrics_render: a node label on every sample */
 };
 
 void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
@@ -49,6 +50,23 @@ struct metrics_backend {
 	struct flb_traffic traffic;
 };
 
+/* Fill of an LRU table (maps_fill()): entries against max_entries. */
+struct metrics_fill {
+	const char *map;              /* "flb_conntrack", "flb_frags" */
+	uint64_t entries;
+	uint32_t capacity;
+};
+
+/* The XDP hook of an interface the daemon attached to (a prog_<iface> pin):
+ * the mode the kernel reports and whether our pinned program is the one
+ * attached. */
+struct metrics_iface {
+	char name[16];                /* IFNAMSIZ */
+	const char *mode;             /* "native", "skb", "offload", "none" */
+	const char *program;          /* "balancer", "other" (libxdp's dispatcher or
+				       * someone else's), "none" */
+};
+
 struct metrics_snapshot {
 	bool maps_ok;                 /* the pinned maps were read: the map families follow */
 	uint64_t reasons[FLB_R_MAX];
@@ -57,6 +75,12 @@ struct metrics_snapshot {
 	size_t n_vips;
 	const struct metrics_backend *backends;
 	size_t n_backends;
+	const struct metrics_fill *fill;      /* with maps_ok */
+	size_t n_fill;
+	const struct metrics_iface *ifaces;
+	size_t n_ifaces;
+	/* The value of a "node" label on every sample; NULL or "": none. */
+	const char *node;
 	/* A copy of the daemon's status (its lock is never touched); NULL: no
 	 * status families. */
 	const struct flb_status *st;

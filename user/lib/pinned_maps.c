@@ -25,6 +25,7 @@
 struct flb_maps {
 	struct balancer *skel; /* NULL when opened from pins */
 	char ring_dir[512];    /* <pin_dir>/FLB_RING_PIN_DIR; "": tables not pinned */
+	int names;             /* FLB_NAMES_MAP; -1: none */
 #define MAP_FD_FIELD(name) int name;
 	FLB_MAP_NAMES(MAP_FD_FIELD)
 #undef MAP_FD_FIELD
@@ -49,6 +50,41 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* The names map pinned in pin_dir; create: made and pinned when missing or
+ * of another layout (the daemon). -1 when there is none. */
+static int names_open(const char *pin_dir, bool create)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, FLB_NAMES_MAP);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+			info.key_size != sizeof(struct maps_name_key) ||
+			info.value_size != sizeof(struct maps_name))) {
+		close(fd);
+		fd = -1;
+		if (!create)
+			return -1;
+		unlink(path);
+	}
+	if (fd >= 0 || !create)
+		return fd;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, FLB_NAMES_MAP, sizeof(struct maps_name_key),
+			    sizeof(struct maps_name), FLB_NAMES_MAX, &opts);
+	if (fd < 0 || bpf_obj_pin(fd, path)) {
+		log_warn("cannot keep service names for the CLI", "path=%s err=\"%s\"", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct flb_maps *maps_open(const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -59,6 +95,7 @@ struct flb_maps *maps_open(const char *pin_dir)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->names = -1;
 	if (pin_dir) {
 		err = mkdir_p(pin_dir);
 		if (err) {
@@ -95,6 +132,7 @@ struct flb_maps *maps_open(const char *pin_dir)
 			goto fail;
 		}
 		maps_sync_ring_pins(m);
+		m->names = names_open(pin_dir, true);
 	}
 	return m;
 fail:
@@ -123,6 +161,7 @@ struct flb_maps *maps_open_pinned(const char *pin_dir)
 	FLB_MAP_NAMES(MAP_FD_FROM_PIN)
 #undef MAP_FD_FROM_PIN
 	snprintf(m->ring_dir, sizeof(m->ring_dir), "%s/%s", pin_dir, FLB_RING_PIN_DIR);
+	m->names = names_open(pin_dir, false);
 	if (err) {
 		maps_close(m);
 		errno = -err;
@@ -135,6 +174,8 @@ void maps_close(struct flb_maps *m)
 {
 	if (!m)
 		return;
+	if (m->names >= 0)
+		close(m->names);
 	if (m->skel) {
 		balancer__destroy(m->skel);
 	} else {
@@ -804,6 +845,140 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
+	      uint32_t *capacity)
+{
+	enum { BATCH = 8192 };
+	int fd = which == MAPS_FILL_CONNTRACK ? m->flb_conntrack : m->flb_frags;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char in_batch[64], out_batch[64];
+	void *keys = NULL, *vals = NULL;
+	bool first = true;
+	int err = 0;
+
+	*entries = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*capacity = info.max_entries;
+	/* The batch cursor is a key: bounded before use as a size. */
+	if (!info.key_size || info.key_size > sizeof(in_batch) || !info.value_size ||
+	    info.value_size > 4096)
+		return -EBADMSG;
+	keys = malloc((size_t)BATCH * info.key_size);
+	vals = malloc((size_t)BATCH * info.value_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : in_batch, out_batch, keys, vals,
+					      &count, &opts);
+
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		*entries += count;
+		if (rc) /* ENOENT: that was the last batch */
+			break;
+		memcpy(in_batch, out_batch, info.key_size);
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct maps_name_key *x = a, *y = b;
+
+	if (x->vip_id != y->vip_id)
+		return x->vip_id < y->vip_id ? -1 : 1;
+	return x->backend_id < y->backend_id ? -1 : x->backend_id > y->backend_id;
+}
+
+int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
+		   const struct maps_name *vals, size_t n)
+{
+	enum { BATCH = 1024 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct maps_name_key *sorted = NULL, *gone = NULL, rk[BATCH];
+	struct maps_name rv[BATCH];
+	__u32 count, in_batch = 0, out_batch;
+	size_t n_gone = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	if (m->names < 0)
+		return 0;
+	if (n > FLB_NAMES_MAX)
+		return -E2BIG;
+	count = (__u32)n;
+	if (n && bpf_map_update_batch(m->names, keys, vals, &count, &opts))
+		return -errno;
+	sorted = malloc((n + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	if (n)
+		memcpy(sorted, keys, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), key_cmp);
+	/* Read every key first, delete after (a walk of a hash map that
+	 * deletes may skip or restart). */
+	for (;;) {
+		int rc;
+
+		count = BATCH;
+		rc = bpf_map_lookup_batch(m->names, first ? NULL : &in_batch, &out_batch, rk, rv,
+					  &count, &opts);
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			if (bsearch(&rk[i], sorted, n, sizeof(*sorted), key_cmp))
+				continue;
+			if (n_gone == cap) {
+				struct maps_name_key *g;
+
+				cap = cap ? 2 * cap : 64;
+				g = realloc(gone, cap * sizeof(*gone));
+				if (!g) {
+					err = -ENOMEM;
+					goto out;
+				}
+				gone = g;
+			}
+			gone[n_gone++] = rk[i];
+		}
+		if (rc)
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		if (bpf_map_delete_elem(m->names, &gone[i]) && errno != ENOENT)
+			err = -errno;
+out:
+	free(sorted);
+	free(gone);
+	return err;
+}
+
+int maps_get_name(const struct flb_maps *m, uint32_t vip_id, uint32_t backend_id,
+		  struct maps_name *out)
+{
+	struct maps_name_key k = { .vip_id = vip_id, .backend_id = backend_id };
+
+	if (m->names < 0)
+		return -ENOENT;
+	return lookup(m->names, &k, out);
 }
 
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct)

@@ -80,6 +80,32 @@ int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uin
 /* Only the size M of vip_id's table (one lookup, not the whole table). */
 int maps_get_ring_size(const struct flb_maps *m, uint32_t vip_id, uint32_t *size);
 
+/* What the maps do not say but operators ask for: the service name of each
+ * VIP and the configured weight of each of its backends, in the daemon-
+ * owned hash map <pin_dir>/flb_svc_names (no BTF; the datapath never reads
+ * it), key {vip_id, backend_id} (backend_id 0: the VIP's own row). Written
+ * by the daemon after each apply, read by the CLI (fluxlb tree). */
+#define FLB_NAMES_MAP "flb_svc_names"
+#define FLB_NAMES_MAX (FLB_MAX_VIPS + FLB_MAX_BACKENDS * 4)
+struct maps_name_key {
+	uint32_t vip_id;
+	uint32_t backend_id;
+};
+struct maps_name {
+	char service[64];
+	uint32_t weight;                /* configured weight; VIP rows: 0 */
+	uint32_t pad;
+};
+/* Makes the map hold exactly keys[0..n) -> vals[0..n): updates in one
+ * batch, then deletes the keys not among them. 0 or -errno; no-op
+ * without a pin folder. */
+int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
+		   const struct maps_name *vals, size_t n);
+/* One row; -ENOENT when missing or when the map is not there (an older
+ * fluxlbd). */
+int maps_get_name(const struct flb_maps *m, uint32_t vip_id, uint32_t backend_id,
+		  struct maps_name *out);
+
 /* Per-CPU counters summed over CPUs. */
 int maps_read_reasons(const struct flb_maps *m, uint64_t out[FLB_R_MAX]);
 int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX]);
@@ -90,6 +116,14 @@ int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic
  * few thousand entries). Returns 0 or -errno. */
 typedef void (*ct_visit_fn)(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx);
 int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx);
+
+/* Entries in an LRU table and its capacity (max_entries). The kernel keeps
+ * no count of a hash map that userspace can read, so this walks the table
+ * in batches of 8192 keys and values: cost grows with the entries (about
+ * 3 syscalls and 1.5 MiB copied per 10k conntrack entries). */
+enum maps_fill_map { MAPS_FILL_CONNTRACK, MAPS_FILL_FRAGS };
+int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
+	      uint32_t *capacity);
 
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct);
 
