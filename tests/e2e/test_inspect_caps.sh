@@ -95,6 +95,50 @@ backends_wait
 got=$(in_ns cl python3 "$ROOT/tests/lib/client.py" tuple 10.100.0.1 80 40000 1 | json_get 'd["backends"][0]' 2>&1)
 expect which_names_the_backend_that_answers [ "$got" = "backend-$([ "$want" = 10.10.2.11 ] && echo 1 || echo 2)" ]
 
+# fluxlb tree with the pod's capabilities: VIP -> backends with the service
+# names and weights the daemon wrote (flb_svc_names), slots summing to the
+# table, and with --watch a second frame with rates.
+out=$(podflb -j tree 2>&1); rc=$?
+if [ "$rc" = 0 ] && echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = {x["vip"]: x for x in d["vips"]}
+w = v["10.100.0.1:80/tcp"]
+assert w["service"] == "web" and v["[fd00:100::1]:80/tcp"]["service"] == "web6", v
+b = {x["address"]: x for x in w["backends"]}
+assert set(b) == {"10.10.2.11", "10.10.2.12"}, b
+assert all(x["service"] == "web" and x["weight"] == 1 and x["state"] == "active" for x in b.values()), b
+assert sum(x["slots"] for x in b.values()) == w["table_size"], w
+assert w["rates"] is None' 2>/dev/null; then
+	pass tree_names_weights_slots_with_pod_caps
+else
+	fail tree_names_weights_slots_with_pod_caps "rc=$rc $out"
+fi
+# Columns line up, IPv6 rows included: every row's SERVICE field starts
+# where the header's does (display columns; the tree glyphs are multibyte).
+out=$(podflb tree 2>&1)
+echo "$out" | sed 's/^/  /'
+expect tree_columns_aligned python3 -c '
+import sys
+lines = sys.argv[1].splitlines()
+col = lines[0].index("SERVICE")
+assert all(l[col - 2:col] == "  " and l[col] != " " for l in lines[1:]), lines' "$out"
+out=$(podflb -j tree --sort=slots 10.100.0.1 2>&1)
+expect tree_sort_by_slots [ "$(echo "$out" | json_get 'len(d["vips"]) == 1 and [b["slots"] for b in d["vips"][0]["backends"]] == sorted((b["slots"] for b in d["vips"][0]["backends"]), reverse=True)' 2>&1)" = True ]
+# Traffic during a 1 s watch: the second frame's VIP rate counts it.
+(in_ns cl python3 "$ROOT/tests/lib/client.py" spread 10.100.0.1 80 20 >/dev/null 2>&1 &)
+out=$(podflb -j tree --watch=1 --count=2 10.100.0.1 2>&1); rc=$?
+expect tree_watch_two_frames_second_has_rates python3 -c '
+import json, sys
+f = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert len(f) == 2 and f[0]["vips"][0]["rates"] is None, f
+r = f[1]["vips"][0]["rates"]
+assert r is not None and r["packets_per_s"] >= 0 and f[1]["vips"][0]["packets"] >= f[0]["vips"][0]["packets"], f' "$out"
+out=$(podflb tree -H --sort=bytes 2>&1); rc=$?
+expect tree_human_units [ "$rc" = 0 -a -n "$(echo "$out" | grep -E '[0-9.]+(Ki|k) ')" ]
+out=$(podflb tree --watch=0 2>&1); rc=$?
+expect tree_bad_watch_is_usage_error [ "$rc" = 2 ]
+
 # A reload that removes the IPv6 service: its table's pin goes.
 v6id=$(podflb -j vip list | json_get '[x["id"] for x in d["vips"] if x["vip"].startswith("[")][0]')
 python3 - "$CONFIG" <<'PY'
