@@ -167,15 +167,17 @@ MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 MANS := $(patsubst %,$(BUILD)/man/%.8,$(notdir $(BINS)))
+# Without help2man (scripts/install-deps.sh), install goes on without them.
+INSTALL_MANS := $(if $(shell command -v help2man 2>/dev/null),$(MANS))
 man: $(MANS)
 $(BUILD)/man/%.8: $(BUILD)/bin/% dist/man/%.h2m scripts/gen-man.sh
 	$(call msg,MAN,$@)
 	$(Q)scripts/gen-man.sh $< dist/man/$*.h2m $@
-install: $(BINS) $(BPF_OBJS) $(MANS)
+install: $(BINS) $(BPF_OBJS) $(INSTALL_MANS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/fluxlb/bpf \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/fluxlb $(DESTDIR)$(SYSCONFDIR)/fluxlb \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
-	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
+	$(if $(INSTALL_MANS),install -m 0644 $(INSTALL_MANS) $(DESTDIR)$(MANDIR)/man8/,@echo "make install: no help2man, no man pages" >&2)
 	install -m 0644 dist/completion/fluxlb.bash $(DESTDIR)$(BASHCOMPDIR)/fluxlb
 	ln -sf fluxlb $(DESTDIR)$(BASHCOMPDIR)/fluxlbd
 	ln -sf fluxlb $(DESTDIR)$(BASHCOMPDIR)/fluxlb-registry

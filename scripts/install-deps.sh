@@ -18,6 +18,8 @@ PKGS=(
 	iptables                             # e2e: count what the client sends (test_observability)
 	yamllint python3-kubernetes          # deploy/ manifest checks (tests/e2e/test_manifests.sh)
 	prometheus                           # promtool and a real Prometheus (test_observability, manifests)
+	help2man man-db groff-base           # man pages from the --help texts (make man, test_man)
+	bash-completion zsh                  # completion tests (test_man)
 )
 
 missing=()

@@ -8,15 +8,18 @@
 set -euo pipefail
 stage=$1 version=$2 arch=$3 out=$4
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-deps=$(for b in "$stage"/usr/bin/*; do ldd "$b"; done | awk '/=> \// {print $3}' | sort -u |
-	while read -r lib; do
-		real=$(readlink -f "$lib")
-		pkg=$(dpkg -S "$real" 2>/dev/null | head -1 | cut -d: -f1) ||
-			pkg=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
-		[ -n "$pkg" ] || continue
+# The libraries the programs name (DT_NEEDED), not what those pull in.
+deps=$(for b in "$stage"/usr/bin/*; do readelf -d "$b"; done | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+	sort -u | while read -r soname; do
+		lib=$(ldconfig -p | awk -v s="$soname" '$1 == s && $0 ~ /x86-64|64bit|=>/ {print $NF; exit}')
+		[ -n "$lib" ] || { echo "mkdeb: $soname not found" >&2; exit 1; }
+		pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null) || true
+		pkg=$(echo "$pkg" | head -1 | cut -d: -f1)
+		[ -n "$pkg" ] || { echo "mkdeb: no package holds $lib" >&2; exit 1; }
 		ver=$(dpkg-query -W -f '${Version}' "$pkg" | sed 's/-[^-]*$//')
 		echo "$pkg (>= $ver)"
 	done | sort -u | paste -sd, | sed 's/,/, /g')
+[ -n "$deps" ]
 mkdir -p "$stage/DEBIAN"
 sed "s|@VERSION@|$version|; s|@ARCH@|$arch|; s|@DEPENDS@|$deps|" "$ROOT/dist/debian/control.in" \
 	>"$stage/DEBIAN/control"
