@@ -105,8 +105,12 @@ struct flb_service_cfg {
 };
 
 struct flb_config {
-	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ */
+	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ; resolved from iface_spec */
 	size_t n_ifaces;
+	/* interfaces as written (after nodes: and $FLUXLB_INTERFACES): names,
+	 * globs or "auto" (iface_resolve.h) */
+	char iface_spec[FLB_CFG_MAX_IFACES][16];
+	size_t n_iface_spec;
 	char bpffs[256];	/* folder under which maps are pinned */
 	enum flb_xdp_mode xdp_mode;
 	/*

@@ -54,6 +54,7 @@
 #include "reconcile.h"
 #include "source.h"
 #include "status.h"
+#include "iface_resolve.h"
 #include "node_name.h"
 #include "xdp_attach.h"
 
@@ -526,9 +527,12 @@ static const char *missing_iface(const struct flb_config *cfg)
  * 503), retries on every tick, and says so once. */
 static int go_ready(struct daemon *d)
 {
-	const char *gone = missing_iface(&d->cfg);
+	const char *gone;
 	int err;
 
+	/* "auto" and globs: what the node has now (iface_resolve.h). */
+	iface_resolve(&d->cfg);
+	gone = missing_iface(&d->cfg);
 	if (gone) {
 		if (!d->iface_missing)
 			log_warn("interface missing; not ready, retrying until it appears",
