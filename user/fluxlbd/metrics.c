@@ -349,8 +349,8 @@ static void render_fill(const struct metrics_snapshot *s, struct metrics_buf *b)
 	char v[24];
 
 	family(b, "fluxlb_map_entries", "gauge",
-	       "Entries in an LRU table (flb_conntrack, flb_frags), counted by walking it at "
-	       "scrape time; at fluxlb_map_max_entries the kernel evicts the least recently "
+	       "Entries in an LRU table (flb_conntrack, flb_frags), counted by walking it (at "
+	       "most every 5 s); at fluxlb_map_max_entries the kernel evicts the least recently "
 	       "used entries.");
 	for (size_t i = 0; i < s->n_fill; i++)
 		sample(b, "fluxlb_map_entries", u64s(v, s->fill[i].entries), "map", s->fill[i].map,

@@ -119,8 +119,8 @@ int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx);
 
 /* Entries in an LRU table and its capacity (max_entries). The kernel keeps
  * no count of a hash map that userspace can read, so this walks the table
- * in batches of 8192 keys and values: cost grows with the entries (about
- * 3 syscalls and 1.5 MiB copied per 10k conntrack entries). */
+ * in batches of 8192 keys and values: cost grows with the entries (the
+ * full conntrack table: 32 syscalls, ~19 MiB copied, 0.24-0.31 s here). */
 enum maps_fill_map { MAPS_FILL_CONNTRACK, MAPS_FILL_FRAGS };
 int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
 	      uint32_t *capacity);
