@@ -95,6 +95,11 @@ backends_wait
 got=$(in_ns cl python3 "$ROOT/tests/lib/client.py" tuple 10.100.0.1 80 40000 1 | json_get 'd["backends"][0]' 2>&1)
 expect which_names_the_backend_that_answers [ "$got" = "backend-$([ "$want" = 10.10.2.11 ] && echo 1 || echo 2)" ]
 
+out=$(podflb status 2>&1); rc=$?
+expect status_shows_interface_and_xdp_mode [ "$rc" = 0 -a -n "$(echo "$out" | grep -x 'interfaces: eth0 native (balancer)')" ]
+out=$(podflb -j status 2>&1)
+expect status_json_interfaces [ "$(echo "$out" | json_get 'd["interfaces"]' 2>&1)" = "[{'name': 'eth0', 'mode': 'native', 'program': 'balancer'}]" ]
+
 # fluxlb tree with the pod's capabilities: VIP -> backends with the service
 # names and weights the daemon wrote (flb_svc_names), slots summing to the
 # table, and with --watch a second frame with rates.

@@ -170,7 +170,7 @@ static int render(struct flb_exporter *e, struct metrics_buf *out)
 	char node[sizeof(e->node)];
 
 	s.maps_ok = collect_maps(e, &s);
-	s.n_ifaces = exporter_xdp_ifaces(e->pin_dir, e->ifaces, FLB_CFG_MAX_IFACES);
+	s.n_ifaces = xdp_query_pinned(e->pin_dir, e->ifaces, FLB_CFG_MAX_IFACES);
 	s.ifaces = e->ifaces;
 	pthread_mutex_lock(&e->st->lock);
 	memcpy(node, e->node, sizeof(node));

@@ -33,9 +33,7 @@ struct flb_exporter *exporter_start(const char *listen, const char *pin_dir,
 /* The node label of every sample ("" or NULL: none); set before scrapes
  * start or between them (the string is copied). */
 void exporter_set_node(struct flb_exporter *e, const char *node);
-/* Interfaces with a prog_<iface> pin in pin_dir, by directory order, at
- * most max (exporter_xdp.c). */
-size_t exporter_xdp_ifaces(const char *pin_dir, struct metrics_iface *out, size_t max);
+
 /* Stops the server (waits for its thread) and frees everything; NULL is fine. */
 void exporter_stop(struct flb_exporter *e);
 

@@ -18,6 +18,7 @@
 #include "proc_stats.h"
 #include "status.h"
 #include "vip_name.h"
+#include "xdp_query.h"
 
 
 /* A growable text buffer. Appends after a failed allocation are dropped
@@ -57,15 +58,8 @@ struct metrics_fill {
 	uint32_t capacity;
 };
 
-/* The XDP hook of an interface the daemon attached to (a prog_<iface> pin):
- * the mode the kernel reports and whether our pinned program is the one
- * attached. */
-struct metrics_iface {
-	char name[16];                /* IFNAMSIZ */
-	const char *mode;             /* "native", "skb", "offload", "none" */
-	const char *program;          /* "balancer", "other" (libxdp's dispatcher or
-				       * someone else's), "none" */
-};
+/* The XDP hook of an interface the daemon attached to (xdp_query.h). */
+#define metrics_iface xdp_iface_state
 
 struct metrics_snapshot {
 	bool maps_ok;                 /* the pinned maps were read: the map families follow */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The XDP hook of every interface the daemon attached to, for the
- * fluxlb_interface_xdp_info family: the interfaces are those with a
+ * The XDP hook of every interface the daemon attached to (see
+ * xdp_query.h), for fluxlb_interface_xdp_info and `fluxlb status`: the
+ * interfaces are those with a
  * prog_<iface> pin in the pin folder (xdp_attach.c pins the program it
  * attaches), the mode and program ids are what the kernel reports now
  * (netlink, no privilege needed), and "ours" is the pinned program's id
@@ -18,7 +19,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
-#include "exporter.h"
+#include "xdp_query.h"
 
 static __u32 prog_id_of_pin(const char *path)
 {
@@ -35,7 +36,7 @@ static __u32 prog_id_of_pin(const char *path)
 	return id;
 }
 
-static void query(struct metrics_iface *x, __u32 ours)
+static void query(struct xdp_iface_state *x, __u32 ours)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	unsigned int ifindex = if_nametoindex(x->name);
@@ -57,7 +58,7 @@ static void query(struct metrics_iface *x, __u32 ours)
 			     "balancer" : "other";
 }
 
-size_t exporter_xdp_ifaces(const char *pin_dir, struct metrics_iface *out, size_t max)
+size_t xdp_query_pinned(const char *pin_dir, struct xdp_iface_state *out, size_t max)
 {
 	struct dirent *d;
 	size_t n = 0;
