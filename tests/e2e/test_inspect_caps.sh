@@ -44,6 +44,9 @@ podflb() { pod "$BIN/fluxlb" --bpffs "$PIN_BASE" "$@"; }
 
 topo_up
 topo_config
+# A third VIP whose backend has a long IPv6 address (no server needed:
+# only the columns are checked).
+printf '  - {name: long6, vip: "fd00:100::2", port: 443, backends: [{address: "fd00:1234:5678:9abc:def0:1234:5678:9abc"}]}\n' >>"$CONFIG"
 daemon_start || { fail daemon_ready "see log above"; exit 1; }
 PIN=$(ls -d "$PIN_BASE"/v*)
 RINGS=$PIN/rings
@@ -53,7 +56,7 @@ eff=$(pod sh -c 'sed -n "s/^CapEff:\t//p" /proc/self/status')
 expect pod_has_no_sys_admin [ $(( 0x$eff >> 21 & 1 )) = 0 -a $(( 0x$eff >> 39 & 1 )) = 1 ]
 
 n=$(find "$RINGS" -mindepth 1 | wc -l)
-expect one_pin_per_table [ "$n" = 2 ]
+expect one_pin_per_table [ "$n" = 3 ]
 
 out=$(podflb -j vip list 2>&1); rc=$?
 if [ "$rc" = 0 ] && echo "$out" | python3 -c '
@@ -69,6 +72,14 @@ fi
 out=$(podflb vip list 2>&1); rc=$?
 expect vip_list_text_with_pod_caps [ "$rc" = 0 -a -n "$(echo "$out" | grep 'fd00:100::1')" ]
 
+# Long IPv6 rows keep the columns: GEN starts at the same place on every row.
+out=$(podflb backend list 2>&1)
+echo "$out" | sed 's/^/  /'
+expect backend_list_ipv6_rows_aligned python3 -c '
+import sys
+lines = sys.argv[1].splitlines()
+col = lines[0].index("GEN") + 3
+assert len(lines) == 6 and all(l[col - 1] != " " and l[col] == " " for l in lines), lines' "$out"
 out=$(podflb -j backend list 10.100.0.1 2>&1); rc=$?
 if [ "$rc" = 0 ] && echo "$out" | python3 -c '
 import json, sys
@@ -145,7 +156,7 @@ out=$(podflb tree --watch=0 2>&1); rc=$?
 expect tree_bad_watch_is_usage_error [ "$rc" = 2 ]
 
 # A reload that removes the IPv6 service: its table's pin goes.
-v6id=$(podflb -j vip list | json_get '[x["id"] for x in d["vips"] if x["vip"].startswith("[")][0]')
+v6id=$(podflb -j vip list | json_get '[x["id"] for x in d["vips"] if x["vip"].startswith("[fd00:100::1]")][0]')
 python3 - "$CONFIG" <<'PY'
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
@@ -157,7 +168,7 @@ mv "$CONFIG.tmp" "$CONFIG"
 kill -HUP "$DAEMON_PID"
 wait_log 'msg="table updated"' 1 5
 for _ in $(seq 1 50); do [ -e "$RINGS/$v6id" ] || break; sleep 0.1; done
-expect removed_vip_unpinned [ ! -e "$RINGS/$v6id" -a "$(find "$RINGS" -mindepth 1 | wc -l)" = 1 ]
+expect removed_vip_unpinned [ ! -e "$RINGS/$v6id" -a "$(find "$RINGS" -mindepth 1 | wc -l)" = 2 ]
 out=$(podflb -j backend list 10.100.0.1 2>&1)
 expect replaced_table_read_through_new_pin [ "$(echo "$out" | json_get 'sorted(x["address"] for x in d["backends"] if x["slots"])' 2>&1)" = "['10.10.2.11', '10.10.2.12', '10.10.2.13']" ]
 
@@ -171,7 +182,7 @@ else
 fi
 kill "$DAEMON_PID"; stop_pid "$DAEMON_PID"
 daemon_start || fail restart_ready "see log"
-expect restart_pins_tables_of_older_layout [ -n "$(grep 'msg="pins of Maglev tables synced' "$DAEMON_LOG" | grep 'added=1')" ]
+expect restart_pins_tables_of_older_layout [ -n "$(grep 'msg="pins of Maglev tables synced' "$DAEMON_LOG" | grep 'added=2')" ]
 out=$(podflb vip list 2>&1); rc=$?
 expect vip_list_after_restart_with_pod_caps [ "$rc" = 0 ]
 
