@@ -164,7 +164,8 @@ expect vip_list_fingerprint_equals_daemon_log [ "$ok" = True -a "$(echo "$vl" | 
 
 # ---- every command's JSON: parses, documented keys ------------------------
 TRAFFIC="{'packets': None, 'bytes': None, 'new_flows': None}"
-keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None}"
+keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None, 'interfaces': [{'name': None, 'mode': None, 'program': None}]}"
+keys_are tree "$(flb -j tree)" "{'vips': [{'vip': None, 'id': None, 'service': None, 'table_size': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None, 'backends': [{'id': None, 'address': None, 'service': None, 'weight': None, 'state': None, 'slots': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None}]}]}"
 keys_are stats "$(flb -j stats)" "{'reasons': None, 'events': None, 'vips': [dict({'vip': None, 'id': None}, **$TRAFFIC)], 'backends': [dict({'backend': None, 'id': None, 'gen': None, 'state': None}, **$TRAFFIC)]}"
 s=$(flb -j stats)
 # As many as include/flb_reasons.h lists (reasons first, then events).
