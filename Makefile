@@ -202,7 +202,7 @@ uninstall:
 # The Debian package: `make install` staged with PREFIX=/usr, then
 # dpkg-deb (dist/debian/: control template, maintainer scripts).
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
-DEB_VERSION := $(shell echo '$(VERSION)' | sed 's/^v//; s/^\([0-9]\)/\1/; /^[0-9]/!s/^/0.1+g/; s/-dirty$$/+dirty/; s/-/+/g')
+DEB_VERSION := $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\./!s/^/0.1+g/; s/-dirty$$/+dirty/; s/-/+/g')
 DEB := $(BUILD)/fluxlb_$(DEB_VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
 $(DEB): $(BINS) $(BPF_OBJS) $(MANS) dist/debian/control.in dist/debian/postinst dist/debian/prerm dist/debian/postrm
