@@ -158,8 +158,12 @@ struct flb_pods_cfg {
 };
 
 struct flb_config {
-	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ; none when only the node role runs */
+	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ; resolved from iface_spec; none when only the node role runs */
 	size_t n_ifaces;
+	/* interfaces as written (after nodes: and $FLUXLB_INTERFACES): names,
+	 * globs or "auto" (iface_resolve.h) */
+	char iface_spec[FLB_CFG_MAX_IFACES][16];
+	size_t n_iface_spec;
 	char bpffs[256];	/* folder under which maps are pinned */
 	enum flb_xdp_mode xdp_mode;
 	/*
@@ -171,6 +175,7 @@ struct flb_config {
 	/* Idle conntrack entries older than these are ignored (node.conntrack). */
 	uint32_t ct_tcp_timeout_s, ct_udp_timeout_s;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
+	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
 	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */

@@ -34,8 +34,8 @@ static int parse_pod_iface(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 		return err;
 	if (!*s || strlen(s) >= sizeof(cfg->pods.iface) || strpbrk(s, "/: \t\n"))
 		return yw_err(ctx, node, "\"%s\" is not an interface name (1..15 characters, no '/', ':' or spaces)", s);
-	for (size_t i = 0; i < cfg->n_ifaces; i++)
-		if (!strcmp(cfg->ifaces[i], s))
+	for (size_t i = 0; i < cfg->n_iface_spec; i++)
+		if (!strcmp(cfg->iface_spec[i], s))
 			return yw_err(ctx, node, "\"%s\" is also in interfaces: the balancer and the node role need an interface each (one XDP program per interface)", s);
 	strcpy(cfg->pods.iface, s);
 	return 0;

@@ -61,6 +61,8 @@
 #include "reconcile.h"
 #include "source.h"
 #include "status.h"
+#include "iface_resolve.h"
+#include "node_name.h"
 #include "xdp_attach.h"
 #include "node.h"
 
@@ -557,13 +559,19 @@ static void withdraw_and_wait(struct daemon *d, const char *sig)
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next)
 {
-	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen))
+	char node[256];
+
+	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen)) {
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 		return 0;
+	}
 	exporter_stop(d->exp);
 	d->exp = NULL;
 	if (!next->metrics_listen[0])
 		return 0;
 	d->exp = exporter_start(next->metrics_listen, d->o->pin_dir, &d->st);
+	if (d->exp)
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 	return d->exp ? 0 : -errno;
 }
 
@@ -583,9 +591,12 @@ static const char *missing_iface(const struct flb_config *cfg)
  * 503), retries on every tick, and says so once. */
 static int go_ready(struct daemon *d)
 {
-	const char *gone = missing_iface(&d->cfg);
+	const char *gone;
 	int err;
 
+	/* "auto" and globs: what the node has now (iface_resolve.h). */
+	iface_resolve(&d->cfg);
+	gone = missing_iface(&d->cfg);
 	if (gone) {
 		if (!d->iface_missing)
 			log_warn("interface missing; not ready, retrying until it appears",
