@@ -56,13 +56,13 @@ _fluxlbd()
 	local cur prev words cword
 	_init_completion || return
 	case $prev in
-	-c|--config|--check-config) _filedir 'y?(a)ml'; return ;;
+	-c|--config|--check-config|--bird-config) _filedir 'y?(a)ml'; return ;;
 	--bpffs) _filedir -d; return ;;
 	--log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return ;;
 	--log-format) COMPREPLY=($(compgen -W "logfmt json" -- "$cur")); return ;;
 	--metrics-listen) return ;;
 	esac
-	COMPREPLY=($(compgen -W "-c --config --check-config --bpffs --metrics-listen --cleanup --log-level --log-format -h --help -V --version" -- "$cur"))
+	COMPREPLY=($(compgen -W "-c --config --check-config --bird-config --bpffs --metrics-listen --cleanup --log-level --log-format -h --help -V --version" -- "$cur"))
 }
 
 _fluxlb_registry()
