@@ -271,7 +271,7 @@ if command -v promtool >/dev/null; then
 else
 	skip metrics_pass_promtool_lint "promtool not installed"
 fi
-expect metric_vip_announced grep -q '^fluxlb_vip_announced{service="web",vip="10.100.0.1:80/tcp"} 1$' <<<"$m"
+expect metric_vip_announced grep -q '^fluxlb_vip_announced{vip_service="web",vip="10.100.0.1:80/tcp"} 1$' <<<"$m"
 
 # --- Traffic spreads over the nodes and reaches every backend ---------------
 out=$(in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$VIP" 80 120)

@@ -4,7 +4,11 @@
 its own name, so the client can tell which backend served it.
 Usage: httpd.py NAME [PORT] [HEALTH_FAIL_FILE]
 With HEALTH_FAIL_FILE, GET /health answers 503 while that file exists (every
-other path still answers 200): a failing health check on a working service."""
+other path still answers 200): a failing health check on a working service.
+With HTTPD_HEALTH_JSON_DIR in the environment, GET /health answers 200 with
+the content of $HTTPD_HEALTH_JSON_DIR/NAME.json (application/json, read at
+each request, so a test changes the load a backend reports by rewriting the
+file) while that file exists, like the platform's /health/detailed."""
 import http.server
 import os
 import socket
@@ -15,6 +19,18 @@ import time
 NAME = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 80
 HEALTH_FAIL_FILE = sys.argv[3] if len(sys.argv) > 3 else None
+HEALTH_JSON_DIR = os.environ.get("HTTPD_HEALTH_JSON_DIR")
+
+
+def health_json():
+    """The JSON health body to serve, or None."""
+    if not HEALTH_JSON_DIR:
+        return None
+    try:
+        with open(os.path.join(HEALTH_JSON_DIR, NAME + ".json"), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -28,8 +44,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        ctype = "text/plain"
+        if self.path == "/health":
+            js = health_json()
+            if js is not None:
+                body, ctype = js, "application/json"
         self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ struct server {
 	int fd;
 	uint16_t port;
 	atomic_int code; /* the status every answer carries */
+	atomic_int cpu;  /* body {"cpu_percent": cpu}; -1: none, -2: not JSON */
 	pthread_t thread;
 };
 
@@ -34,13 +36,17 @@ static void *serve(void *arg)
 	struct server *s = arg;
 
 	for (;;) {
-		char req[1024], ans[128];
-		int c = accept(s->fd, NULL, NULL), n;
+		char req[1024], ans[192], body[48] = "";
+		int c = accept(s->fd, NULL, NULL), n, cpu = atomic_load(&s->cpu);
 
 		if (c < 0)
 			return NULL;
-		n = snprintf(ans, sizeof(ans), "HTTP/1.0 %d X\r\nContent-Length: 0\r\n\r\n",
-			     atomic_load(&s->code));
+		if (cpu >= 0)
+			snprintf(body, sizeof(body), "{\"cpu_percent\": %d}", cpu);
+		else if (cpu == -2)
+			snprintf(body, sizeof(body), "not json");
+		n = snprintf(ans, sizeof(ans), "HTTP/1.0 %d X\r\nContent-Length: %zu\r\n\r\n%s",
+			     atomic_load(&s->code), strlen(body), body);
 		if (read(c, req, sizeof(req)) > 0 && write(c, ans, n) < 0)
 			n = 0;
 		close(c);
@@ -53,6 +59,7 @@ static bool server_start(struct server *s, int code)
 	socklen_t len = sizeof(a);
 
 	atomic_store(&s->code, code);
+	atomic_store(&s->cpu, -1);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) || listen(s->fd, 16) ||
 	    getsockname(s->fd, (struct sockaddr *)&a, &len))
@@ -105,6 +112,58 @@ static bool run_until(struct health *h, enum flb_be_health want, int *reported)
 			return true;
 	}
 	return false;
+}
+
+/* Runs h until the backend's load factor is want_pm (or 5 s pass). */
+static bool run_until_load(struct health *h, uint32_t want_pm, int *reported)
+{
+	uint64_t end = clock_ms() + 5000;
+
+	while (clock_ms() < end) {
+		struct pollfd p = { .fd = health_fd(h), .events = POLLIN };
+
+		poll(&p, 1, 20);
+		*reported += health_run(h, clock_ms());
+		if (health_load_pm(h, "web", &backend.addr) == want_pm)
+			return true;
+	}
+	return false;
+}
+
+TEST(load_factor_follows_the_body)
+{
+	struct health *h = health_new();
+	struct flb_service_cfg svc;
+	struct flb_config cfg;
+	struct server s;
+	int reported = 0;
+	uint64_t end;
+
+	if (!ASSERT_TRUE(h != NULL, "health_new") || !ASSERT_TRUE(server_start(&s, 200), "server"))
+		return;
+	make_config(&cfg, &svc, FLB_HC_HTTP, s.port);
+	ASSERT_OK(health_configure(h, &cfg), "configure without load_weights");
+	ASSERT_EQ(health_load_pm(h, "web", &backend.addr), 0u, "not load-weighted: 0");
+	svc.load = (struct flb_load_cfg){ .from = FLB_LOAD_CPU, .min_pm = 100, .max_pm = 1000,
+					  .steps = 10, .hysteresis_pm = 50, .interval_ms = 100 };
+	ASSERT_OK(health_configure(h, &cfg), "configure with load_weights");
+	ASSERT_EQ(health_load_pm(h, "web", &backend.addr), 1000u, "starts at max");
+	atomic_store(&s.cpu, 90);
+	ASSERT_TRUE(run_until_load(h, 100, &reported), "90 % cpu: factor 0.1");
+	ASSERT_TRUE(reported >= 1, "a factor change is reported like a health change");
+	atomic_store(&s.cpu, -2);
+	for (end = clock_ms() + 600; clock_ms() < end;) { /* several checks */
+		struct pollfd p = { .fd = health_fd(h), .events = POLLIN };
+
+		poll(&p, 1, 20);
+		health_run(h, clock_ms());
+	}
+	ASSERT_EQ(health_get(h, "web", &backend.addr), FLB_HEALTH_UP, "a bad body fails no check");
+	ASSERT_EQ(health_load_pm(h, "web", &backend.addr), 100u, "a bad body keeps the factor");
+	atomic_store(&s.cpu, 10);
+	ASSERT_TRUE(run_until_load(h, 900, &reported), "10 % cpu: factor 0.9");
+	health_free(h);
+	server_stop(&s);
 }
 
 TEST(http_rise_and_fall)

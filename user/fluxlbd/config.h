@@ -95,6 +95,23 @@ struct flb_source_cfg {
 	char password_file[256];/* etcd: that user's password, read at each login */
 };
 
+/* load_weights of a service (config_load.c, load_weight.h): scale each
+ * backend's weight by the load its HTTP health check reports. */
+enum flb_load_from {
+	FLB_LOAD_OFF = 0,	/* not load-weighted (default) */
+	FLB_LOAD_CPU,		/* body's cpu_percent: factor 1 - p / 100 */
+	FLB_LOAD_MEMORY,	/* body's memory_percent: factor 1 - p / 100 */
+	FLB_LOAD_WEIGHT,	/* body's weight (percent of the configured weight) */
+};
+
+struct flb_load_cfg {
+	enum flb_load_from from;
+	uint32_t min_pm, max_pm;	/* bounds of the factor, per mille: 100, 1000 */
+	uint32_t steps;			/* quantisation levels of the factor: 10 */
+	uint32_t hysteresis_pm;		/* beyond half a step, per mille: 50 */
+	uint32_t interval_ms;		/* at most one table change per interval: 10 s */
+};
+
 struct flb_backend_cfg {
 	struct flb_addr addr;
 	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
@@ -104,6 +121,8 @@ struct flb_backend_cfg {
 	bool down;		/* from a registry: critical (out of the table, flows re-steered) */
 	bool check_down;	/* our health check says DOWN: never parsed, set by the daemon
 				 * from health_get() before each reconcile (health as data) */
+	uint32_t load_pm;	/* load_weights factor (per mille) from the health checker,
+				 * set like check_down; 0 = not load-weighted */
 };
 
 struct flb_service_cfg {
@@ -114,6 +133,7 @@ struct flb_service_cfg {
 	uint32_t table_size;	/* prime Maglev table size; 0 = auto */
 	struct flb_health_cfg health; /* from defaults.health_check, then its own */
 	enum flb_on_unhealthy on_unhealthy; /* from defaults.on_unhealthy, then its own */
+	struct flb_load_cfg load;	/* load_weights; from OFF unless given */
 	char source_service[64];	/* registry service whose instances are the backends; "" = listed */
 	struct flb_backend_cfg *backends;
 	size_t n_backends;

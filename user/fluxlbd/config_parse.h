@@ -22,6 +22,8 @@ int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 /* Fills *hc from a health_check mapping on top of what *hc holds
  * (config_health.c). */
 int config_parse_health(struct yw_ctx *ctx, yaml_node_t *node, struct flb_health_cfg *hc);
+/* A load_weights mapping (config_load.c). */
+int config_parse_load(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 /* on_unhealthy: drain | reset (config_defaults.c). */
 int config_parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, enum flb_on_unhealthy *out);
 /* A duration in milliseconds within [min_ms, max_ms] (config_duration.c). */

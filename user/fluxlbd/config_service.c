@@ -18,6 +18,7 @@
  *	        port: 8080            # the backend's own port; default the service port
  *	    health_check: {...}       # see config_health.c
  *	    on_unhealthy: drain       # drain | reset (default: defaults.on_unhealthy)
+ *	    load_weights: {...}       # see config_load.c
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -306,6 +307,7 @@ static const struct yw_key service_keys[] = {
 	{ "table_size", 0, parse_table_size },
 	{ "health_check", 0, parse_health },
 	{ "on_unhealthy", 0, parse_on_unhealthy },
+	{ "load_weights", 0, config_parse_load },
 	{ "source_service", 0, parse_source_service },
 	{ "backends", 0, parse_backends },
 };
@@ -357,6 +359,16 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 		return yw_err(ctx, yw_map_get(ctx, map, "health_check") ?: map,
 			      "a port-less VIP needs health_check.port");
 	}
+	if (svc->load.from && svc->health.type != FLB_HC_HTTP) {
+		yw_push_key(ctx, "load_weights");
+		return yw_err(ctx, yw_map_get(ctx, map, "load_weights"),
+			      "needs an HTTP health_check (the load is read from its body)");
+	}
+	for (size_t i = 0; svc->load.from && i < svc->n_backends; i++)
+		if (svc->backends[i].weight > 100)
+			return yw_err_line(ctx, svc->backends[i].line,
+					   "weight %u: a service with load_weights takes weights 0..100 (docs/operating.md, Load-aware weights)",
+					   svc->backends[i].weight);
 	if (!svc->table_size)
 		return 0;
 	for (size_t i = 0; i < svc->n_backends; i++)

@@ -235,7 +235,8 @@ out:
 }
 
 /* Health as data: each backend of cfg carries what our checks say of it
- * (check_down) beside what the registry says (down), for the planner. */
+ * (check_down, and the load factor of a load-weighted service: load_pm)
+ * beside what the registry says (down), for the planner. */
 static void fill_health(struct daemon *d, struct flb_config *cfg)
 {
 	for (size_t s = 0; s < cfg->n_services; s++) {
@@ -246,10 +247,13 @@ static void fill_health(struct daemon *d, struct flb_config *cfg)
 		 * between services; a verdict that changes meanwhile is
 		 * posted and applied next. */
 		pthread_mutex_lock(&d->hlock);
-		for (size_t b = 0; b < svc->n_backends; b++)
+		for (size_t b = 0; b < svc->n_backends; b++) {
 			svc->backends[b].check_down = health_get(d->hc, svc->name,
 								 &svc->backends[b].addr) ==
 						      FLB_HEALTH_DOWN;
+			svc->backends[b].load_pm = svc->load.from ?
+				health_load_pm(d->hc, svc->name, &svc->backends[b].addr) : 0;
+		}
 		pthread_mutex_unlock(&d->hlock);
 	}
 }

@@ -17,6 +17,7 @@
 
 #include "health.h"
 #include "health_probe.h"
+#include "load_weight.h"
 #include "log.h"
 
 struct target {
@@ -29,6 +30,17 @@ struct target {
 	uint64_t checks_ok, checks_failed;
 	uint64_t next_ms, deadline_ms;
 	bool in_flight; /* a probe of this target is in h->probes */
+	struct flb_load_cfg load; /* the service's load_weights */
+	struct lw_backend lw;
+};
+
+/* The load_weights state of a service: its targets are t[first, first + n)
+ * (health_configure() lays them out service by service). */
+struct lw_group {
+	char service[64];
+	struct flb_load_cfg load;
+	struct lw_service lw;
+	size_t first, n;
 };
 
 struct health {
@@ -37,6 +49,8 @@ struct health {
 	size_t n;
 	struct target *restored; /* from health_restore(), until the next configure */
 	size_t n_restored;
+	struct lw_group *groups;
+	size_t n_groups;
 	uint32_t seed;
 };
 
@@ -71,6 +85,7 @@ void health_free(struct health *h)
 	probe_set_free(h->probes);
 	free(h->t);
 	free(h->restored);
+	free(h->groups);
 	free(h);
 }
 
@@ -87,7 +102,8 @@ static bool same_target(const struct target *a, const struct target *b)
 
 static bool same_check(const struct target *a, const struct target *b)
 {
-	return same_target(a, b) && !memcmp(&a->cfg, &b->cfg, sizeof(a->cfg));
+	return same_target(a, b) && !memcmp(&a->cfg, &b->cfg, sizeof(a->cfg)) &&
+	       !memcmp(&a->load, &b->load, sizeof(a->load));
 }
 
 int health_restore(struct health *h, const char *service, const struct flb_addr *a,
@@ -115,22 +131,44 @@ static void take_restored(const struct health *h, struct target *t)
 			t->state = h->restored[r].state;
 }
 
+/* A service's load_weights group over its targets from index first on; a
+ * service whose load_weights are unchanged keeps its rate-limit clock. */
+static void lw_group_new(const struct health *h, struct lw_group *g,
+			 const struct flb_service_cfg *svc, size_t first)
+{
+	snprintf(g->service, sizeof(g->service), "%s", svc->name);
+	g->load = svc->load;
+	g->first = first;
+	g->n = svc->n_backends;
+	for (size_t o = 0; o < h->n_groups; o++)
+		if (!strcmp(h->groups[o].service, g->service) &&
+		    !memcmp(&h->groups[o].load, &g->load, sizeof(g->load)))
+			g->lw = h->groups[o].lw;
+}
+
 int health_configure(struct health *h, const struct flb_config *cfg)
 {
 	struct target *next;
-	size_t n = 0, k = 0;
+	struct lw_group *groups;
+	size_t n = 0, k = 0, g = 0;
 
 	for (size_t s = 0; s < cfg->n_services; s++)
 		if (cfg->services[s].health.type != FLB_HC_NONE)
 			n += cfg->services[s].n_backends;
 	next = calloc(n + 1, sizeof(*next));
-	if (!next)
+	groups = calloc(cfg->n_services + 1, sizeof(*groups));
+	if (!next || !groups) {
+		free(next);
+		free(groups);
 		return -ENOMEM;
+	}
 	for (size_t s = 0; s < cfg->n_services; s++) {
 		const struct flb_service_cfg *svc = &cfg->services[s];
 
 		if (svc->health.type == FLB_HC_NONE)
 			continue;
+		if (svc->load.from)
+			lw_group_new(h, &groups[g++], svc, k);
 		for (size_t b = 0; b < svc->n_backends; b++, k++) {
 			struct target *t = &next[k];
 
@@ -141,6 +179,8 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 				  svc->backends[b].port ? svc->backends[b].port :
 							  svc->port;
 			t->cfg = svc->health;
+			t->load = svc->load;
+			lw_backend_init(&t->load, &t->lw);
 			take_restored(h, t);
 			for (size_t o = 0; o < h->n; o++) {
 				if (!same_check(&h->t[o], t))
@@ -151,6 +191,7 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 				t->checks_ok = h->t[o].checks_ok;
 				t->checks_failed = h->t[o].checks_failed;
 				t->next_ms = h->t[o].next_ms;
+				t->lw = h->t[o].lw;
 			}
 		}
 	}
@@ -159,6 +200,9 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 	free(h->t);
 	h->t = next;
 	h->n = n;
+	free(h->groups);
+	h->groups = groups;
+	h->n_groups = g;
 	free(h->restored);
 	h->restored = NULL;
 	h->n_restored = 0;
@@ -254,6 +298,64 @@ struct run {
 	bool changed;
 };
 
+/* A passing HTTP check of a load-weighted target: its body's load. A bad
+ * body keeps the factor in force; the first of a run of them is logged. */
+static void load_report(struct target *t, const char *body)
+{
+	char a[INET6_ADDRSTRLEN], q[96];
+	double v = 0;
+	int err = lw_parse_body(&t->load, body, &v);
+
+	if (!lw_report(&t->lw, err, v))
+		return;
+	addr_format(&t->addr, a, sizeof(a));
+	log_warn("load report unreadable; the backend keeps its weight",
+		 "service=%s backend=%s port=%u field=%s factor=%.3f body=%s", t->service, a,
+		 t->port, lw_from_name(t->load.from), t->lw.level_pm / 1000.0,
+		 log_quote(q, sizeof(q), body));
+}
+
+/* Moves the load levels of every load-weighted service that should move;
+ * true when one did (the tables are rebuilt). Each change is logged. */
+static bool load_levels(struct health *h, uint64_t now)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool changed = false;
+
+	for (size_t g = 0; g < h->n_groups; g++) {
+		struct lw_group *grp = &h->groups[g];
+		struct lw_backend *lw;
+
+		if (grp->first + grp->n > h->n || !grp->n)
+			continue;
+		lw = calloc(grp->n, sizeof(*lw));
+		if (!lw)
+			continue; /* evaluated again at the next run */
+		for (size_t i = 0; i < grp->n; i++)
+			lw[i] = h->t[grp->first + i].lw;
+		if (!lw_step(&grp->load, &grp->lw, lw, grp->n, now)) {
+			free(lw);
+			continue;
+		}
+		changed = true;
+		for (size_t i = 0; i < grp->n; i++) {
+			struct target *t = &h->t[grp->first + i];
+			bool moved = lw[i].level_pm != t->lw.level_pm;
+
+			t->lw = lw[i];
+			if (!moved)
+				continue;
+			addr_format(&t->addr, a, sizeof(a));
+			log_info("backend load weight changed",
+				 "service=%s backend=%s port=%u from=%.3f to=%.3f reason=\"%s=%.1f\"",
+				 t->service, a, t->port, t->lw.prev_pm / 1000.0,
+				 t->lw.level_pm / 1000.0, lw_from_name(t->load.from), t->lw.value);
+		}
+		free(lw);
+	}
+	return changed;
+}
+
 /* probe_done_fn: the probe is gone; its verdict is the target's. */
 static void on_probe(void *ctx, void *owner, const struct probe_result *r)
 {
@@ -269,6 +371,8 @@ static void on_probe(void *ctx, void *owner, const struct probe_result *r)
 	} else if (t->cfg.type == FLB_HC_HTTP) {
 		ok = r->status >= t->cfg.expect_min && r->status <= t->cfg.expect_max;
 		snprintf(why, sizeof(why), "unexpected HTTP status %ld", r->status);
+		if (ok && t->load.from)
+			load_report(t, r->body);
 	} else {
 		ok = true;
 	}
@@ -288,6 +392,7 @@ bool health_run(struct health *h, uint64_t now)
 		if (!t->in_flight && now >= t->next_ms)
 			run.changed |= start(h, t, now);
 	}
+	run.changed |= load_levels(h, now);
 	return run.changed;
 }
 
@@ -299,6 +404,17 @@ enum flb_be_health health_get(void *hp, const char *service, const struct flb_ad
 		if (!strcmp(h->t[i].service, service) && !addr_cmp(&h->t[i].addr, a))
 			return h->t[i].state;
 	return FLB_HEALTH_UNKNOWN;
+}
+
+uint32_t health_load_pm(void *hp, const char *service, const struct flb_addr *a)
+{
+	const struct health *h = hp;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (h->t[i].load.from && !strcmp(h->t[i].service, service) &&
+		    !addr_cmp(&h->t[i].addr, a))
+			return h->t[i].lw.level_pm;
+	return 0;
 }
 
 void health_publish(const struct health *h, struct flb_status *st)
@@ -321,8 +437,13 @@ void health_publish(const struct health *h, struct flb_status *st)
 			b->health = h->t[i].state;
 			b->checks_ok = h->t[i].checks_ok;
 			b->checks_failed = h->t[i].checks_failed;
+			b->load_bad_reports = h->t[i].lw.bad_reports;
 		}
 	}
+	for (size_t j = 0; j < st->n_vips; j++)
+		for (size_t g = 0; g < h->n_groups; g++)
+			if (!strcmp(h->groups[g].service, st->vips[j].service))
+				st->vips[j].load_changes = h->groups[g].lw.changes;
 	pthread_mutex_unlock(&st->lock);
 	free(addr);
 }

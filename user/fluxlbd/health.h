@@ -11,6 +11,11 @@
  * of DOWN survives a restart: the daemon saves it (persist.c) and hands
  * it back with health_restore() before the first health_configure(), so
  * such a backend starts DOWN and needs `rise` successes to serve again.
+ * A passing HTTP check of a load-weighted service (load_weights) also
+ * carries the load its body reports; health_run() moves the backends'
+ * factors (load_weight.h: hysteresis, one change per interval) and counts
+ * that as a change, so the tables follow. Factors start at max and are
+ * not saved across restarts.
  */
 #ifndef FLB_HEALTH_H
 #define FLB_HEALTH_H
@@ -49,6 +54,9 @@ bool health_run(struct health *h, uint64_t now_ms);
 /* The health of one backend of a service; h is the struct health. The
  * daemon copies it into the desired state (flb_backend_cfg.check_down). */
 enum flb_be_health health_get(void *h, const char *service, const struct flb_addr *a);
+/* The load_weights factor (per mille) of one backend of a service, for
+ * flb_backend_cfg.load_pm; 0 when the service is not load-weighted. */
+uint32_t health_load_pm(void *h, const char *service, const struct flb_addr *a);
 /* Copies state and result counters into st->backends (matching service and address). */
 void health_publish(const struct health *h, struct flb_status *st);
 

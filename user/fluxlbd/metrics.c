@@ -283,6 +283,19 @@ static void render_backend_status(const struct flb_status *st, struct metrics_bu
 	for (size_t i = 0; i < st->n_backends; i++)
 		sample(b, "fluxlb_backend_weight", u64s(v, st->backends[i].weight), "vip_service",
 		       st->backends[i].service, "backend", st->backends[i].address, NULL);
+	family(b, "fluxlb_backend_effective_weight", "gauge",
+	       "Weight of the backend in the service's table now: 0 when down, the configured "
+	       "weight scaled by its load factor (in hundredths) under load_weights.");
+	for (size_t i = 0; i < st->n_backends; i++)
+		sample(b, "fluxlb_backend_effective_weight",
+		       u64s(v, st->backends[i].effective_weight), "vip_service",
+		       st->backends[i].service, "backend", st->backends[i].address, NULL);
+	family(b, "fluxlb_backend_load_reports_bad_total", "counter",
+	       "load_weights health bodies that could not be read (the weight was kept).");
+	for (size_t i = 0; i < st->n_backends; i++)
+		sample(b, "fluxlb_backend_load_reports_bad_total",
+		       u64s(v, st->backends[i].load_bad_reports), "vip_service",
+		       st->backends[i].service, "backend", st->backends[i].address, NULL);
 	family(b, "fluxlb_backend_health_checks_total", "counter",
 	       "Health checks of the backend by result (ok, failed).");
 	for (size_t i = 0; i < st->n_backends; i++) {
@@ -308,6 +321,7 @@ static uint64_t vip_rebuilds(const struct flb_status_vip *x) { return x->rebuild
 static uint64_t vip_last_changed(const struct flb_status_vip *x) { return x->last_changed; }
 static uint64_t vip_excess_total(const struct flb_status_vip *x) { return x->excess_total; }
 static uint64_t vip_panic(const struct flb_status_vip *x) { return x->panic; }
+static uint64_t vip_load_changes(const struct flb_status_vip *x) { return x->load_changes; }
 
 static const struct {
 	const char *name, *type, *help;
@@ -324,6 +338,9 @@ static const struct {
 	  "(a perfect consistent hash moves none).", vip_excess_total },
 	{ "fluxlb_vip_panic", "gauge",
 	  "1 while too few backends are healthy and the VIP routes to all of them.", vip_panic },
+	{ "fluxlb_vip_load_weight_changes_total", "counter",
+	  "Changes of load_weights factors applied to the service (each rebuilds the VIP's table).",
+	  vip_load_changes },
 };
 
 static void render_vip_status(const struct flb_status *st, struct metrics_buf *b)
@@ -417,7 +434,7 @@ static void render_announce(const struct flb_status *st, struct metrics_buf *b)
 	family(b, "fluxlb_vip_announced", "gauge",
 	       "1 when the VIP's address is announced by this node, 0 when withdrawn.");
 	for (size_t i = 0; i < st->n_vips; i++)
-		sample(b, "fluxlb_vip_announced", st->vips[i].announced ? "1" : "0", "service",
+		sample(b, "fluxlb_vip_announced", st->vips[i].announced ? "1" : "0", "vip_service",
 		       st->vips[i].service, "vip", st->vips[i].vip, NULL);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "load_weight.h"
 #include "plan.h"
 #include "plan_ops.h"
 
@@ -188,7 +189,8 @@ static uint32_t id_of(struct plan *p, struct be_index *x, const struct flb_addr 
 
 /* Effective weights: health-down backends get 0, unless too few are healthy
  * (panic: then every configured backend serves). Down is the registry's
- * word (down) or our own check's (check_down). */
+ * word (down) or our own check's (check_down). A load-weighted backend's
+ * weight is scaled by its load factor (load_pm, load_weight.h). */
 static void plan_weights(const struct flb_config *cfg, size_t s, struct plan *p)
 {
 	const struct flb_service_cfg *svc = &cfg->services[s];
@@ -203,7 +205,7 @@ static void plan_weights(const struct flb_config *cfg, size_t s, struct plan *p)
 			continue;
 		total++;
 		healthy += !down;
-		ps->weights[b] = down ? 0 : be->weight;
+		ps->weights[b] = down ? 0 : lw_weight(be->weight, be->load_pm);
 	}
 	ps->panic = total && healthy * 100 < (size_t)cfg->panic_percent * total;
 	if (ps->panic)

@@ -193,6 +193,7 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 			addr_format(&svc->backends[b].addr, o->address, sizeof(o->address));
 			o->backend_id = id;
 			o->weight = svc->backends[b].weight;
+			o->effective_weight = ps->weights[b];
 			o->admin = ps->weights[b] ? FLB_ADMIN_ACTIVE :
 				   svc->backends[b].weight ? FLB_ADMIN_DOWN : FLB_ADMIN_DRAINING;
 			o->drain_started_ns = r->s.drain_start[id];

@@ -43,6 +43,8 @@ struct flb_status_backend {
 	uint64_t checks_ok, checks_failed; /* health-check results so far */
 	uint64_t drain_started_ns;         /* CLOCK_MONOTONIC; 0 when not draining */
 	long flows;             /* conntrack entries at the last count; -1 unknown */
+	uint32_t effective_weight; /* the weight in the table (health, panic, load) */
+	uint64_t load_bad_reports; /* load_weights bodies that could not be read */
 };
 
 struct flb_status_vip {
@@ -57,6 +59,7 @@ struct flb_status_vip {
 	uint64_t excess_total;  /* sum of last_excess over all rebuilds */
 	bool panic;             /* too few healthy backends: routing to all */
 	bool announced;         /* its address is announced (announce.h) */
+	uint64_t load_changes;  /* load_weights level changes (each rebuilds the table) */
 };
 
 struct flb_status {
