@@ -208,6 +208,17 @@ TEST(file_vip_must_be_the_services)
 		desired_free(&eff);
 	}
 	desired_free(&prev);
+	/* Served with the defaults before the entry was added: kept as it was. */
+	v.svc[0].n = 3;
+	config_free(&cg);
+	if (!load(HDR "services: []\n", &cg) || !ASSERT_OK(desired_build(&cg, &v, &prev), "defaults"))
+		goto out;
+	if (ASSERT_OK(desired_build_from(&cb, &v, &prev, &eff, &rep), "mismatch after defaults")) {
+		web = svc_of(&eff, "default/web:http");
+		ASSERT_TRUE(vip_is(web, "10.100.0.1") && !svc_of(&eff, "web"), "the Service keeps its defaults entry");
+		desired_free(&eff);
+	}
+	desired_free(&prev);
 out:
 	config_free(&cg);
 	config_free(&cb);

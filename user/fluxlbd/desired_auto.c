@@ -92,7 +92,8 @@ static int override(struct flb_service_cfg *f, const struct src_view *view, bool
 	}
 	used[d - view->svc] = true;
 	if (f->vip.family && addr_cmp(&f->vip, &d->vip)) {
-		const struct flb_service_cfg *old = by_name(prev, f->name);
+		/* What served it last: this entry, or the Service with the defaults. */
+		const struct flb_service_cfg *old = by_name(prev, f->name) ?: by_name(prev, d->name);
 
 		addr_format(&f->vip, want, sizeof(want));
 		addr_format(&d->vip, have, sizeof(have));
