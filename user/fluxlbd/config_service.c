@@ -8,7 +8,8 @@
  *
  *	services:                     # 0..1024
  *	  - name: web                 # [A-Za-z0-9_.-]{1,63}, unique
- *	    vip: 10.100.0.1           # unique with port and protocol
+ *	    vip: 10.100.0.1           # unique with port and protocol; optional for a
+ *	                              # kubernetes source_service (the Service's VIP)
  *	    port: 80                  # 0 or absent: every port
  *	    protocol: tcp             # tcp | udp
  *	    table_size: auto          # auto | prime in 251..1048573

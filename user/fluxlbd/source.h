@@ -9,7 +9,9 @@
  *
  * Kinds: consul (the Consul HTTP API with blocking queries; works against
  * Consul and fluxlb-registry), etcd (watches fluxlb-registry's keys) and
- * kubernetes (Services and EndpointSlices, source_kubernetes.h).
+ * kubernetes (Services and EndpointSlices, source_kubernetes.h), which also
+ * publishes the services to serve (discovered: VIP, port, protocol and
+ * instances) that no configured name asked for.
  */
 #ifndef FLB_SOURCE_H
 #define FLB_SOURCE_H
