@@ -302,3 +302,25 @@ out:
 	free(vips);
 	k8s_store_free(&st);
 }
+
+TEST(entry_without_port_for_a_multi_port_service_is_refused)
+{
+	static const char yaml[] = HDR "services:\n  - {name: web, source_service: default/web}\n";
+	struct src_service all[4] = { { .name = "default/web", .known = true } };
+	struct flb_config cfg, eff;
+	struct src_view v;
+
+	if (!load(yaml, &cfg))
+		return;
+	view_init(&v);
+	memcpy(all + 1, disc, sizeof(disc));
+	v.svc = all;
+	v.n = 4;
+	if (ASSERT_OK(desired_build(&cfg, &v, &eff), "build")) {
+		ASSERT_TRUE(!svc_of(&eff, "web"), "which port is unknown: refused");
+		ASSERT_TRUE(svc_of(&eff, "default/web:http") && svc_of(&eff, "default/web:dns"),
+			    "both ports served with the defaults");
+		desired_free(&eff);
+	}
+	config_free(&cfg);
+}
