@@ -232,15 +232,16 @@ else
 fi
 
 # The kubernetes-source component: its ConfigMap (the kubernetes source with
-# an address pool) through the daemon's parser, the RBAC the status writer
+# an address pool and services: [], every Service discovered) through the daemon's parser, the RBAC the status writer
 # needs, NODE_NAME for the Lease holder, and the example Services.
 mkdir -p "$TMP/extra/k8s-cfg"
 if check_config "$TMP/extra/k8s-source.yaml" "$TMP/extra/k8s-cfg" >"$TMP/extra/k8s-cfg/out" 2>&1 &&
 	[ -z "$(cat "$TMP/extra/k8s-cfg/stripped")" ] && grep -q 'type: kubernetes' "$TMP/extra/k8s-cfg/fluxlbd.yaml" &&
-	grep -q 'address_pool' "$TMP/extra/k8s-cfg/fluxlbd.yaml"; then
-	pass component_configmap_kubernetes_source_with_pool_valid
+	grep -q 'address_pool' "$TMP/extra/k8s-cfg/fluxlbd.yaml" &&
+	grep -q '^services: \[\]' "$TMP/extra/k8s-cfg/fluxlbd.yaml"; then
+	pass component_configmap_kubernetes_source_with_pool_and_no_services_valid
 else
-	fail component_configmap_kubernetes_source_with_pool_valid "$(cat "$TMP/extra/k8s-cfg/out"; echo "keys fluxlbd refused: $(cat "$TMP/extra/k8s-cfg/stripped")")"
+	fail component_configmap_kubernetes_source_with_pool_and_no_services_valid "$(cat "$TMP/extra/k8s-cfg/out"; echo "keys fluxlbd refused: $(cat "$TMP/extra/k8s-cfg/stripped")")"
 fi
 out=$("$PY" - "$TMP/extra/k8s-source.yaml" <<'PY' 2>&1
 import sys, yaml

@@ -8,7 +8,8 @@
  *
  *	services:                     # 0..1024
  *	  - name: web                 # [A-Za-z0-9_.-]{1,63}, unique
- *	    vip: 10.100.0.1           # unique with port and protocol
+ *	    vip: 10.100.0.1           # unique with port and protocol; optional for a
+ *	                              # kubernetes source_service (the Service's VIP)
  *	    port: 80                  # 0 or absent: every port
  *	    protocol: tcp             # tcp | udp
  *	    table_size: auto          # auto | prime in 251..1048573
@@ -301,7 +302,7 @@ static int parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 /* Table order is parse order: backends read the port parsed before them. */
 static const struct yw_key service_keys[] = {
 	{ "name", YW_REQUIRED, parse_name },
-	{ "vip", YW_REQUIRED, parse_vip },
+	{ "vip", 0, parse_vip },	/* required but with kubernetes (check_service) */
 	{ "port", 0, parse_port },
 	{ "protocol", 0, parse_protocol },
 	{ "table_size", 0, parse_table_size },
@@ -320,6 +321,14 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 	char vip[VIP_NAME_STRLEN];
 	size_t active = 0;
 
+	/* A kubernetes Service's entry may leave the VIP to the Service. */
+	bool k8s_vip = svc->source_service[0] && cfg->source.type == FLB_SRC_KUBERNETES &&
+		       !yw_map_get(ctx, map, "vip");
+
+	if (!k8s_vip && !yw_map_get(ctx, map, "vip")) {
+		yw_push_key(ctx, "vip");
+		return yw_err(ctx, map, "missing required key");
+	}
 	for (size_t i = 0; i < idx; i++) {
 		const struct flb_service_cfg *o = &cfg->services[i];
 
@@ -330,7 +339,7 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 				      svc->name, o->line);
 		}
 		/* A port-less VIP and a VIP with a port may share an address. */
-		if (addr_cmp(&o->vip, &svc->vip) || o->port != svc->port ||
+		if (k8s_vip || addr_cmp(&o->vip, &svc->vip) || o->port != svc->port ||
 		    o->proto != svc->proto)
 			continue;
 		vip_name_parts(&svc->vip, svc->port, svc->proto, vip, sizeof(vip));
@@ -354,7 +363,7 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 			      "a service takes its backends from source_service \"%s\" or lists them, not both",
 			      svc->source_service);
 	}
-	if (svc->health.type != FLB_HC_NONE && !svc->health.port && !svc->port) {
+	if (svc->health.type != FLB_HC_NONE && !svc->health.port && !svc->port && !k8s_vip) {
 		yw_push_key(ctx, "health_check");
 		return yw_err(ctx, yw_map_get(ctx, map, "health_check") ?: map,
 			      "a port-less VIP needs health_check.port");

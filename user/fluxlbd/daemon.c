@@ -293,7 +293,10 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 static int refresh(struct daemon *d, const struct flb_config *cfg, const char *why)
 {
 	struct flb_config eff;
-	int err = desired_build(cfg, d->src ? &d->view : NULL, &eff);
+	struct desired_report rep = {};
+	int err = desired_build_from(cfg, d->src ? &d->view : NULL, d->applied ? &d->eff : NULL, &eff, &rep);
+
+	desired_count(&rep);
 
 	if (err == -EAGAIN) {
 		log_info("waiting for the registry before applying", "why=\"%s\"", why);

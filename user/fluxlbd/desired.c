@@ -65,9 +65,11 @@ static int validate(struct flb_config *eff)
 	return ret;
 }
 
-int desired_build(const struct flb_config *cfg, const struct src_view *view,
-		  struct flb_config *eff)
+int desired_build_from(const struct flb_config *cfg, const struct src_view *view,
+		       const struct flb_config *prev, struct flb_config *eff, struct desired_report *rep)
 {
+	int derr;
+
 	*eff = *cfg;
 	eff->services = calloc(cfg->n_services + 1, sizeof(*eff->services));
 	if (!eff->services)
@@ -98,7 +100,23 @@ int desired_build(const struct flb_config *cfg, const struct src_view *view,
 			return err;
 		}
 	}
+	derr = desired_discovered(cfg, view, prev, eff, rep);
+	if (derr) {
+		desired_free(eff);
+		return derr;
+	}
 	return validate(eff);
+}
+
+int desired_build(const struct flb_config *cfg, const struct src_view *view,
+		  struct flb_config *eff)
+{
+	return desired_build_from(cfg, view, NULL, eff, NULL);
+}
+
+int desired_fill(struct flb_service_cfg *svc, const struct src_service *src)
+{
+	return fill(svc, src);
 }
 
 void desired_free(struct flb_config *eff)

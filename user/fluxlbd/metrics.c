@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desired.h"
 #include "etcd.h"
 #include "flb_version.h"
 #include "k8s_status.h"
@@ -476,6 +477,7 @@ static void render_daemon_status(const struct flb_status *st, struct metrics_buf
 		       "tls", NULL);
 		sample(b, "fluxlb_etcd_failures_total", u64s(v, etcd_failures(ETCD_FAIL_AUTH)), "kind",
 		       "auth", NULL);
+		desired_metrics(b); /* kubernetes only: file entries refused for their vip */
 	}
 
 	if (st->announce_on)

@@ -184,7 +184,7 @@ void source_publish(struct source *s, const char *service, struct src_instance *
 	for (size_t i = 0; i < s->view.n; i++) {
 		struct src_service *v = &s->view.svc[i];
 
-		if (strcmp(v->name, service))
+		if (v->discovered || strcmp(v->name, service))
 			continue;
 		changed = !v->known || v->n != n || memcmp(v->inst, inst, n * sizeof(*inst));
 		if (changed) {
@@ -200,6 +200,50 @@ void source_publish(struct source *s, const char *service, struct src_instance *
 	free(inst);
 	if (changed) {
 		log_info("registry view changed", "service=%s instances=%zu", service, n);
+		wake(s);
+	}
+}
+
+static bool same_discovered(const struct src_service *a, const struct src_service *b)
+{
+	return !strcmp(a->name, b->name) && !addr_cmp(&a->vip, &b->vip) && a->port == b->port &&
+	       a->proto == b->proto && a->n == b->n && !memcmp(a->inst, b->inst, a->n * sizeof(*a->inst));
+}
+
+void source_publish_discovered(struct source *s, struct src_service *svc, size_t n)
+{
+	struct src_service *grown = NULL;
+	size_t old, first = s->n_names;
+	bool changed;
+
+	for (size_t i = 0; i < n; i++) {
+		svc[i].discovered = svc[i].known = true;
+		qsort(svc[i].inst, svc[i].n, sizeof(*svc[i].inst), cmp_inst);
+	}
+	pthread_mutex_lock(&s->lock);
+	old = s->view.n - first;
+	changed = !s->view.discovered_known || old != n;
+	for (size_t i = 0; i < n && !changed; i++)
+		changed = !same_discovered(&s->view.svc[first + i], &svc[i]);
+	if (changed)
+		grown = realloc(s->view.svc, (first + n + 1) * sizeof(*grown));
+	if (grown) {
+		for (size_t i = first; i < first + old; i++)
+			free(grown[i].inst);
+		memcpy(grown + first, svc, n * sizeof(*svc));
+		s->view.svc = grown;
+		s->view.n = first + n;
+		s->view.discovered_known = true;
+		s->view.version++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!grown) {
+		for (size_t i = 0; i < n; i++)
+			free(svc[i].inst);
+	}
+	free(svc);
+	if (grown) {
+		log_info("discovered services changed", "services=%zu", n);
 		wake(s);
 	}
 }

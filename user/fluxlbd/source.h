@@ -9,7 +9,9 @@
  *
  * Kinds: consul (the Consul HTTP API with blocking queries; works against
  * Consul and fluxlb-registry), etcd (watches fluxlb-registry's keys) and
- * kubernetes (Services and EndpointSlices, source_kubernetes.h).
+ * kubernetes (Services and EndpointSlices, source_kubernetes.h), which also
+ * publishes the services to serve (discovered: VIP, port, protocol and
+ * instances) that no configured name asked for.
  */
 #ifndef FLB_SOURCE_H
 #define FLB_SOURCE_H
@@ -36,6 +38,13 @@ struct src_service {
 	bool known;              /* the registry answered for it at least once */
 	struct src_instance *inst;
 	size_t n;
+	/* Discovered services (kubernetes): the source says what to serve,
+	 * not only its backends. name is "<namespace>/<service>:<port>", the
+	 * port being the Service port's name, else its number. */
+	bool discovered;
+	struct flb_addr vip;
+	uint16_t port;
+	uint8_t proto;           /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
 struct src_view {
@@ -43,6 +52,7 @@ struct src_view {
 	size_t n;
 	uint64_t version;        /* bumps on every change */
 	bool up;                 /* the last attempt reached the registry */
+	bool discovered_known;   /* the discovered set was published at least once */
 };
 
 struct source;
@@ -61,6 +71,11 @@ void src_view_free(struct src_view *v);
 /* Replaces one service's instances (takes ownership of inst) and signals
  * the daemon when they differ from the last ones. */
 void source_publish(struct source *s, const char *service, struct src_instance *inst, size_t n);
+/* Replaces the whole set of discovered services (entries with
+ * .discovered; takes ownership of svc and of each inst) and signals the
+ * daemon when it differs from the last one. Only a complete answer may be
+ * published: an outage publishes nothing, so the last set keeps serving. */
+void source_publish_discovered(struct source *s, struct src_service *svc, size_t n);
 /* Records whether the registry was reachable; logs transitions. */
 void source_set_up(struct source *s, bool up, const char *why);
 /* True once source_stop() was called: threads must return. */

@@ -4,7 +4,8 @@
  * the API's protocol (list, then ?watch=1&resourceVersion=RV&
  * allowWatchBookmarks=true, a chunked stream of one JSON event per line),
  * one thread per kind, into the store of source_kubernetes_model.c, and
- * publish the configured services' instances whenever either kind changed.
+ * publish the configured services' instances and the discovered services
+ * (every Service of our class with a VIP) whenever either kind changed.
  * 410 Gone, as an HTTP status or as an ERROR event, lists again; any other
  * failure (401/403, refused, dropped or stalled stream) backs off 0.5 s
  * doubling to 8 s and keeps the last view, as every source does (source.h).
@@ -62,7 +63,18 @@ static const char *const kind_path[K8S_KINDS] = {
 };
 static const char *const kind_name[K8S_KINDS] = { "services", "endpointslices" };
 
-/* Publishes every configured name; k->lock held. */
+/* Every Service of our class with a served VIP is served, named or not
+ * in the file (k8s_discover()); k->lock held. */
+static void publish_discovered(struct k8s *k, const struct k8s_vip *vips, size_t nv)
+{
+	struct src_service *d;
+	size_t n;
+
+	if (!k8s_discover(&k->store, k->cfg.lb_class, vips, nv, &d, &n))
+		source_publish_discovered(k->s, d, n);
+}
+
+/* Publishes every configured name and the discovered services; k->lock held. */
 static void publish_all(struct k8s *k)
 {
 	struct k8s_vip *vips;
@@ -89,6 +101,7 @@ static void publish_all(struct k8s *k)
 		strcpy(k->why[i], why);
 		source_publish(k->s, k->names[i], inst, n);
 	}
+	publish_discovered(k, vips, nv);
 	free(vips);
 }
 

@@ -68,6 +68,16 @@ struct k8s_vip;
 int k8s_instances_at(const struct k8s_store *st, const char *class, const struct k8s_vip *vips, size_t n_vips,
 		     const char *source_service, struct src_instance **out, size_t *n, char *why, size_t why_len);
 
+/* Every Service of our class with a served VIP (k8s_vip_served()), one
+ * discovered service per TCP or UDP Service port (source.h): name
+ * "<namespace>/<service>:<port name, else number>", the VIP, the port, the
+ * protocol and the instances k8s_instances_at() gives for that name.
+ * Ports whose name would not fit are skipped. Order: vips' order, then the
+ * Service's ports. *out (caller frees each inst, then *out), *n. 0 or
+ * -ENOMEM (nothing to free then). */
+int k8s_discover(const struct k8s_store *st, const char *class, const struct k8s_vip *vips, size_t n_vips,
+		 struct src_service **out, size_t *n);
+
 /* How to reach and authenticate to the API server: from the source's
  * configuration (in-cluster service-account files by default) or from a
  * kubeconfig (source_kubernetes_config.c). *_data are PEM texts decoded
