@@ -65,6 +65,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_LIB  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
 .PHONY: all deps demo test test-unit test-bpf test-e2e bench fuzz image install uninstall clean help
+.PHONY: man deb
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(TEST_BINS) $(TEST_PROGS)
@@ -78,6 +79,8 @@ help:
 	@echo 'make bench      benchmarks against baselines in the same run (root; ~2 min)'
 	@echo 'make fuzz       10^6 hostile frames through the balancer (FLB_FUZZ_SEED=...)'
 	@echo 'make install    programs, systemd units, example config, manual (PREFIX, SYSCONFDIR, DESTDIR)'
+	@echo 'make man        man pages fluxlbd(8), fluxlb(8), fluxlb-registry(8) from the --help texts'
+	@echo 'make deb        the Debian package build/fluxlb_<version>_<arch>.deb'
 	@echo 'make image      the container image (needs a Docker engine)'
 	@echo 'make clean      remove build/'
 	@echo 'options: V=1 (show commands), SAN=1 (ASan/UBSan)'
@@ -160,9 +163,25 @@ $(BUILD)/bpf $(BUILD)/skel:
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-install: $(BINS) $(BPF_OBJS)
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+MANS := $(patsubst %,$(BUILD)/man/%.8,$(notdir $(BINS)))
+# Without help2man (scripts/install-deps.sh), install goes on without them.
+INSTALL_MANS := $(if $(shell command -v help2man 2>/dev/null),$(MANS))
+man: $(MANS)
+$(BUILD)/man/%.8: $(BUILD)/bin/% dist/man/%.h2m scripts/gen-man.sh
+	$(call msg,MAN,$@)
+	$(Q)scripts/gen-man.sh $< dist/man/$*.h2m $@
+install: $(BINS) $(BPF_OBJS) $(INSTALL_MANS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/fluxlb/bpf \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/fluxlb $(DESTDIR)$(SYSCONFDIR)/fluxlb
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/fluxlb $(DESTDIR)$(SYSCONFDIR)/fluxlb \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(if $(INSTALL_MANS),install -m 0644 $(INSTALL_MANS) $(DESTDIR)$(MANDIR)/man8/,@echo "make install: no help2man, no man pages" >&2)
+	install -m 0644 dist/completion/fluxlb.bash $(DESTDIR)$(BASHCOMPDIR)/fluxlb
+	ln -sf fluxlb $(DESTDIR)$(BASHCOMPDIR)/fluxlbd
+	ln -sf fluxlb $(DESTDIR)$(BASHCOMPDIR)/fluxlb-registry
+	install -m 0644 dist/completion/_fluxlb $(DESTDIR)$(ZSHCOMPDIR)/_fluxlb
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/fluxlb/bpf/
 	for u in deploy/systemd/*.service.in; do \
@@ -177,6 +196,20 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/fluxlb $(DESTDIR)$(PREFIX)/share/doc/fluxlb
 	rm -f $(DESTDIR)$(UNITDIR)/fluxlbd.service $(DESTDIR)$(UNITDIR)/fluxlb-registry.service
 	rm -f $(DESTDIR)$(SYSCONFDIR)/fluxlb/fluxlbd.yaml.example
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MANS)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,fluxlb fluxlbd fluxlb-registry) $(DESTDIR)$(ZSHCOMPDIR)/_fluxlb
+
+# The Debian package: `make install` staged with PREFIX=/usr, then
+# dpkg-deb (dist/debian/: control template, maintainer scripts).
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_VERSION := $(shell echo '$(VERSION)' | sed -E 's/^v([0-9]+\.)/\1/; /^[0-9]+\./!s/^/0.1+g/; s/-dirty$$/+dirty/; s/-/+/g')
+DEB := $(BUILD)/fluxlb_$(DEB_VERSION)_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): $(BINS) $(BPF_OBJS) $(MANS) dist/debian/control.in dist/debian/postinst dist/debian/prerm dist/debian/postrm
+	$(call msg,DEB,$@)
+	$(Q)rm -rf $(BUILD)/deb && $(MAKE) --no-print-directory -s install DESTDIR=$(CURDIR)/$(BUILD)/deb \
+		PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system
+	$(Q)scripts/mkdeb.sh $(BUILD)/deb $(DEB_VERSION) $(DEB_ARCH) $@
 
 IMAGE ?= fluxlb:$(VERSION)
 image:

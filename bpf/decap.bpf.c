@@ -2,10 +2,15 @@
 /*
  * Decapsulation for backend hosts, attached at XDP on the host's NIC: an
  * IPv4-in-IPv4, IPv6-in-IPv6 or IPv4-in-IPv6 packet (RFC 2003, RFC 2473)
- * whose outer destination is one of this host's
- * addresses (flb_dcp_addrs, filled by `fluxlb decap attach`) loses its outer header and goes up the stack as the client's
- * original packet, addressed to the VIP (which the host has on a loopback).
- * Needed because this kernel has no ipip module; also cheaper than one.
+ * whose outer destination is one of this host's addresses (flb_dcp_addrs,
+ * filled by `fluxlb decap attach` or fluxlbd's node role) loses its outer
+ * header and goes up the stack as the client's original packet, addressed
+ * to the VIP (which the host has on a loopback). Needed because this kernel
+ * has no ipip module; also cheaper than one.
+ * On a node whose pods are backends (docs/pods.md), a tunnel packet whose
+ * outer destination is a local pod with an flb_node_nat entry for its inner
+ * VIP:port also loses its outer header, and its inner destination becomes
+ * pod:target port (bpf/nat.h); the node's stack forwards it to the pod.
  * Everything else passes unchanged.
  */
 #include <stdbool.h>
@@ -19,12 +24,13 @@
 
 #include "flb_abi.h"
 #include "flb_reasons.h"
+#include "nat.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FLB_R_MAX);
+	__uint(max_entries, FLB_R_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } flb_dcp_reasons SEC(".maps");
@@ -54,7 +60,7 @@ static __always_inline bool is_local(const struct iphdr *ip)
 /* Removes hlen bytes of outer header after the Ethernet header; the MACs
  * move up against the inner header, which has the given ethertype. */
 static __always_inline int strip(struct xdp_md *ctx, struct ethhdr *eth, void *inner, __u32 hlen,
-				 __be16 proto)
+				 __be16 proto, __u32 reason)
 {
 	struct ethhdr *neth = inner - sizeof(*neth);
 
@@ -63,7 +69,28 @@ static __always_inline int strip(struct xdp_md *ctx, struct ethhdr *eth, void *i
 	neth->h_proto = proto;
 	if (bpf_xdp_adjust_head(ctx, hlen))
 		return count_reason(FLB_R_DECAP_BAD, XDP_DROP);
-	return count_reason(FLB_R_DECAP_OK, XDP_PASS);
+	return count_reason(reason, XDP_PASS);
+}
+
+/* Not for this host: for a local pod when flb_node_nat says so. A pod
+ * receives its own family only (flb_node_nat's key has one family): IPv4
+ * inside IPv6 to an address that is not ours is not for us. */
+static __always_inline int to_pod(struct xdp_md *ctx, struct ethhdr *eth, void *inner, void *end,
+				  __u32 hlen, bool inner6, bool outer6, const __be32 *pod)
+{
+	int v;
+
+	if (inner6 != outer6)
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	v = inner6 ? nat6(inner, end, pod) : nat4(inner, end, pod);
+	if (v == NAT_NONE)
+		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+	if (v == NAT_BAD)
+		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
+	if (v == NAT_NO_FLOW)
+		return count_reason(FLB_R_DNAT_NO_FLOW, XDP_DROP);
+	return strip(ctx, eth, inner, hlen, bpf_htons(inner6 ? ETH_P_IPV6 : ETH_P_IP),
+		     FLB_R_DECAP_DNAT);
 }
 
 /* IPv6 outer header (no extension headers) carrying IPv6 (41) or IPv4 (4). */
@@ -86,9 +113,11 @@ static __always_inline int decap6(struct xdp_md *ctx, struct ethhdr *eth, void *
 		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
 	__builtin_memcpy(key.addr, &ip6->daddr, 16);
 	if (!bpf_map_lookup_elem(&flb_dcp_addrs, &key))
-		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
+		return to_pod(ctx, eth, inner, end, sizeof(*ip6), ip6->nexthdr == IPPROTO_IPV6,
+			      true, key.addr);
 	return strip(ctx, eth, inner, sizeof(*ip6),
-		     bpf_htons(ip6->nexthdr == IPPROTO_IPV6 ? ETH_P_IPV6 : ETH_P_IP));
+		     bpf_htons(ip6->nexthdr == IPPROTO_IPV6 ? ETH_P_IPV6 : ETH_P_IP),
+		     FLB_R_DECAP_OK);
 }
 
 SEC("xdp")
@@ -119,7 +148,10 @@ int decap(struct xdp_md *ctx)
 	inner = (void *)ip + hlen;
 	if (inner->version != 4 || inner->ihl < 5)
 		return count_reason(FLB_R_DECAP_BAD, XDP_PASS);
-	if (!is_local(ip))
-		return count_reason(FLB_R_DECAP_PASS_OTHER, XDP_PASS);
-	return strip(ctx, eth, inner, hlen, bpf_htons(ETH_P_IP));
+	if (!is_local(ip)) {
+		__be32 pod[4] = { ip->daddr };
+
+		return to_pod(ctx, eth, inner, end, hlen, false, false, pod);
+	}
+	return strip(ctx, eth, inner, hlen, bpf_htons(ETH_P_IP), FLB_R_DECAP_OK);
 }

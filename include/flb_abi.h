@@ -12,8 +12,11 @@
 
 #include <linux/types.h>
 
-#define FLB_ABI_VERSION 3 /* 2: flb_ct.flags (closing), flb_ct.hash, two more events;
-			    3: flb_ctl.flood_nfps, flb_flood, two flood events */
+/* 2: flb_ct.flags (closing), flb_ct.hash, two more events.
+ * 3: the counter maps sized FLB_R_SLOTS/FLB_E_SLOTS (room to add reasons
+ *    without a bump), node-side reasons; flb_ctl.flood_nfps (was pad: 0 = off)
+ *    and flb_flood (a new pin, created when missing). */
+#define FLB_ABI_VERSION 3
 
 #define FLB_MAX_VIPS      1024
 #define FLB_MAX_BACKENDS  8192   /* backend id 0 is never used: "no backend" */
@@ -186,5 +189,66 @@ struct flb_flood {
 	__u32 mode;       /* 1: flood: SYNs without an entry are steered, none is made */
 };
 _Static_assert(sizeof(struct flb_flood) == 16, "flb_flood layout");
+
+/*
+ * The node side (docs/pods.md): on a host whose pods are backends, the NIC's
+ * decap program (bpf/decap.bpf.c) translates a tunnelled packet for a local
+ * pod from VIP:port to pod:target port and records the flow; a tc program on
+ * the same NIC's egress (bpf/rnat.bpf.c) puts VIP:port back on the replies.
+ */
+
+/* flb_node_nat: (VIP, VIP port, protocol, local pod) -> the pod's port.
+ * Filled by fluxlbd's node role from the desired state. */
+#define FLB_NODE_NAT_MAX 16384
+struct flb_nat_key {
+	__be32 vip[4];    /* the inner destination; IPv4 in vip[0], rest zero */
+	__be32 pod[4];    /* the outer destination: the pod (backend) address */
+	__be16 vport;     /* the VIP's port; never 0 (a port-less VIP is not translated) */
+	__u8 proto;       /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;      /* FLB_AF_*: of the VIP and of the pod (they are equal) */
+};
+_Static_assert(sizeof(struct flb_nat_key) == 36, "flb_nat_key layout");
+
+struct flb_nat {
+	__be16 tport;     /* the port the pod listens on */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_nat) == 4, "flb_nat layout");
+
+/* flb_node_flows (LRU): a translated flow keyed as its replies carry it ->
+ * what the replies must carry instead. Written by decap for every forward
+ * packet (last_seen), read by the reverse NAT; an entry idle longer than the
+ * protocol's timeout is ignored (FLB_NODE_*_TIMEOUT_S, rodata of rnat). */
+#define FLB_NODE_FLOWS 131072
+#define FLB_NODE_TCP_TIMEOUT_S 3600
+#define FLB_NODE_UDP_TIMEOUT_S 300
+struct flb_nflow_key {
+	__be32 pod[4];    /* reply source */
+	__be32 client[4]; /* reply destination */
+	__be16 tport;     /* reply source port: the pod's port */
+	__be16 cport;     /* reply destination port: the client's port */
+	__u8 proto;
+	__u8 family;
+	__u16 pad;        /* zero */
+};
+_Static_assert(sizeof(struct flb_nflow_key) == 40, "flb_nflow_key layout");
+
+struct flb_nflow {
+	__be32 vip[4];    /* the reply's new source */
+	__be16 vport;     /* the reply's new source port */
+	__u16 pad;
+	__u32 pad2;
+	__u64 last_seen;  /* bpf_ktime_get_ns() of the last packet either way */
+};
+_Static_assert(sizeof(struct flb_nflow) == 32, "flb_nflow layout");
+
+/* The node side's maps, pinned by fluxlbd's node role under
+ * <bpffs>/v<FLB_ABI_VERSION>/ beside the balancer's (tests/unit checks the
+ * lengths). flb_dcp_reasons and flb_dcp_addrs are pinned too when the node
+ * role runs (not by `fluxlb decap attach`). */
+#define FLB_NODE_MAP_NAMES(X) \
+	X(flb_node_nat)       \
+	X(flb_node_flows)     \
+	X(flb_rnat_counts)
 
 #endif

@@ -6,7 +6,9 @@
  * "Counters", for what each means to an operator).
  *
  * Add new reasons at the end of a block only: the index is part of the map
- * ABI (flb_reasons is indexed by it).
+ * ABI (flb_reasons is indexed by it). The counter maps have room for
+ * FLB_R_SLOTS reasons and FLB_E_SLOTS events, so adding one changes no map's
+ * size and keeps pinned maps (and conntrack) adoptable across the upgrade.
  */
 #ifndef FLB_REASONS_H
 #define FLB_REASONS_H
@@ -35,7 +37,14 @@
 	/* decap */                                                            \
 	X(DECAP_OK,         "decap_ok")         /* outer header stripped, inner passed up */ \
 	X(DECAP_PASS_OTHER, "decap_pass_other") /* not IPIP to this host: passed unchanged */ \
-	X(DECAP_BAD,        "decap_bad")        /* truncated outer or inner header: passed */
+	X(DECAP_BAD,        "decap_bad")        /* truncated outer or inner header: passed */ \
+	/* node side: decap's translation for pods, and the reverse NAT (docs/pods.md) */ \
+	X(DECAP_DNAT,       "decap_dnat")       /* stripped, VIP:port translated to a local pod:port */ \
+	X(DNAT_NO_FLOW,     "dnat_no_flow")     /* flow could not be recorded: dropped */ \
+	X(RNAT_OK,          "rnat_ok")          /* reply of a translated flow: source set back to VIP:port */ \
+	X(RNAT_PASS,        "rnat_pass")        /* not a reply of a translated flow: unchanged */ \
+	X(RNAT_EXPIRED,     "rnat_expired")     /* flow entry idle past its timeout: unchanged */ \
+	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */
 
 enum flb_reason {
 #define FLB_REASON_ENUM(name, label) FLB_R_##name,
@@ -43,6 +52,9 @@ enum flb_reason {
 #undef FLB_REASON_ENUM
 	FLB_R_MAX
 };
+
+#define FLB_R_SLOTS 64 /* max_entries of every reasons map */
+_Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hold");
 
 /*
  * Events that are not exits: a packet can count several (a conntrack miss
@@ -71,5 +83,8 @@ enum flb_event {
 #undef FLB_EVENT_ENUM
 	FLB_E_MAX
 };
+
+#define FLB_E_SLOTS 32 /* max_entries of flb_events */
+_Static_assert(FLB_E_MAX <= FLB_E_SLOTS, "more events than flb_events holds");
 
 #endif

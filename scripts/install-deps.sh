@@ -19,6 +19,8 @@ PKGS=(
 	yamllint python3-kubernetes          # deploy/ manifest checks (tests/e2e/test_manifests.sh)
 	prometheus                           # promtool and a real Prometheus (test_observability, manifests)
 	bird2                                # BGP announcement of VIPs (test_bgp, docs/bgp.md)
+	help2man man-db groff-base           # man pages from the --help texts (make man, test_man)
+	bash-completion zsh                  # completion tests (test_man)
 )
 
 missing=()

@@ -20,6 +20,12 @@ for b in fluxlbd fluxlb fluxlb-registry; do
 done
 expect bpf_objects_installed [ -f "$P/lib/fluxlb/bpf/balancer.bpf.o" -a -f "$P/lib/fluxlb/bpf/decap.bpf.o" ]
 expect manual_installed [ -f "$P/share/doc/fluxlb/operating.md" ]
+if command -v help2man >/dev/null; then
+	expect man_pages_installed [ -f "$P/share/man/man8/fluxlbd.8" -a -f "$P/share/man/man8/fluxlb.8" -a -f "$P/share/man/man8/fluxlb-registry.8" ]
+else
+	skip man_pages_installed "help2man not installed (scripts/install-deps.sh)"
+fi
+expect completion_installed [ -f "$P/share/bash-completion/completions/fluxlb" -a -L "$P/share/bash-completion/completions/fluxlbd" -a -f "$P/share/zsh/vendor-completions/_fluxlb" ]
 U=$P/lib/systemd/system
 expect unit_runs_installed_fluxlbd grep -qx "ExecStart=$P/bin/fluxlbd --config $E/fluxlb/fluxlbd.yaml" "$U/fluxlbd.service"
 expect unit_reload_is_sighup grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$U/fluxlbd.service"
@@ -36,6 +42,6 @@ fi
 expect example_config_is_valid "$P/bin/fluxlbd" --check-config "$E/fluxlb/fluxlbd.yaml.example"
 
 make -s -C "$ROOT" uninstall PREFIX="$P" SYSCONFDIR="$E" DESTDIR= >/dev/null 2>&1
-left=$(find "$TMP" -type f)
+left=$(find "$TMP" -type f -o -type l)
 expect uninstall_leaves_no_file [ -z "$left" ]
 [ -z "$left" ] || echo "$left" | sed 's/^/  left: /'

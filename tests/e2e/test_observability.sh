@@ -86,6 +86,7 @@ fi
 in_ns cl ethtool -K c0 gso off >/dev/null 2>&1
 in_ns cl iptables -w -A OUTPUT -d "$VIP/32" -p tcp --dport 80
 backends_wait
+export FLUXLB_NODE_NAME=node-$TOPO # metrics.node_label below
 if ! daemon_start; then
 	fail daemon_ready "fluxlbd did not become ready"
 	exit 1
@@ -163,7 +164,8 @@ expect vip_list_fingerprint_equals_daemon_log [ "$ok" = True -a "$(echo "$vl" | 
 
 # ---- every command's JSON: parses, documented keys ------------------------
 TRAFFIC="{'packets': None, 'bytes': None, 'new_flows': None}"
-keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None}"
+keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None, 'interfaces': [{'name': None, 'mode': None, 'program': None}]}"
+keys_are tree "$(flb -j tree)" "{'vips': [{'vip': None, 'id': None, 'service': None, 'table_size': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None, 'backends': [{'id': None, 'address': None, 'service': None, 'weight': None, 'state': None, 'slots': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None}]}]}"
 keys_are stats "$(flb -j stats)" "{'reasons': None, 'events': None, 'vips': [dict({'vip': None, 'id': None}, **$TRAFFIC)], 'backends': [dict({'backend': None, 'id': None, 'gen': None, 'state': None}, **$TRAFFIC)]}"
 s=$(flb -j stats)
 # As many as include/flb_reasons.h lists (reasons first, then events).
@@ -301,6 +303,25 @@ metrics_checks() {
 			{ ok=False; echo "  $b not in the scrape"; }
 	done
 	expect metrics_backend_new_flows_equal_cli [ "$ok" = True ]
+	# Conntrack fill (the same walk as `fluxlb status`), XDP mode per interface.
+	ct=$(flb -j status | py 'd["conntrack_entries"]')
+	expect metrics_conntrack_entries_equal_cli grep -qx "fluxlb_map_entries{map=\"flb_conntrack\"} $ct" <<<"$scrape"
+	expect metrics_conntrack_capacity grep -qx 'fluxlb_map_max_entries{map="flb_conntrack"} 262144' <<<"$scrape"
+	expect metrics_frags_capacity grep -qx 'fluxlb_map_max_entries{map="flb_frags"} 16384' <<<"$scrape"
+	expect metrics_interface_xdp_native grep -qx 'fluxlb_interface_xdp_info{interface="eth0",mode="native",program="balancer"} 1' <<<"$scrape"
+	expect metrics_vip_service_label_not_service [ -n "$(grep '^fluxlb_vip_table_size{vip_service="web",' <<<"$scrape")" -a -z "$(grep -E '[{,]service=' <<<"$scrape")" ]
+	# metrics.node_label: a reload puts node="$FLUXLB_NODE_NAME" on every sample.
+	n0=$(grep -c 'msg="state applied"' "$DAEMON_LOG")
+	echo "  node_label: true" >>"$CONFIG"
+	kill -HUP "$DAEMON_PID"
+	wait_log 'msg="state applied"' $((n0 + 1)) 5
+	scrape=$(curl_ns "$url/metrics")
+	expect metrics_node_label_on_every_sample [ "$(grep -v '^#' <<<"$scrape" | grep -vc "{node=\"$FLUXLB_NODE_NAME\"")" = 0 -a "$(grep -vc '^#' <<<"$scrape")" -gt 50 ]
+	if echo "$scrape" | promtool check metrics >"$WORK/promtool.txt" 2>&1; then
+		pass metrics_promtool_check_passes_with_node_label
+	else
+		fail metrics_promtool_check_passes_with_node_label "$(head -5 "$WORK/promtool.txt")"
+	fi
 
 	# A real Prometheus in the LB namespace (the exporter listens on its loopback).
 	pport=$(in_ns lb python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -52,6 +52,7 @@ TEST(abi_name_lists_fit)
 #define CHECK(name) ASSERT_LE(strlen(#name), MAX_NAME, #name);
 	FLB_MAP_NAMES(CHECK)
 	FLB_DECAP_MAP_NAMES(CHECK)
+	FLB_NODE_MAP_NAMES(CHECK)
 #undef CHECK
 }
 

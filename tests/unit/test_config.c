@@ -571,7 +571,19 @@ static const struct bad_case bad_cases[] = {
 	  T "3: services[0].name: \"we?b\" is not a valid service name"),
 	EXACT(HDR "  - {name: \"web\\0x\", vip: 10.100.0.1, backends: []}\n",
 	  T "3: services[0].name: value contains a NUL character"),
-	EXACT("interfaces: []\nservices: []\n", T "1: interfaces: needs at least 1 entry"),
+	EXACT("interfaces: []\nservices: []\n",
+	      T "1: interfaces: an empty list needs node.pods (a node that only serves its pods)"),
+	/* node.pods */
+	EXACT("interfaces: [eth0]\nnode:\n  pods: {interface: eth0, cidrs: [10.20.0.0/24]}\nservices: []\n",
+	      T "3: node.pods.interface: \"eth0\" is also in interfaces: the balancer and the node role need an interface each (one XDP program per interface)"),
+	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [10.20.0.1/24]}\nservices: []\n",
+	      T "3: node.pods.cidrs[0]: \"10.20.0.1/24\" has host bits set"),
+	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [\"fd00::/129\"]}\nservices: []\n",
+	      T "3: node.pods.cidrs[0]: \"fd00::/129\": the length must be 0..128"),
+	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [10.20.0.0]}\nservices: []\n",
+	      T "3: node.pods.cidrs[0]: \"10.20.0.0\" is not a prefix (ADDRESS/LENGTH)"),
+	PREFIX("interfaces: []\nnode:\n  pods: {interface: eth1}\nservices: []\n",
+	       T "3: node.pods.cidrs: missing required key"),
 	EXACT("interfaces: [eth0, eth1, eth0]\nservices: []\n",
 	  T "1: interfaces[2]: duplicate interface \"eth0\" (also interfaces[0])"),
 	EXACT("interfaces: [abcdefghijklmnop]\nservices: []\n",
@@ -603,10 +615,10 @@ static const struct bad_case bad_cases[] = {
 	      "      - {weight: 3, address: \"fd00:0::a\"}\n",
 	  T "9: services[0].backends[1].address: duplicate backend fd00::a (first on line 7)"),
 	/* backend port */
-	EXACT(SVC "    backends: [{address: 10.0.0.1, port: 8080}]\n",
-	  T "6: services[0].backends[0].port: 8080 differs from the service port 80; the dataplane does not translate ports yet, so a backend port must equal the service port"),
+	EXACT(SVC "    backends: [{address: 10.0.0.1, port: 0}]\n",
+	  T "6: services[0].backends[0].port: 0 is out of range 1..65535"),
 	EXACT(HDR "  - name: web\n    vip: 10.100.0.1\n    backends: [{address: 10.0.0.1, port: 80}]\n",
-	  T "5: services[0].backends[0].port: 80 given but the service has no port (it matches every port); the dataplane does not translate ports yet, so omit the backend port"),
+	  T "5: services[0].backends[0].port: 80 given but the service has no port (it matches every port and keeps it); omit the backend port"),
 	EXACT("interfaces: [eth0]\nnode:\n  conntrack:\n    tcp_timeout: 10\nservices: []\n",
 	      T "4: node.conntrack.tcp_timeout: \"10\" is not a duration (like 500ms, 30s, 5m, 1h)"),
 	EXACT("interfaces: [eth0]\nnode:\n  conntrack:\n    udp_timeout: 500ms\nservices: []\n",
@@ -648,9 +660,46 @@ static const struct bad_case bad_cases[] = {
 	EXACT("interfaces: [eth0]\nmetrics: {listen: \"[::1:9100\"}\nservices: []\n",
 	      T "2: metrics.listen: \"[::1:9100\" is not host:port, [v6]:port or :port"),
 	/* key order does not matter: the port after the backends still counts */
-	PREFIX(HDR "  - name: web\n    backends: [{address: 10.0.0.1, port: 80}]\n    port: 81\n    vip: 10.100.0.1\n",
-	  T "4: services[0].backends[0].port: 80 differs from the service port 81"),
+	PREFIX(HDR "  - name: web\n    backends: [{address: 10.0.0.1, port: 80}]\n    port: 0\n    vip: 10.100.0.1\n",
+	  T "4: services[0].backends[0].port: 80 given but the service has no port"),
 };
+
+/* Port translation and the node role's section. */
+TEST(backend_ports_and_node_pods)
+{
+	static const char y[] =
+		"interfaces: []\n"
+		"node:\n"
+		"  pods:\n"
+		"    interface: eth1\n"
+		"    cidrs: [10.20.0.0/24, \"fd00:20::/64\"]\n"
+		"services:\n"
+		"  - name: web\n"
+		"    vip: 10.100.0.1\n"
+		"    port: 80\n"
+		"    backends: [{address: 10.20.0.11, port: 8080}, {address: 10.20.0.12, port: 80},\n"
+		"               {address: 10.20.1.13}]\n";
+	struct flb_config cfg;
+	struct flb_addr a;
+	char err[256];
+
+	if (!ASSERT_OK(config_parse("t.yaml", y, sizeof(y) - 1, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(cfg.pods.iface, "eth1", "pods.interface");
+	ASSERT_EQ(cfg.pods.n_cidrs, 2, "two cidrs");
+	ASSERT_EQ(cfg.pods.cidrs[1].len, 64, "IPv6 length");
+	ASSERT_EQ(cfg.services[0].backends[0].port, 8080, "target port");
+	ASSERT_EQ(cfg.services[0].backends[1].port, 0, "the service port is no translation");
+	ASSERT_STREQ(cfg.services[0].backends[0].id, "10.20.0.11:80",
+		     "identity keeps the service port (tables identical on every node)");
+	addr_parse("10.20.0.255", &a);
+	ASSERT_TRUE(config_pod_local(&cfg.pods, &a), "in 10.20.0.0/24");
+	addr_parse("10.20.1.13", &a);
+	ASSERT_FALSE(config_pod_local(&cfg.pods, &a), "not in 10.20.0.0/24");
+	addr_parse("fd00:20::ffff", &a);
+	ASSERT_TRUE(config_pod_local(&cfg.pods, &a), "in fd00:20::/64");
+	config_free(&cfg);
+}
 
 TEST(malformed)
 {

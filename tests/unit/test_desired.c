@@ -55,7 +55,7 @@ TEST(instances_become_backends)
 		inst("api-a", "10.10.3.1", 8000, 1, SRC_PASSING),
 		inst("api-b", "10.10.3.2", 8000, 5, SRC_WARNING),
 		inst("api-c", "10.10.3.3", 8000, 1, SRC_CRITICAL),
-		inst("api-d", "10.10.3.4", 9000, 1, SRC_PASSING),  /* other port: skipped */
+		inst("api-d", "10.10.3.4", 9000, 1, SRC_PASSING),  /* other port: translated */
 		inst("api-e", "10.10.3.1", 8000, 7, SRC_PASSING),  /* same address: api-a wins */
 	};
 	struct src_service svc = { .name = "api", .known = true, .inst = in, .n = 5 };
@@ -68,7 +68,9 @@ TEST(instances_become_backends)
 	if (!ASSERT_OK(desired_build(&cfg, &view, &eff), "build"))
 		goto out;
 	s = &eff.services[0];
-	ASSERT_EQ(s->n_backends, 3, "a, b, c");
+	ASSERT_EQ(s->n_backends, 4, "a, b, c, d");
+	ASSERT_EQ(s->backends[3].port, 9000, "api-d's own port, translated on its node");
+	ASSERT_EQ(s->backends[0].port, 0, "the service port: no translation");
 	ASSERT_STREQ(s->backends[0].id, "10.10.3.1:8000", "identity with the service port");
 	ASSERT_EQ(s->backends[0].weight, 1, "api-a's weight, not api-e's");
 	ASSERT_EQ(s->backends[1].weight, 5, "warning weight as given");

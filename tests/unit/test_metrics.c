@@ -77,9 +77,16 @@ static const struct proc_stats proc = {
 	.start_time_s = 1764669000.5, .open_fds = 17, .max_fds = 1024,
 };
 
+static const struct metrics_fill m_fill[] = { { .map = "flb_conntrack", .entries = 7, .capacity = 262144 } };
+static const struct metrics_iface m_ifaces[] = { { .name = "eth0", .mode = "skb", .program = "other" } };
+
 static void fill(struct metrics_snapshot *s, struct flb_status *st)
 {
 	memset(s, 0, sizeof(*s));
+	s->fill = m_fill;
+	s->n_fill = 1;
+	s->ifaces = m_ifaces;
+	s->n_ifaces = 1;
 	s->maps_ok = true;
 	for (int r = 0; r < FLB_R_MAX; r++)
 		s->reasons[r] = 1000 + r;
@@ -297,6 +304,9 @@ TEST(every_family_has_help_and_type)
 		{ "fluxlb_config_last_reload_successful", "gauge" },
 		{ "fluxlb_config_last_reload_success_timestamp_seconds", "gauge" },
 		{ "fluxlb_ready", "gauge" },
+		{ "fluxlb_map_entries", "gauge" },
+		{ "fluxlb_map_max_entries", "gauge" },
+		{ "fluxlb_interface_xdp_info", "gauge" },
 		{ "process_cpu_seconds_total", "counter" },
 		{ "process_resident_memory_bytes", "gauge" },
 		{ "process_virtual_memory_bytes", "gauge" },
@@ -370,11 +380,11 @@ TEST(traffic_labels_join_status)
 	t = render(&s);
 	if (!t)
 		return;
-	ASSERT_LINE(t, "fluxlb_vip_packets_total{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 100");
-	ASSERT_LINE(t, "fluxlb_vip_bytes_total{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 6400");
-	ASSERT_LINE(t, "fluxlb_vip_new_flows_total{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 10");
-	/* A VIP the status does not name keeps its vip label; service is empty. */
-	ASSERT_LINE(t, "fluxlb_vip_new_flows_total{service=\"\",vip=\"10.100.0.9:443/tcp\"} 1");
+	ASSERT_LINE(t, "fluxlb_vip_packets_total{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 100");
+	ASSERT_LINE(t, "fluxlb_vip_bytes_total{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 6400");
+	ASSERT_LINE(t, "fluxlb_vip_new_flows_total{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 10");
+	/* A VIP the status does not name keeps its vip label; vip_service is empty. */
+	ASSERT_LINE(t, "fluxlb_vip_new_flows_total{vip_service=\"\",vip=\"10.100.0.9:443/tcp\"} 1");
 	ASSERT_LINE(t, "fluxlb_backend_packets_total{backend=\"10.10.2.11\",backend_id=\"1\"} 60");
 	ASSERT_LINE(t, "fluxlb_backend_bytes_total{backend=\"10.10.2.12\",backend_id=\"2\"} 2560");
 	ASSERT_LINE(t, "fluxlb_backend_new_flows_total{backend=\"10.10.2.12\",backend_id=\"2\"} 4");
@@ -392,25 +402,25 @@ TEST(status_families)
 	t = render(&s);
 	if (!t)
 		return;
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"web\",backend=\"10.10.2.11\",state=\"up\"} 1");
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"web\",backend=\"10.10.2.11\",state=\"draining\"} 0");
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"web\",backend=\"10.10.2.11\",state=\"down\"} 0");
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"web\",backend=\"10.10.2.12\",state=\"draining\"} 1");
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"dns\",backend=\"fd00:10:2::11\",state=\"down\"} 1");
-	ASSERT_LINE(t, "fluxlb_backend_state{service=\"dns\",backend=\"fd00:10:2::11\",state=\"up\"} 0");
-	ASSERT_LINE(t, "fluxlb_backend_weight{service=\"dns\",backend=\"fd00:10:2::11\"} 5");
-	ASSERT_LINE(t, "fluxlb_backend_health_checks_total{service=\"web\",backend=\"10.10.2.11\",result=\"ok\"} 10");
-	ASSERT_LINE(t, "fluxlb_backend_health_checks_total{service=\"web\",backend=\"10.10.2.11\",result=\"failed\"} 1");
-	ASSERT_LINE(t, "fluxlb_backend_flows{service=\"web\",backend=\"10.10.2.12\"} 7");
-	ASSERT_FALSE(strstr(t, "fluxlb_backend_flows{service=\"web\",backend=\"10.10.2.11\"}"),
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"web\",backend=\"10.10.2.11\",state=\"up\"} 1");
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"web\",backend=\"10.10.2.11\",state=\"draining\"} 0");
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"web\",backend=\"10.10.2.11\",state=\"down\"} 0");
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"web\",backend=\"10.10.2.12\",state=\"draining\"} 1");
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"dns\",backend=\"fd00:10:2::11\",state=\"down\"} 1");
+	ASSERT_LINE(t, "fluxlb_backend_state{vip_service=\"dns\",backend=\"fd00:10:2::11\",state=\"up\"} 0");
+	ASSERT_LINE(t, "fluxlb_backend_weight{vip_service=\"dns\",backend=\"fd00:10:2::11\"} 5");
+	ASSERT_LINE(t, "fluxlb_backend_health_checks_total{vip_service=\"web\",backend=\"10.10.2.11\",result=\"ok\"} 10");
+	ASSERT_LINE(t, "fluxlb_backend_health_checks_total{vip_service=\"web\",backend=\"10.10.2.11\",result=\"failed\"} 1");
+	ASSERT_LINE(t, "fluxlb_backend_flows{vip_service=\"web\",backend=\"10.10.2.12\"} 7");
+	ASSERT_FALSE(strstr(t, "fluxlb_backend_flows{vip_service=\"web\",backend=\"10.10.2.11\"}"),
 		     "unknown flow count (-1) is left out");
-	ASSERT_LINE(t, "fluxlb_vip_table_size{service=\"dns\",vip=\"[fd00:100::1]:53/udp\"} 509");
-	ASSERT_LINE(t, "fluxlb_vip_table_info{service=\"web\",vip=\"10.100.0.1:80/tcp\",fingerprint=\"00c0ffee12345678\"} 1");
-	ASSERT_LINE(t, "fluxlb_vip_table_rebuilds_total{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 3");
-	ASSERT_LINE(t, "fluxlb_vip_table_last_changed_slots{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 84");
-	ASSERT_LINE(t, "fluxlb_vip_excess_disruption_slots_total{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 5");
-	ASSERT_LINE(t, "fluxlb_vip_panic{service=\"dns\",vip=\"[fd00:100::1]:53/udp\"} 1");
-	ASSERT_LINE(t, "fluxlb_vip_panic{service=\"web\",vip=\"10.100.0.1:80/tcp\"} 0");
+	ASSERT_LINE(t, "fluxlb_vip_table_size{vip_service=\"dns\",vip=\"[fd00:100::1]:53/udp\"} 509");
+	ASSERT_LINE(t, "fluxlb_vip_table_info{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\",fingerprint=\"00c0ffee12345678\"} 1");
+	ASSERT_LINE(t, "fluxlb_vip_table_rebuilds_total{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 3");
+	ASSERT_LINE(t, "fluxlb_vip_table_last_changed_slots{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 84");
+	ASSERT_LINE(t, "fluxlb_vip_excess_disruption_slots_total{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 5");
+	ASSERT_LINE(t, "fluxlb_vip_panic{vip_service=\"dns\",vip=\"[fd00:100::1]:53/udp\"} 1");
+	ASSERT_LINE(t, "fluxlb_vip_panic{vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 0");
 	ASSERT_LINE(t, "fluxlb_config_reloads_total{result=\"ok\"} 2");
 	ASSERT_LINE(t, "fluxlb_config_reloads_total{result=\"rejected\"} 1");
 	ASSERT_LINE(t, "fluxlb_ready 1");
@@ -500,8 +510,8 @@ TEST(label_values_escaped)
 	t = render(&s);
 	if (!t)
 		return;
-	ASSERT_LINE(t, "fluxlb_vip_table_size{service=\"we\\\"b\\\\x\\nline2\",vip=\"1.2.3.4:80/tcp\"} 0");
-	ASSERT_LINE(t, "fluxlb_backend_weight{service=\"q\\\"\",backend=\"a\\\\b\"} 0");
+	ASSERT_LINE(t, "fluxlb_vip_table_size{vip_service=\"we\\\"b\\\\x\\nline2\",vip=\"1.2.3.4:80/tcp\"} 0");
+	ASSERT_LINE(t, "fluxlb_backend_weight{vip_service=\"q\\\"\",backend=\"a\\\\b\"} 0");
 	ASSERT_GE(check_format(t), 1, "escaped output parses");
 	free(t);
 }
@@ -543,7 +553,7 @@ TEST(no_status_only_maps_and_build_info)
 	ASSERT_STRCONTAINS(strstr(t, "\nfluxlb_build_info{"), line, "abi label");
 	ASSERT_FALSE(strstr(t, "fluxlb_ready"), "no status family");
 	/* Without status the service label is empty (Prometheus drops it). */
-	ASSERT_LINE(t, "fluxlb_vip_packets_total{service=\"\",vip=\"10.100.0.1:80/tcp\"} 100");
+	ASSERT_LINE(t, "fluxlb_vip_packets_total{vip_service=\"\",vip=\"10.100.0.1:80/tcp\"} 100");
 	free(t);
 }
 
@@ -666,4 +676,65 @@ TEST(flood_threshold_mode_and_window_from_the_snapshot)
 		ASSERT_LINE(text, "fluxlb_flood_window_new_flows 31000");
 	}
 	free(text);
+}
+
+TEST(lru_fill_and_interface_xdp_mode)
+{
+	static const struct metrics_fill f[] = {
+		{ .map = "flb_conntrack", .entries = 1234, .capacity = 262144 },
+		{ .map = "flb_frags", .entries = 0, .capacity = 16384 },
+	};
+	static const struct metrics_iface ifs[] = {
+		{ .name = "eth0", .mode = "native", .program = "balancer" },
+		{ .name = "eth1", .mode = "none", .program = "none" },
+	};
+	struct metrics_snapshot s;
+	struct flb_status st;
+	char *t;
+
+	fill(&s, &st);
+	s.fill = f;
+	s.n_fill = 2;
+	s.ifaces = ifs;
+	s.n_ifaces = 2;
+	t = render(&s);
+	if (!t)
+		return;
+	ASSERT_LINE(t, "fluxlb_map_entries{map=\"flb_conntrack\"} 1234");
+	ASSERT_LINE(t, "fluxlb_map_max_entries{map=\"flb_conntrack\"} 262144");
+	ASSERT_LINE(t, "fluxlb_map_entries{map=\"flb_frags\"} 0");
+	ASSERT_LINE(t, "fluxlb_interface_xdp_info{interface=\"eth0\",mode=\"native\",program=\"balancer\"} 1");
+	ASSERT_LINE(t, "fluxlb_interface_xdp_info{interface=\"eth1\",mode=\"none\",program=\"none\"} 1");
+	ASSERT_GE(check_format(t), 60, "well formed");
+	free(t);
+}
+
+/* metrics.node_label: node="..." first on every sample, labelled or not. */
+TEST(node_label_on_every_sample)
+{
+	struct metrics_snapshot s;
+	struct flb_status st;
+	const char *p;
+	char *t;
+	int samples = 0;
+
+	fill(&s, &st);
+	s.node = "worker-\"1\"";
+	t = render(&s);
+	if (!t)
+		return;
+	ASSERT_LINE(t, "fluxlb_ready{node=\"worker-\\\"1\\\"\"} 1");
+	ASSERT_LINE(t, "fluxlb_vip_packets_total{node=\"worker-\\\"1\\\"\",vip_service=\"web\",vip=\"10.100.0.1:80/tcp\"} 100");
+	for (p = t; *p; p = strchr(p, '\n') + 1) {
+		if (*p != '#') {
+			samples++;
+			if (!ASSERT_TRUE(strstr(p, "{node=\"worker-") == strpbrk(p, "{ "), "node first"))
+				break;
+		}
+		if (!strchr(p, '\n'))
+			break;
+	}
+	ASSERT_GE(samples, 60, "samples");
+	ASSERT_GE(check_format(t), 60, "well formed");
+	free(t);
 }

@@ -64,7 +64,7 @@ static int tally_slots(const struct flb_maps *m, const struct tally *t, uint64_t
 }
 
 static void print_backend(const struct flb_maps *m, uint32_t id, const struct flb_backend *be,
-			  uint64_t slots, uint64_t flows)
+			  uint64_t slots, uint64_t flows, const char *addr_fmt)
 {
 	struct flb_traffic tr = {};
 	char a[48];
@@ -73,7 +73,7 @@ static void print_backend(const struct flb_maps *m, uint32_t id, const struct fl
 	cli_addr(be->addr, be->family, a, sizeof(a));
 	cli_obj_open(NULL);
 	cli_u64("id", "%5llu", id);
-	cli_str("address", "  %-15s", be->family ? a : NULL);
+	cli_str("address", addr_fmt, be->family ? a : NULL);
 	cli_u64("gen", " %5llu", be->gen);
 	cli_str("state", " %-9s", cli_state_name(be->state));
 	cli_u64("slots", " %8llu", slots);
@@ -97,7 +97,8 @@ static int cmd_backend_list(int argc, char **argv)
 	struct cli_vips *v = NULL;
 	struct flb_maps *m = NULL;
 	struct cli_vip_sel sel;
-	int rc = CLI_FAIL, err;
+	char addr_fmt[16];
+	int rc = CLI_FAIL, err, width = 15;
 
 	if (argc > 2) {
 		rc = cli_usage(&cli_cmd_backend_list, "unexpected argument '%s'", argv[2]);
@@ -132,14 +133,24 @@ static int cmd_backend_list(int argc, char **argv)
 		goto out;
 	}
 
+	/* The address column: 15 wide (IPv4), wider for IPv6 rows that need it. */
+	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++) {
+		char a[48];
+
+		if (!t.shown[id] || !be[id].family)
+			continue;
+		cli_addr(be[id].addr, be[id].family, a, sizeof(a));
+		width = (int)strlen(a) > width ? (int)strlen(a) : width;
+	}
+	snprintf(addr_fmt, sizeof(addr_fmt), "  %%-%ds", width);
 	cli_obj_open(NULL);
 	cli_str("vip", NULL, argc == 2 ? argv[1] : NULL);
-	cli_text("%5s  %-15s %5s %-9s %8s %8s %12s %10s\n", "ID", "ADDRESS", "GEN", "STATE",
+	cli_text("%5s  %-*s %5s %-9s %8s %8s %12s %10s\n", "ID", width, "ADDRESS", "GEN", "STATE",
 		 "SLOTS", "FLOWS", "PACKETS", "NEW_FLOWS");
 	cli_arr_open("backends");
 	for (uint32_t id = 1; id < FLB_MAX_BACKENDS; id++)
 		if (t.shown[id])
-			print_backend(m, id, &be[id], slots[id], t.flows[id]);
+			print_backend(m, id, &be[id], slots[id], t.flows[id], addr_fmt);
 	cli_arr_close();
 	cli_obj_close();
 	rc = CLI_OK;

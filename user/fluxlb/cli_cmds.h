@@ -14,6 +14,7 @@ extern const struct cli_cmd cli_cmd_vip_list;
 extern const struct cli_cmd cli_cmd_backend_list;
 extern const struct cli_cmd cli_cmd_flow_list;
 extern const struct cli_cmd cli_cmd_which;
+extern const struct cli_cmd cli_cmd_tree;
 extern const struct cli_cmd cli_cmd_decap_attach;
 extern const struct cli_cmd cli_cmd_decap_detach;
 extern const struct cli_cmd cli_cmd_decap_stats;

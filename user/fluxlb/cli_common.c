@@ -35,7 +35,18 @@ static void print_error(int err, const char *what, const char *detail)
 
 int cli_fail(int err, const char *what)
 {
-	print_error(err, what, strerror(err < 0 ? -err : err));
+	char detail[PATH_MAX + 256];
+
+	/* The CLI reads everything through pins (CAP_BPF and the folder's file
+	 * permissions suffice); EPERM left means a table without a pin, which
+	 * the kernel opens by id only for CAP_SYS_ADMIN. */
+	if (err == -EPERM || err == EPERM)
+		snprintf(detail, sizeof(detail),
+			 "%s (needs CAP_BPF; a Maglev table not pinned under %s/%s, as an older fluxlbd left it, needs CAP_SYS_ADMIN: restart fluxlbd to pin it)",
+			 strerror(EPERM), cli.pin_dir, FLB_RING_PIN_DIR);
+	else
+		snprintf(detail, sizeof(detail), "%s", strerror(err < 0 ? -err : err));
+	print_error(err, what, detail);
 	return CLI_FAIL;
 }
 

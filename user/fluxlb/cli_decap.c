@@ -57,11 +57,17 @@ static int fill_addrs(struct decap *skel)
 
 static int attach(const char *ifname)
 {
-	struct decap *skel = decap__open_and_load();
+	struct decap *skel = decap__open();
 	int err;
 
-	if (!skel)
-		return cli_fail(-errno, "cannot load the decap program");
+	/* No pods here (that is fluxlbd's node role, docs/pods.md): the
+	 * translation tables need no room. */
+	if (!skel || bpf_map__set_max_entries(skel->maps.flb_node_nat, 1) ||
+	    bpf_map__set_max_entries(skel->maps.flb_node_flows, 1) || decap__load(skel)) {
+		err = -errno;
+		decap__destroy(skel);
+		return cli_fail(err, "cannot load the decap program");
+	}
 	err = fill_addrs(skel);
 	if (err <= 0) {
 		decap__destroy(skel);

@@ -82,8 +82,33 @@ static int newest_first(const void *a, const void *b)
 	return memcmp(&x->flow, &y->flow, sizeof(x->flow));
 }
 
+/* Column widths: the IPv4 layout's, wider when an IPv6 value needs it. */
+struct widths {
+	int src, dst, be;
+	char fsrc[16], fdst[16], fbe[16];
+};
+
+static void measure(const struct entry *e, const struct flb_backend *bes, struct widths *w)
+{
+	const struct flb_backend *be = e->ct.backend < FLB_MAX_BACKENDS ? &bes[e->ct.backend] : NULL;
+	char buf[64];
+	int l;
+
+	cli_endpoint(e->flow.src, e->flow.family, e->flow.sport, buf, sizeof(buf));
+	l = (int)strlen(buf);
+	w->src = l > w->src ? l : w->src;
+	cli_endpoint(e->flow.dst, e->flow.family, e->flow.dport, buf, sizeof(buf));
+	l = (int)strlen(buf);
+	w->dst = l > w->dst ? l : w->dst;
+	if (be && be->family) {
+		cli_addr(be->addr, be->family, buf, sizeof(buf));
+		l = (int)strlen(buf);
+		w->be = l > w->be ? l : w->be;
+	}
+}
+
 static void print_entry(const struct entry *e, const struct flb_backend *bes,
-			const struct flb_ctl *ctl, uint64_t now)
+			const struct flb_ctl *ctl, uint64_t now, const struct widths *w)
 {
 	const struct flb_backend *be = e->ct.backend < FLB_MAX_BACKENDS ? &bes[e->ct.backend] : NULL;
 	char src[64], dst[64], a[48], pbuf[8];
@@ -94,9 +119,9 @@ static void print_entry(const struct entry *e, const struct flb_backend *bes,
 		cli_addr(be->addr, be->family, a, sizeof(a));
 	cli_obj_open(NULL);
 	cli_str("proto", "%-5s", cli_proto_name(e->flow.proto, pbuf, sizeof(pbuf)));
-	cli_str("src", " %-21s", src);
-	cli_str("dst", " %-21s", dst);
-	cli_str("backend", " %-15s", be && be->family ? a : NULL);
+	cli_str("src", w->fsrc, src);
+	cli_str("dst", w->fdst, dst);
+	cli_str("backend", w->fbe, be && be->family ? a : NULL);
 	cli_u64("backend_id", " %5llu", e->ct.backend);
 	cli_u64("gen", NULL, e->ct.gen);
 	cli_dbl("age_s", " %9.1fs", e->idle_s);
@@ -152,6 +177,7 @@ static int cmd_flow_list(int argc, char **argv)
 	struct flb_maps *m = NULL;
 	struct flb_backend *be = NULL;
 	struct cli_vips *v = NULL;
+	struct widths w = { .src = 21, .dst = 21, .be = 15 };
 	long limit = DEFAULT_LIMIT;
 	size_t shown;
 	uint64_t now;
@@ -181,12 +207,17 @@ static int cmd_flow_list(int argc, char **argv)
 	qsort(s.e, s.n, sizeof(*s.e), newest_first);
 	shown = limit && (size_t)limit < s.n ? (size_t)limit : s.n;
 
+	for (size_t i = 0; i < shown; i++)
+		measure(&s.e[i], be, &w);
+	snprintf(w.fsrc, sizeof(w.fsrc), " %%-%ds", w.src);
+	snprintf(w.fdst, sizeof(w.fdst), " %%-%ds", w.dst);
+	snprintf(w.fbe, sizeof(w.fbe), " %%-%ds", w.be);
 	cli_obj_open(NULL);
-	cli_text("%-5s %-21s %-21s %-15s %5s %10s %s\n", "PROTO", "SOURCE", "DESTINATION", "BACKEND",
-		 "ID", "IDLE", "STATE");
+	cli_text("%-5s %-*s %-*s %-*s %5s %10s %s\n", "PROTO", w.src, "SOURCE", w.dst, "DESTINATION",
+		 w.be, "BACKEND", "ID", "IDLE", "STATE");
 	cli_arr_open("flows");
 	for (size_t i = 0; i < shown; i++)
-		print_entry(&s.e[i], be, &ctl, now);
+		print_entry(&s.e[i], be, &ctl, now, &w);
 	cli_arr_close();
 	cli_u64("matched", "%llu entries matched", s.n);
 	cli_u64("shown", ", %llu shown", shown);

@@ -10,6 +10,7 @@
 #include "cli_cmds.h"
 #include "cli_common.h"
 #include "cli_out.h"
+#include "xdp_query.h"
 #include "flb_reasons.h"
 #include "vip_name.h"
 
@@ -28,6 +29,27 @@ static void count_entry(const struct flb_flow *flow, const struct flb_ct *ct, vo
 {
 	(void)flow, (void)ct;
 	(*(uint64_t *)ctx)++;
+}
+
+/* The interfaces fluxlbd attached to, as the kernel sees their hooks now. */
+static void print_ifaces(void)
+{
+	struct xdp_iface_state x[16];
+	size_t n = xdp_query_pinned(cli.pin_dir, x, 16);
+
+	cli_text("interfaces:");
+	if (!n)
+		cli_text(" none\n");
+	cli_arr_open("interfaces");
+	for (size_t i = 0; i < n; i++) {
+		cli_obj_open(NULL);
+		cli_str("name", " %s", x[i].name);
+		cli_str("mode", " %s", x[i].mode);
+		cli_str("program", " (%s)", x[i].program);
+		cli_text(i + 1 < n ? "," : "\n");
+		cli_obj_close();
+	}
+	cli_arr_close();
 }
 
 static int cmd_status(int argc, char **argv)
@@ -70,6 +92,7 @@ static int cmd_status(int argc, char **argv)
 	cli_u64("conntrack_entries", "conntrack:  %llu entries\n", entries);
 	cli_u64("tcp_timeout_s", "timeouts:   tcp %llus", ctl.tcp_timeout_s);
 	cli_u64("udp_timeout_s", ", udp %llus\n", ctl.udp_timeout_s);
+	print_ifaces();
 	cli_obj_close();
 	rc = CLI_OK;
 out:
@@ -177,7 +200,10 @@ const struct cli_cmd cli_cmd_status = {
 	"ids by state (active, draining, down) and conntrack entries there are.\n"
 	"JSON keys: ready, abi, pin_dir, vips, backends, backends_active,\n"
 	"backends_draining, backends_down, conntrack_entries, tcp_timeout_s,\n"
-	"udp_timeout_s.\n",
+	"udp_timeout_s, interfaces [{name, mode (native, skb, offload, none),\n"
+	"program (balancer, other: libxdp's dispatcher or someone else's, none)}]:\n"
+	"the interfaces fluxlbd attached to (a prog_IFACE pin) as the kernel\n"
+	"reports their XDP hook now.\n",
 };
 
 const struct cli_cmd cli_cmd_stats = {

@@ -21,6 +21,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_stats,
 	&cli_cmd_vip_list,
 	&cli_cmd_backend_list,
+	&cli_cmd_tree,
 	&cli_cmd_flow_list,
 	&cli_cmd_which,
 	&cli_cmd_decap_attach,

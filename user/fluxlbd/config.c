@@ -5,7 +5,13 @@
  * per mapping, and each key's parse function validates its value; the
  * services section lives in config_service.c. The shape here:
  *
- *	interfaces: [eth0]            # 1..16 names, no duplicates
+ *	interfaces: [eth0]            # 1..16 names or globs, no duplicates; or "auto"
+ *	                              # (none: node.pods only)
+ *	nodes:                        # optional per-node overrides, first match wins
+ *	  - name: "edge-*"            # glob on the node name (node_name.h)
+ *	    interfaces: auto          # as above
+ *	    xdp_mode: skb             # as node.xdp_mode
+ * $FLUXLB_INTERFACES ("eth1,eth2" or "auto") overrides both.
  *	node:                         # optional
  *	  bpffs: /sys/fs/bpf/fluxlb   # absolute path
  *	  xdp_mode: native            # native | skb
@@ -16,6 +22,7 @@
  *	    udp_timeout: 30s
  *	  flood:
  *	    new_flows_per_second: 0   # node-wide; 0 = off; auto = FLB_CFG_FLOOD_AUTO
+ *	  pods: ...                   # see config_node.c
  *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
  *	announce                      # see config_announce.c
  *	services: []                  # see config_service.c
@@ -28,8 +35,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fnmatch.h>
+
 #include "config.h"
 #include "config_parse.h"
+#include "iface_resolve.h"
+#include "node_name.h"
 #include "yaml_walk.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -72,19 +83,27 @@ static int parse_iface(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
 	if (!valid_ifname(s))
 		return yw_err(ctx, item, "\"%s\" is not an interface name (1..15 characters, no '/', ':' or spaces)", s);
 	for (size_t i = 0; i < idx; i++)
-		if (!strcmp(cfg->ifaces[i], s))
+		if (!strcmp(cfg->iface_spec[i], s))
 			return yw_err(ctx, item, "duplicate interface \"%s\" (also interfaces[%zu])", s, i);
-	strcpy(cfg->ifaces[idx], s);
-	cfg->n_ifaces = idx + 1;
+	strcpy(cfg->iface_spec[idx], s);
+	cfg->n_iface_spec = idx + 1;
 	return 0;
 }
 
+/* A list of names and globs, or the scalar "auto". */
 static int parse_interfaces(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
+	struct flb_config *cfg = obj;
 	size_t n;
 	int err;
 
-	err = yw_seq_len(ctx, node, 1, FLB_CFG_MAX_IFACES, &n);
+	if (node->type == YAML_SCALAR_NODE && !strcmp((const char *)node->data.scalar.value, "auto")) {
+		strcpy(cfg->iface_spec[0], "auto");
+		cfg->n_iface_spec = 1;
+		return 0;
+	}
+	cfg->n_iface_spec = 0;
+	err = yw_seq_len(ctx, node, 0, FLB_CFG_MAX_IFACES, &n); /* 0: node.pods only */
 	return err ? err : yw_seq_each(ctx, node, parse_iface, obj);
 }
 
@@ -225,11 +244,116 @@ static const struct yw_key node_keys[] = {
 	{ "encap_source6", 0, parse_encap6 },
 	{ "conntrack", 0, parse_conntrack },
 	{ "flood", 0, parse_flood },
+	{ "pods", 0, config_parse_pods },
 };
 
 static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
 	return yw_mapping(ctx, node, node_keys, ARRAY_SIZE(node_keys), obj);
+}
+
+/* ---- nodes: per-node overrides ---- */
+
+/* One entry, parsed into a scratch config (o) so that every entry is
+ * checked; the first whose name glob matches this node is applied. */
+struct node_entry {
+	struct flb_config o;      /* iface_spec, xdp_mode of the entry */
+	const char *name;
+	bool has_mode;
+	bool matched;             /* an earlier entry matched: skip */
+	struct flb_config *cfg;
+};
+
+static int parse_node_name(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct node_entry *e = obj;
+
+	return yw_str(ctx, node, &e->name);
+}
+
+static int parse_node_ifaces(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return parse_interfaces(ctx, node, &((struct node_entry *)obj)->o);
+}
+
+static int parse_node_mode(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct node_entry *e = obj;
+
+	e->has_mode = true;
+	return parse_xdp_mode(ctx, node, &e->o);
+}
+
+static const struct yw_key node_entry_keys[] = {
+	{ "name", YW_REQUIRED, parse_node_name },
+	{ "interfaces", 0, parse_node_ifaces },
+	{ "xdp_mode", 0, parse_node_mode },
+};
+
+static int parse_node_entry(struct yw_ctx *ctx, yaml_node_t *item, size_t idx, void *obj)
+{
+	struct node_entry *e = obj;
+	char me[256];
+	int err;
+
+	(void)idx;
+	memset(&e->o, 0, sizeof(e->o));
+	e->has_mode = false;
+	err = yw_mapping(ctx, item, node_entry_keys, ARRAY_SIZE(node_entry_keys), e);
+	if (err || e->matched || fnmatch(e->name, node_name(me, sizeof(me)), 0))
+		return err;
+	e->matched = true;
+	if (e->o.n_iface_spec) {
+		memcpy(e->cfg->iface_spec, e->o.iface_spec, sizeof(e->o.iface_spec));
+		e->cfg->n_iface_spec = e->o.n_iface_spec;
+	}
+	if (e->has_mode)
+		e->cfg->xdp_mode = e->o.xdp_mode;
+	return 0;
+}
+
+static int parse_nodes(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct node_entry *e = calloc(1, sizeof(*e));
+	size_t n;
+	int err;
+
+	if (!e)
+		return yw_nomem(ctx);
+	e->cfg = obj;
+	err = yw_seq_len(ctx, node, 0, 1024, &n);
+	if (!err)
+		err = yw_seq_each(ctx, node, parse_node_entry, e);
+	free(e);
+	return err;
+}
+
+/* $FLUXLB_INTERFACES: "auto" or names/globs separated by commas. */
+static int env_interfaces(struct flb_config *cfg, const char *name, char *err, size_t errlen)
+{
+	const char *env = getenv("FLUXLB_INTERFACES");
+	char buf[FLB_CFG_MAX_IFACES * 17], *tok, *save = NULL;
+	size_t n = 0;
+
+	if (!env || !*env)
+		return 0;
+	if (strlen(env) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, env);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == FLB_CFG_MAX_IFACES || !valid_ifname(tok))
+			goto bad;
+		strcpy(cfg->iface_spec[n++], tok);
+	}
+	if (!n)
+		goto bad;
+	cfg->n_iface_spec = n;
+	return 0;
+bad:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: FLUXLB_INTERFACES=\"%s\": 1..%d interface names or globs separated by commas, or auto",
+			 name, env, FLB_CFG_MAX_IFACES);
+	return -EINVAL;
 }
 
 /* ---- top level ---- */
@@ -238,6 +362,7 @@ static int parse_node(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 static const struct yw_key top_keys[] = {
 	{ "interfaces", YW_REQUIRED, parse_interfaces },
 	{ "node", 0, parse_node },
+	{ "nodes", 0, parse_nodes },   /* after interfaces and node: it overrides them */
 	{ "metrics", 0, config_parse_metrics },
 	{ "source", 0, config_parse_source },
 	{ "defaults", 0, config_parse_defaults },
@@ -279,7 +404,14 @@ int config_parse(const char *name, const char *buf, size_t len,
 	strcpy(out->source.prefix, "/fluxlb/");
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
 	if (!ret)
+		ret = env_interfaces(out, ctx.name, err, errlen);
+	if (!ret && !out->n_iface_spec && !out->pods.iface[0])
+		ret = yw_err(&ctx, yw_map_get(&ctx, root, "interfaces"),
+			     "interfaces: an empty list needs node.pods (a node that only serves its pods)");
+	if (!ret) {
+		iface_resolve(out);
 		ret = config_validate(out, ctx.name, err, errlen);
+	}
 out:
 	yaml_document_delete(&doc);
 	if (ret)

@@ -105,6 +105,7 @@ struct flb_backend_cfg {
 	struct flb_addr addr;
 	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
 	char id[64];		/* "addr:port" identity from addr_port_format with the service port */
+	uint16_t port;		/* the backend's own port (a pod's target port); 0: the service port */
 	int line;		/* where the entry starts, for later messages */
 	bool down;		/* from a registry: critical (out of the table, flows re-steered) */
 	bool check_down;	/* our health check says DOWN: never parsed, set by the daemon
@@ -150,9 +151,25 @@ struct flb_announce_cfg {
 	size_t n_communities;
 };
 
+/* node.pods: this host's pods are backends (docs/pods.md). */
+#define FLB_CFG_MAX_POD_CIDRS 16
+struct flb_pod_cidr {
+	struct flb_addr net;	/* host bits zero */
+	uint8_t len;		/* prefix length */
+};
+struct flb_pods_cfg {
+	char iface[16];		/* the NIC toward the balancers; "" = node role off */
+	struct flb_pod_cidr cidrs[FLB_CFG_MAX_POD_CIDRS];
+	size_t n_cidrs;
+};
+
 struct flb_config {
-	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ */
+	char ifaces[FLB_CFG_MAX_IFACES][16];	/* IFNAMSIZ; resolved from iface_spec; none when only the node role runs */
 	size_t n_ifaces;
+	/* interfaces as written (after nodes: and $FLUXLB_INTERFACES): names,
+	 * globs or "auto" (iface_resolve.h) */
+	char iface_spec[FLB_CFG_MAX_IFACES][16];
+	size_t n_iface_spec;
 	char bpffs[256];	/* folder under which maps are pinned */
 	enum flb_xdp_mode xdp_mode;
 	/*
@@ -168,12 +185,14 @@ struct flb_config {
 	 * defence"); 0 = off. "auto" is FLB_CFG_FLOOD_AUTO. */
 	uint32_t flood_nfps;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
+	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */
 	uint32_t panic_percent;		/* defaults.panic_threshold, default 50 */
 	struct flb_health_cfg health;	/* defaults.health_check (type NONE if absent) */
 	enum flb_on_unhealthy on_unhealthy; /* defaults.on_unhealthy, default drain */
 	struct flb_source_cfg source;
 	struct flb_announce_cfg announce;	/* VIP routes for BGP (docs/bgp.md) */
+	struct flb_pods_cfg pods;	/* node.pods (config_node.c) */
 	struct flb_service_cfg *services;
 	size_t n_services;
 };
@@ -202,6 +221,9 @@ int config_parse(const char *name, const char *buf, size_t len,
  * -ENOMEM. err may be NULL.
  */
 int config_validate(const struct flb_config *cfg, const char *name, char *err, size_t errlen);
+
+/* True when addr lies in one of the node's pod CIDRs (config_node.c). */
+bool config_pod_local(const struct flb_pods_cfg *pods, const struct flb_addr *addr);
 
 /* Frees what a successful parse allocated and zeroes *cfg; safe to repeat. */
 void config_free(struct flb_config *cfg);

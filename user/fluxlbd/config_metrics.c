@@ -5,6 +5,7 @@
  *
  *	metrics:
  *	  listen: 127.0.0.1:9100      # host:port, [v6]:port or :port (all addresses)
+ *	  node_label: false           # true: node="<node name>" on every sample
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -35,8 +36,20 @@ static int metrics_listen(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return 0;
 }
 
+static int metrics_node_label(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	static const struct yw_enum vals[] = { { "false", 0 }, { "true", 1 } };
+	struct flb_config *cfg = obj;
+	int v, err = yw_enum(ctx, node, vals, ARRAY_SIZE(vals), &v);
+
+	if (!err)
+		cfg->metrics_node_label = v;
+	return err;
+}
+
 static const struct yw_key metrics_keys[] = {
 	{ "listen", YW_REQUIRED, metrics_listen },
+	{ "node_label", 0, metrics_node_label },
 };
 
 int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj)

@@ -16,6 +16,8 @@ int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj);  /* 
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj);   /* config_source.c */
 int config_parse_announce(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_announce.c */
 int config_parse_services(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_service.c */
+/* node.pods; obj is a struct flb_config (config_node.c). */
+int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 
 /* Fills *hc from a health_check mapping on top of what *hc holds
  * (config_health.c). */

@@ -15,7 +15,7 @@
  *	    backends:                 # 0..4096, addresses unique
  *	      - address: 10.10.2.11
  *	        weight: 1             # 0..10000; 0 = drain
- *	        port: 80              # must equal the service port
+ *	        port: 8080            # the backend's own port; default the service port
  *	    health_check: {...}       # see config_health.c
  *	    on_unhealthy: drain       # drain | reset (default: defaults.on_unhealthy)
  */
@@ -71,24 +71,26 @@ static int parse_be_weight(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 }
 
 /*
- * A backend port is accepted only when it says what the dataplane does
- * anyway: packets keep their destination port, so any other value would
- * promise a translation that does not happen.
+ * A backend port other than the service port is a translation (a pod's
+ * target port, docs/pods.md): the balancer still forwards the client's
+ * packet unchanged, and the node role of the backend's host rewrites
+ * VIP:port to backend:port. A port-less VIP keeps every destination port,
+ * so its backends take none.
  */
 static int parse_be_port(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 {
-	const struct flb_service_cfg *svc = ((struct backend_walk *)obj)->svc;
+	struct backend_walk *w = obj;
 	uint64_t v;
 	int err;
 
-	err = yw_uint(ctx, node, 0, 65535, &v);
-	if (err || v == svc->port)
+	err = yw_uint(ctx, node, 1, 65535, &v);
+	if (err)
 		return err;
-	if (!svc->port)
-		return yw_err(ctx, node, "%llu given but the service has no port (it matches every port); the dataplane does not translate ports yet, so omit the backend port",
+	if (!w->svc->port)
+		return yw_err(ctx, node, "%llu given but the service has no port (it matches every port and keeps it); omit the backend port",
 			      (unsigned long long)v);
-	return yw_err(ctx, node, "%llu differs from the service port %u; the dataplane does not translate ports yet, so a backend port must equal the service port",
-		      (unsigned long long)v, svc->port);
+	w->be->port = v == w->svc->port ? 0 : (uint16_t)v;
+	return 0;
 }
 
 static const struct yw_key backend_keys[] = {

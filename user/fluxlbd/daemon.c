@@ -61,7 +61,10 @@
 #include "reconcile.h"
 #include "source.h"
 #include "status.h"
+#include "iface_resolve.h"
+#include "node_name.h"
 #include "xdp_attach.h"
+#include "node.h"
 
 #define PROG_NAME "balancer"
 #define TICK_MS 100
@@ -79,6 +82,7 @@ struct daemon {
 	struct persist *ps;        /* health and drain state kept across restarts */
 	struct reconciler *rec;
 	struct announcer *ann;     /* NULL: no announce section */
+	struct node *node;         /* NULL: no node.pods (docs/pods.md) */
 	struct health *hc;         /* under hlock: the health thread uses it too */
 	pthread_mutex_t hlock;
 	pthread_t hthread;
@@ -260,6 +264,8 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	a = clock_ns();
 	fill_health(d, cfg);
 	err = reconciler_apply(d->rec, cfg, &rep);
+	if (!err && d->node)
+		err = node_sync(d->node, cfg);
 	b = clock_ns();
 	secs = (b - a) / 1e9;
 	/* The draft is this thread's alone: no lock to hold (status.h). */
@@ -414,6 +420,9 @@ static void reload(struct daemon *d, const char *why)
 		reject(d, why, err, repairs);
 		return;
 	}
+	if (strcmp(next.pods.iface, d->cfg.pods.iface))
+		log_warn("node.pods.interface changed; the node role keeps its interface until the next start",
+			 "running=\"%s\" configured=\"%s\"", d->cfg.pods.iface, next.pods.iface);
 	if (!same_source(&d->cfg, &next) && start_source(d, &next)) {
 		start_source(d, &d->cfg);
 		config_free(&next);
@@ -495,6 +504,7 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
+	node_tick(d->node);
 	health_publish_locked(d);
 }
 
@@ -549,13 +559,19 @@ static void withdraw_and_wait(struct daemon *d, const char *sig)
 static int start_exporter(struct daemon *d, const struct flb_config *cur,
 			  const struct flb_config *next)
 {
-	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen))
+	char node[256];
+
+	if (d->exp && cur && !strcmp(cur->metrics_listen, next->metrics_listen)) {
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 		return 0;
+	}
 	exporter_stop(d->exp);
 	d->exp = NULL;
 	if (!next->metrics_listen[0])
 		return 0;
 	d->exp = exporter_start(next->metrics_listen, d->o->pin_dir, &d->st);
+	if (d->exp)
+		exporter_set_node(d->exp, next->metrics_node_label ? node_name(node, sizeof(node)) : "");
 	return d->exp ? 0 : -errno;
 }
 
@@ -575,9 +591,12 @@ static const char *missing_iface(const struct flb_config *cfg)
  * 503), retries on every tick, and says so once. */
 static int go_ready(struct daemon *d)
 {
-	const char *gone = missing_iface(&d->cfg);
+	const char *gone;
 	int err;
 
+	/* "auto" and globs: what the node has now (iface_resolve.h). */
+	iface_resolve(&d->cfg);
+	gone = missing_iface(&d->cfg);
 	if (gone) {
 		if (!d->iface_missing)
 			log_warn("interface missing; not ready, retrying until it appears",
@@ -721,6 +740,13 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 	d->rec = reconciler_new(d->m, &d->draft);
 	if (!d->rec)
 		goto out;
+	if (d->cfg.pods.iface[0]) {
+		d->node = node_open(&d->cfg, o->pin_dir);
+		if (!d->node) {
+			err = -errno;
+			goto out;
+		}
+	}
 	d->ps = persist_open(o->pin_dir); /* NULL: logged, state starts fresh */
 	persist_load_health(d->ps, d->hc);
 	reconciler_set_persist(d->rec, d->ps);
@@ -764,6 +790,7 @@ out:
 	if (d->applied)
 		desired_free(&d->eff);
 	reconciler_free(d->rec);
+	node_close(d->node);
 	persist_close(d->ps);
 	health_free(d->hc);
 	maps_close(d->m);

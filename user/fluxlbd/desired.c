@@ -30,10 +30,6 @@ static int fill(struct flb_service_cfg *svc, const struct src_service *src)
 		struct flb_backend_cfg *be = &svc->backends[svc->n_backends];
 		bool dup = false;
 
-		if (svc->port && in->port != svc->port) {
-			skipped++;
-			continue;
-		}
 		for (size_t j = 0; j < svc->n_backends && !dup; j++)
 			dup = !addr_cmp(&svc->backends[j].addr, &in->addr);
 		if (dup || (svc->vip.family == AF_INET6 && in->addr.family != AF_INET6)) {
@@ -42,12 +38,14 @@ static int fill(struct flb_service_cfg *svc, const struct src_service *src)
 		}
 		be->addr = in->addr;
 		be->weight = in->weight;
+		/* Port translation (docs/pods.md); a port-less VIP keeps every port. */
+		be->port = svc->port && in->port != svc->port ? in->port : 0;
 		be->down = in->status == SRC_CRITICAL;
 		addr_port_format(&in->addr, svc->port, be->id, sizeof(be->id));
 		svc->n_backends++;
 	}
 	if (skipped)
-		log_warn("registry instances skipped: port differs from the service port (no port translation), duplicate address, or IPv4 for an IPv6 VIP",
+		log_warn("registry instances skipped: duplicate address, or IPv4 for an IPv6 VIP",
 			 "service=%s source_service=%s skipped=%zu", svc->name, src->name, skipped);
 	return 0;
 }

@@ -11,8 +11,8 @@
 #include "source.h"
 
 /* Fills eff from cfg and view (view may be NULL when cfg has no registry
- * services). Instances whose port differs from the service port are
- * skipped (the dataplane does not translate ports; logged), duplicates of
+ * services). An instance's port other than the service port becomes the
+ * backend's port (translated on the backend's node, docs/pods.md); duplicates of
  * an address keep the instance with the smallest ID, critical instances
  * are marked down. eff owns copies of everything (it may outlive cfg).
  * Returns 0, -EAGAIN while some registry service has not

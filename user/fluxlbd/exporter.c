@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "exporter.h"
 #include "http_server.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define MAX_CONNECTIONS 32u   /* scrapers and probes; more wait in the backlog */
 #define CONN_TIMEOUT_S 10u
+#define FILL_EVERY_NS (5ull * 1000000000ull)
 
 struct flb_exporter {
 	struct http_server *http;
@@ -38,6 +40,10 @@ struct flb_exporter {
 	struct flb_vip *vips;        /* [FLB_MAX_VIPS] */
 	struct metrics_vip *mvips;   /* [FLB_MAX_VIPS] */
 	struct metrics_backend *mbes; /* [FLB_MAX_BACKENDS] */
+	struct metrics_fill fill[2];
+	uint64_t fill_at_ns;         /* when fill[] was counted; 0: never */
+	struct metrics_iface ifaces[FLB_CFG_MAX_IFACES];
+	char node[256];              /* under the status lock */
 };
 
 /* ---- snapshot ---- */
@@ -110,6 +116,21 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 	}
 	s->vips = e->mvips;
 	s->backends = e->mbes;
+	/* LRU fill: a walk of each table (pinned_maps.h), 0.25-0.3 s for a
+	 * full conntrack table here (tests/bpf/test_fill.c), so counted at
+	 * most every FILL_EVERY_NS; scrapes in between repeat the last count. */
+	if (!e->fill_at_ns || clock_ns() - e->fill_at_ns >= FILL_EVERY_NS) {
+		e->fill[0] = (struct metrics_fill){ .map = "flb_conntrack" };
+		e->fill[1] = (struct metrics_fill){ .map = "flb_frags" };
+		e->fill_at_ns = 0;
+		if (!maps_fill(m, MAPS_FILL_CONNTRACK, &e->fill[0].entries, &e->fill[0].capacity) &&
+		    !maps_fill(m, MAPS_FILL_FRAGS, &e->fill[1].entries, &e->fill[1].capacity))
+			e->fill_at_ns = clock_ns();
+	}
+	if (e->fill_at_ns) {
+		s->fill = e->fill;
+		s->n_fill = 2;
+	}
 	return true;
 }
 
@@ -160,7 +181,15 @@ static int render(struct flb_exporter *e, struct metrics_buf *out)
 	struct flb_status st;
 	int err;
 
+	char node[sizeof(e->node)];
+
 	s.maps_ok = collect_maps(e, &s);
+	s.n_ifaces = xdp_query_pinned(e->pin_dir, e->ifaces, FLB_CFG_MAX_IFACES);
+	s.ifaces = e->ifaces;
+	pthread_mutex_lock(&e->st->lock);
+	memcpy(node, e->node, sizeof(node));
+	pthread_mutex_unlock(&e->st->lock);
+	s.node = node;
 	if (!proc_stats_read(&proc))
 		s.proc = &proc;
 	err = copy_status(e->st, &st);
@@ -269,6 +298,15 @@ fail:
 	exporter_stop(e);
 	errno = -err;
 	return NULL;
+}
+
+void exporter_set_node(struct flb_exporter *e, const char *node)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->st->lock);
+	snprintf(e->node, sizeof(e->node), "%s", node ? node : "");
+	pthread_mutex_unlock(&e->st->lock);
 }
 
 void exporter_stop(struct flb_exporter *e)

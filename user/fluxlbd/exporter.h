@@ -13,6 +13,9 @@
 #ifndef FLB_EXPORTER_H
 #define FLB_EXPORTER_H
 
+#include <stddef.h>
+
+#include "metrics.h"
 #include "status.h"
 
 struct flb_exporter;
@@ -27,6 +30,10 @@ struct flb_exporter;
  * log line on failure. */
 struct flb_exporter *exporter_start(const char *listen, const char *pin_dir,
 				    struct flb_status *st);
+/* The node label of every sample ("" or NULL: none); set before scrapes
+ * start or between them (the string is copied). */
+void exporter_set_node(struct flb_exporter *e, const char *node);
+
 /* Stops the server (waits for its thread) and frees everything; NULL is fine. */
 void exporter_stop(struct flb_exporter *e);
 

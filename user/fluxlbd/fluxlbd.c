@@ -27,6 +27,7 @@
 #include "flb_abi.h"
 #include "flb_version.h"
 #include "log.h"
+#include "pinned_maps.h"
 #include "xdp_attach.h"
 
 #define DEFAULT_CONFIG "/etc/fluxlb/fluxlbd.yaml"
@@ -210,7 +211,11 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 		err = log_err(-errno, "cannot remove pin", "path=%s", path);
 	FLB_MAP_NAMES(UNPIN)
 	UNPIN(flb_state) /* the daemon's own saved state (persist.h) */
+	UNPIN(flb_svc_names) /* the CLI's service names (pinned_maps.h) */
 #undef UNPIN
+	if (maps_unpin_rings(dir))
+		err = log_err(-EIO, "cannot remove the pins of the Maglev tables", "path=%s/%s", dir,
+			      FLB_RING_PIN_DIR);
 	for (size_t i = 0; i < cfg->n_ifaces; i++) { /* pins of interfaces no longer configured stay */
 		snprintf(path, sizeof(path), "%s/prog_%s", dir, cfg->ifaces[i]);
 		unlink(path);

@@ -136,7 +136,10 @@ int health_configure(struct health *h, const struct flb_config *cfg)
 
 			snprintf(t->service, sizeof(t->service), "%s", svc->name);
 			t->addr = svc->backends[b].addr;
-			t->port = svc->health.port ? svc->health.port : svc->port;
+			/* The backend's own port: a pod's target port. */
+			t->port = svc->health.port	     ? svc->health.port :
+				  svc->backends[b].port ? svc->backends[b].port :
+							  svc->port;
 			t->cfg = svc->health;
 			take_restored(h, t);
 			for (size_t o = 0; o < h->n; o++) {

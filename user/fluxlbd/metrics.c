@@ -5,6 +5,11 @@
  * interleaving. Label values are escaped per the format (backslash, double
  * quote, newline); HELP texts escape backslash and newline.
  *
+ * The service of a VIP or backend is the label vip_service: "service" is a
+ * target label of the Prometheus Operator (the Kubernetes Service scraped)
+ * and would be renamed exported_service without honorLabels. With
+ * metrics.node_label, every sample carries node="<node name>" first.
+ *
  * Labels and why: map counters are per slot, so per-backend traffic is
  * labelled by address and backend_id (an id is per address and shared by
  * the services naming it; with the id in the label a series stays
@@ -137,6 +142,12 @@ static void sample(struct metrics_buf *b, const char *name, const char *value, .
 	va_list ap;
 
 	metrics_buf_printf(b, "%s", name);
+	if (b->node && *b->node) {
+		metrics_buf_printf(b, "{node=\"");
+		put_escaped(b, b->node, true);
+		put_char(b, '"');
+		first = false;
+	}
 	va_start(ap, value);
 	while ((key = va_arg(ap, const char *))) {
 		const char *val = va_arg(ap, const char *);
@@ -232,7 +243,7 @@ static void render_vips(const struct metrics_snapshot *s, struct metrics_buf *b)
 			const struct metrics_vip *x = &s->vips[i];
 
 			sample(b, name, u64s(v, traffic_field(&x->traffic, traffic_fields[f].off)),
-			       "service", vip_service(s, x->vip), "vip", x->vip, NULL);
+			       "vip_service", vip_service(s, x->vip), "vip", x->vip, NULL);
 		}
 	}
 }
@@ -280,22 +291,22 @@ static void render_backend_status(const struct flb_status *st, struct metrics_bu
 		const struct flb_status_backend *be = &st->backends[i];
 
 		for (unsigned k = 0; k < sizeof(states) / sizeof(states[0]); k++)
-			sample(b, "fluxlb_backend_state", be->admin == k ? "1" : "0", "service",
+			sample(b, "fluxlb_backend_state", be->admin == k ? "1" : "0", "vip_service",
 			       be->service, "backend", be->address, "state", states[k], NULL);
 	}
 	family(b, "fluxlb_backend_weight", "gauge", "Configured weight of the backend in the service.");
 	for (size_t i = 0; i < st->n_backends; i++)
-		sample(b, "fluxlb_backend_weight", u64s(v, st->backends[i].weight), "service",
+		sample(b, "fluxlb_backend_weight", u64s(v, st->backends[i].weight), "vip_service",
 		       st->backends[i].service, "backend", st->backends[i].address, NULL);
 	family(b, "fluxlb_backend_health_checks_total", "counter",
 	       "Health checks of the backend by result (ok, failed).");
 	for (size_t i = 0; i < st->n_backends; i++) {
 		const struct flb_status_backend *be = &st->backends[i];
 
-		sample(b, "fluxlb_backend_health_checks_total", u64s(v, be->checks_ok), "service",
+		sample(b, "fluxlb_backend_health_checks_total", u64s(v, be->checks_ok), "vip_service",
 		       be->service, "backend", be->address, "result", "ok", NULL);
 		sample(b, "fluxlb_backend_health_checks_total", u64s(v, be->checks_failed),
-		       "service", be->service, "backend", be->address, "result", "failed", NULL);
+		       "vip_service", be->service, "backend", be->address, "result", "failed", NULL);
 	}
 	family(b, "fluxlb_backend_flows", "gauge",
 	       "Live conntrack entries naming the backend at the daemon's last count "
@@ -303,7 +314,7 @@ static void render_backend_status(const struct flb_status *st, struct metrics_bu
 	for (size_t i = 0; i < st->n_backends; i++)
 		if (st->backends[i].flows >= 0)
 			sample(b, "fluxlb_backend_flows", u64s(v, (uint64_t)st->backends[i].flows),
-			       "service", st->backends[i].service, "backend",
+			       "vip_service", st->backends[i].service, "backend",
 			       st->backends[i].address, NULL);
 }
 
@@ -338,16 +349,45 @@ static void render_vip_status(const struct flb_status *st, struct metrics_buf *b
 		family(b, vip_families[f].name, vip_families[f].type, vip_families[f].help);
 		for (size_t i = 0; i < st->n_vips; i++)
 			sample(b, vip_families[f].name, u64s(v, vip_families[f].get(&st->vips[i])),
-			       "service", st->vips[i].service, "vip", st->vips[i].vip, NULL);
+			       "vip_service", st->vips[i].service, "vip", st->vips[i].vip, NULL);
 	}
 	family(b, "fluxlb_vip_table_info", "gauge",
 	       "Always 1; fingerprint is maglev_fingerprint of the VIP's current table "
 	       "(equal on every node built from the same configuration).");
 	for (size_t i = 0; i < st->n_vips; i++) {
 		snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)st->vips[i].fingerprint);
-		sample(b, "fluxlb_vip_table_info", "1", "service", st->vips[i].service, "vip",
+		sample(b, "fluxlb_vip_table_info", "1", "vip_service", st->vips[i].service, "vip",
 		       st->vips[i].vip, "fingerprint", fp, NULL);
 	}
+}
+
+static void render_fill(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	char v[24];
+
+	family(b, "fluxlb_map_entries", "gauge",
+	       "Entries in an LRU table (flb_conntrack, flb_frags), counted by walking it (at "
+	       "most every 5 s); at fluxlb_map_max_entries the kernel evicts the least recently "
+	       "used entries.");
+	for (size_t i = 0; i < s->n_fill; i++)
+		sample(b, "fluxlb_map_entries", u64s(v, s->fill[i].entries), "map", s->fill[i].map,
+		       NULL);
+	family(b, "fluxlb_map_max_entries", "gauge", "Capacity (max_entries) of an LRU table.");
+	for (size_t i = 0; i < s->n_fill; i++)
+		sample(b, "fluxlb_map_max_entries", u64s(v, s->fill[i].capacity), "map",
+		       s->fill[i].map, NULL);
+}
+
+static void render_ifaces(const struct metrics_snapshot *s, struct metrics_buf *b)
+{
+	family(b, "fluxlb_interface_xdp_info", "gauge",
+	       "Always 1 per interface the daemon attached to; mode is the interface's XDP hook "
+	       "as the kernel reports it (native, skb, offload, none), program whether the "
+	       "balancer itself is attached there (balancer), another program is (other: "
+	       "libxdp's dispatcher or someone else's) or none.");
+	for (size_t i = 0; i < s->n_ifaces; i++)
+		sample(b, "fluxlb_interface_xdp_info", "1", "interface", s->ifaces[i].name, "mode",
+		       s->ifaces[i].mode, "program", s->ifaces[i].program, NULL);
 }
 
 /* The names and meanings of the official Prometheus client libraries. */
@@ -463,6 +503,7 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
 {
 	char abi[12];
 
+	out->node = s->node;
 	snprintf(abi, sizeof(abi), "%d", FLB_ABI_VERSION);
 	family(out, "fluxlb_build_info", "gauge", "Always 1; labels name the build.");
 	sample(out, "fluxlb_build_info", "1", "version", FLB_VERSION, "abi", abi, NULL);
@@ -474,7 +515,10 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
 		render_dataplane(s, out);
 		render_vips(s, out);
 		render_backends(s, out);
+		render_fill(s, out);
 	}
+	if (s->ifaces)
+		render_ifaces(s, out);
 	if (s->proc)
 		render_process(s->proc, out);
 	if (s->st) {

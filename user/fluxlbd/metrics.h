@@ -18,6 +18,7 @@
 #include "proc_stats.h"
 #include "status.h"
 #include "vip_name.h"
+#include "xdp_query.h"
 
 
 /* A growable text buffer. Appends after a failed allocation are dropped
@@ -27,6 +28,7 @@ struct metrics_buf {
 	size_t len;
 	size_t cap;
 	bool failed;
+	const char *node;  /* set by metrics_render: a node label on every sample */
 };
 
 void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
@@ -49,6 +51,16 @@ struct metrics_backend {
 	struct flb_traffic traffic;
 };
 
+/* Fill of an LRU table (maps_fill()): entries against max_entries. */
+struct metrics_fill {
+	const char *map;              /* "flb_conntrack", "flb_frags" */
+	uint64_t entries;
+	uint32_t capacity;
+};
+
+/* The XDP hook of an interface the daemon attached to (xdp_query.h). */
+#define metrics_iface xdp_iface_state
+
 struct metrics_snapshot {
 	bool maps_ok;                 /* the pinned maps were read: the map families follow */
 	uint64_t reasons[FLB_R_MAX];
@@ -64,6 +76,12 @@ struct metrics_snapshot {
 	size_t n_vips;
 	const struct metrics_backend *backends;
 	size_t n_backends;
+	const struct metrics_fill *fill;      /* with maps_ok */
+	size_t n_fill;
+	const struct metrics_iface *ifaces;
+	size_t n_ifaces;
+	/* The value of a "node" label on every sample; NULL or "": none. */
+	const char *node;
 	/* A copy of the daemon's status (its lock is never touched); NULL: no
 	 * status families. */
 	const struct flb_status *st;

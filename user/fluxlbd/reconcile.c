@@ -107,6 +107,46 @@ static bool left_draining(const struct reconciler *r, const struct plan *p, uint
 	return r->s.drain_start[id] && r->s.be[id].state != FLB_BE_UNUSED && !p->configured[id];
 }
 
+/* The service names and weights the CLI shows beside the maps (pinned_maps.h,
+ * flb_svc_names). Failing costs the CLI its names only: logged. */
+static void publish_names(const struct reconciler *r, const struct flb_config *cfg,
+			  const struct plan *p, const struct flb_status_vip *vips)
+{
+	struct maps_name_key *keys;
+	struct maps_name *vals;
+	size_t n = 0, nb = cfg->n_services;
+	int err;
+
+	for (size_t s = 0; s < cfg->n_services; s++)
+		nb += cfg->services[s].n_backends;
+	keys = calloc(nb + 1, sizeof(*keys));
+	vals = calloc(nb + 1, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t s = 0; s < cfg->n_services; s++) {
+		const struct flb_service_cfg *svc = &cfg->services[s];
+
+		if (!tables_find(&r->s.tables, &p->svc[s].key))
+			continue; /* no VIP id yet */
+		keys[n] = (struct maps_name_key){ .vip_id = vips[s].vip_id };
+		snprintf(vals[n].service, sizeof(vals[n].service), "%s", svc->name);
+		n++;
+		for (size_t b = 0; b < svc->n_backends; b++, n++) {
+			keys[n] = (struct maps_name_key){ vips[s].vip_id, p->svc[s].ids[b] };
+			snprintf(vals[n].service, sizeof(vals[n].service), "%s", svc->name);
+			vals[n].weight = svc->backends[b].weight;
+		}
+	}
+	err = maps_set_names(r->m, keys, vals, n);
+out:
+	if (err)
+		log_warn("cannot write the service names the CLI shows", "err=\"%s\"", strerror(-err));
+	free(keys);
+	free(vals);
+}
+
 /* The status rows of the applied plan: a VIP row per service, a backend row
  * per backend of each service, then the backends that left and still drain.
  * Health and flow counts are left for status_set_rows() to carry over. */
@@ -172,6 +212,7 @@ static void publish(const struct reconciler *r, const struct flb_config *cfg, co
 		bes[k].flows = -1;
 		k++;
 	}
+	publish_names(r, cfg, p, vips);
 	status_set_rows(r->st, vips, cfg->n_services, bes, k);
 }
 

@@ -3,12 +3,15 @@
  * Map writer (see pinned_maps.h). Wraps the balancer skeleton. Every write is a
  * single bpf_map_update_elem, so the datapath never sees half an entry.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -21,6 +24,8 @@
 /* One fd per map, from the skeleton (daemon, tests) or from the pins (CLI). */
 struct flb_maps {
 	struct balancer *skel; /* NULL when opened from pins */
+	char ring_dir[512];    /* <pin_dir>/FLB_RING_PIN_DIR; "": tables not pinned */
+	int names;             /* FLB_NAMES_MAP; -1: none */
 #define MAP_FD_FIELD(name) int name;
 	FLB_MAP_NAMES(MAP_FD_FIELD)
 #undef MAP_FD_FIELD
@@ -45,6 +50,41 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* The names map pinned in pin_dir; create: made and pinned when missing or
+ * of another layout (the daemon). -1 when there is none. */
+static int names_open(const char *pin_dir, bool create)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, FLB_NAMES_MAP);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+			info.key_size != sizeof(struct maps_name_key) ||
+			info.value_size != sizeof(struct maps_name))) {
+		close(fd);
+		fd = -1;
+		if (!create)
+			return -1;
+		unlink(path);
+	}
+	if (fd >= 0 || !create)
+		return fd;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, FLB_NAMES_MAP, sizeof(struct maps_name_key),
+			    sizeof(struct maps_name), FLB_NAMES_MAX, &opts);
+	if (fd < 0 || bpf_obj_pin(fd, path)) {
+		log_warn("cannot keep service names for the CLI", "path=%s err=\"%s\"", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct flb_maps *maps_open(const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
@@ -55,6 +95,7 @@ struct flb_maps *maps_open(const char *pin_dir)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->names = -1;
 	if (pin_dir) {
 		err = mkdir_p(pin_dir);
 		if (err) {
@@ -82,6 +123,17 @@ struct flb_maps *maps_open(const char *pin_dir)
 #define MAP_FD_FROM_SKEL(name) m->name = bpf_map__fd(m->skel->maps.name);
 	FLB_MAP_NAMES(MAP_FD_FROM_SKEL)
 #undef MAP_FD_FROM_SKEL
+	if (pin_dir) {
+		snprintf(m->ring_dir, sizeof(m->ring_dir), "%s/%s", pin_dir, FLB_RING_PIN_DIR);
+		err = mkdir_p(m->ring_dir);
+		if (err) {
+			log_error("cannot create pin folder", "path=%s err=\"%s\"", m->ring_dir,
+				  strerror(-err));
+			goto fail;
+		}
+		maps_sync_ring_pins(m);
+		m->names = names_open(pin_dir, true);
+	}
 	return m;
 fail:
 	maps_close(m);
@@ -108,6 +160,8 @@ struct flb_maps *maps_open_pinned(const char *pin_dir)
 	}
 	FLB_MAP_NAMES(MAP_FD_FROM_PIN)
 #undef MAP_FD_FROM_PIN
+	snprintf(m->ring_dir, sizeof(m->ring_dir), "%s/%s", pin_dir, FLB_RING_PIN_DIR);
+	m->names = names_open(pin_dir, false);
 	if (err) {
 		maps_close(m);
 		errno = -err;
@@ -120,6 +174,8 @@ void maps_close(struct flb_maps *m)
 {
 	if (!m)
 		return;
+	if (m->names >= 0)
+		close(m->names);
 	if (m->skel) {
 		balancer__destroy(m->skel);
 	} else {
@@ -266,6 +322,145 @@ int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct fl
 	return n;
 }
 
+/* Pins of the inner tables: <ring_dir>/<vip_id>. The kernel opens a map by
+ * id only for CAP_SYS_ADMIN, which the DaemonSet does not grant; a pinned
+ * path opens with the pod's own capabilities (and file permissions). A pin
+ * is written after the swap, by rename over the previous one, so a reader
+ * finds the old table or the new one under the name; readers check the
+ * pinned table's id against the outer map's (ring_open). Failing to pin
+ * costs inspection only: logged, never an apply error. */
+static void ring_pin_path(const struct flb_maps *m, uint32_t vip_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%u", m->ring_dir, vip_id);
+}
+
+static void ring_pin(const struct flb_maps *m, uint32_t vip_id, int fd)
+{
+	char path[560], tmp[576];
+
+	if (!m->skel || !m->ring_dir[0])
+		return;
+	ring_pin_path(m, vip_id, path, sizeof(path));
+	/* bpffs refuses names with a dot. */
+	snprintf(tmp, sizeof(tmp), "%s/new_%u", m->ring_dir, vip_id);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp) || rename(tmp, path)) {
+		log_warn("cannot pin a Maglev table; the CLI needs CAP_SYS_ADMIN to read it",
+			 "path=%s err=\"%s\"", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+static void ring_unpin(const struct flb_maps *m, uint32_t vip_id)
+{
+	char path[560];
+
+	if (!m->skel || !m->ring_dir[0])
+		return;
+	ring_pin_path(m, vip_id, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT)
+		log_warn("cannot remove the pin of a Maglev table", "path=%s err=\"%s\"", path,
+			 strerror(errno));
+}
+
+/* The id of the map behind fd, or 0. */
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int maps_sync_ring_pins(struct flb_maps *m)
+{
+	bool pinned[FLB_MAX_VIPS] = {};
+	int unpinnable = 0, gone = 0, added = 0;
+	struct dirent *d;
+	DIR *dir;
+
+	if (!m->skel || !m->ring_dir[0])
+		return 0;
+	dir = opendir(m->ring_dir);
+	if (!dir)
+		return -errno;
+	/* Pins that name no table in the outer map, or another one, go. */
+	while ((d = readdir(dir))) {
+		char *end, path[800];
+		unsigned long id = strtoul(d->d_name, &end, 10);
+		__u32 inner, vid = (__u32)id;
+		int fd;
+
+		if (!strncmp(d->d_name, "new_", 4)) {
+			snprintf(path, sizeof(path), "%s/%s", m->ring_dir, d->d_name);
+			unlink(path); /* a pin interrupted before its rename */
+			continue;
+		}
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", m->ring_dir, d->d_name);
+		if (*end || end == d->d_name || id >= FLB_MAX_VIPS ||
+		    lookup(m->flb_rings, &vid, &inner)) {
+			gone += !unlink(path);
+			continue;
+		}
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && map_id(fd) == inner)
+			pinned[id] = true;
+		else
+			gone += !unlink(path);
+		if (fd >= 0)
+			close(fd);
+	}
+	closedir(dir);
+	/* Tables swapped in by a fluxlbd that did not pin them (before this
+	 * layout): pinned now where the kernel lets us open them by id. */
+	for (__u32 id = 0; id < FLB_MAX_VIPS; id++) {
+		__u32 inner;
+		int fd;
+
+		if (pinned[id] || lookup(m->flb_rings, &id, &inner))
+			continue;
+		fd = bpf_map_get_fd_by_id(inner);
+		if (fd < 0) {
+			unpinnable++;
+			continue;
+		}
+		ring_pin(m, id, fd);
+		close(fd);
+		added++;
+	}
+	if (gone || added || unpinnable)
+		log_info("pins of Maglev tables synced with the maps",
+			 "dir=%s removed=%d added=%d unpinned=%d", m->ring_dir, gone, added,
+			 unpinnable);
+	return 0;
+}
+
+int maps_unpin_rings(const char *pin_dir)
+{
+	char dirpath[512], path[800];
+	struct dirent *d;
+	int err = 0;
+	DIR *dir;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/%s", pin_dir, FLB_RING_PIN_DIR);
+	dir = opendir(dirpath);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((d = readdir(dir))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirpath, d->d_name);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(dirpath) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
 static int ring_fd(const uint32_t *ids, uint32_t size);
 
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size)
@@ -280,6 +475,8 @@ int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint
 	/* The swap: one pointer update in the array-of-maps. */
 	if (bpf_map_update_elem(m->flb_rings, &vip_id, &fd, BPF_ANY))
 		err = -errno;
+	else
+		ring_pin(m, vip_id, fd);
 	close(fd); /* the outer map holds its own reference */
 	return err;
 }
@@ -288,6 +485,7 @@ int maps_del_ring(struct flb_maps *m, uint32_t vip_id)
 {
 	if (bpf_map_delete_elem(m->flb_rings, &vip_id) && errno != ENOENT)
 		return -errno;
+	ring_unpin(m, vip_id);
 	return 0;
 }
 
@@ -359,6 +557,8 @@ int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
 	if (count && bpf_map_update_batch(m->flb_rings, keys, fds, &count, &bopts) && !err)
 		err = -errno;
 	*done = count;
+	for (size_t i = 0; i < count; i++)
+		ring_pin(m, keys[i], fds[i]);
 out:
 	for (size_t i = 0; i < built; i++)
 		close(fds[i]); /* the outer map holds its own reference */
@@ -417,6 +617,8 @@ int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t
 			*done = w[t].failed_at;
 			err = w[t].err;
 		}
+	for (size_t i = 0; i < *done; i++)
+		ring_unpin(m, vip_ids[i]);
 	return err;
 }
 
@@ -463,19 +665,45 @@ out:
 	return err;
 }
 
+/* An fd of the table the outer map holds for vip_id: its pin when that is
+ * the same table (a reader racing the daemon's swap may see the pin one
+ * table behind: looked up again), else by id, which the kernel allows only
+ * with CAP_SYS_ADMIN (tables of a fluxlbd before the pins, or not pinned). */
+static int ring_get_fd(const struct flb_maps *m, uint32_t vip_id)
+{
+	char path[560];
+	__u32 inner_id;
+	int fd;
+
+	for (int attempt = 0; attempt < 5; attempt++) {
+		if (lookup(m->flb_rings, &vip_id, &inner_id))
+			return -ENOENT;
+		if (!m->ring_dir[0])
+			break;
+		ring_pin_path(m, vip_id, path, sizeof(path));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			break;
+		if (map_id(fd) == inner_id)
+			return fd;
+		close(fd);
+		nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Opens the table of vip_id and reads its size M (slot 0), checked against
  * the inner map's own size. Returns 0 with *fd open, or -errno. */
 static int ring_open(const struct flb_maps *m, uint32_t vip_id, int *fd, uint32_t *size)
 {
 	struct bpf_map_info info = {};
-	__u32 inner_id, info_len = sizeof(info), zero = 0, n;
+	__u32 info_len = sizeof(info), zero = 0, n;
 	int err;
 
-	if (lookup(m->flb_rings, &vip_id, &inner_id))
-		return -ENOENT;
-	*fd = bpf_map_get_fd_by_id(inner_id);
+	*fd = ring_get_fd(m, vip_id);
 	if (*fd < 0)
-		return -errno;
+		return *fd;
 	if (bpf_obj_get_info_by_fd(*fd, &info, &info_len) || bpf_map_lookup_elem(*fd, &zero, &n)) {
 		err = -errno;
 		goto fail;
@@ -649,6 +877,140 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
+	      uint32_t *capacity)
+{
+	enum { BATCH = 8192 };
+	int fd = which == MAPS_FILL_CONNTRACK ? m->flb_conntrack : m->flb_frags;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char in_batch[64], out_batch[64];
+	void *keys = NULL, *vals = NULL;
+	bool first = true;
+	int err = 0;
+
+	*entries = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*capacity = info.max_entries;
+	/* The batch cursor is a key: bounded before use as a size. */
+	if (!info.key_size || info.key_size > sizeof(in_batch) || !info.value_size ||
+	    info.value_size > 4096)
+		return -EBADMSG;
+	keys = malloc((size_t)BATCH * info.key_size);
+	vals = malloc((size_t)BATCH * info.value_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : in_batch, out_batch, keys, vals,
+					      &count, &opts);
+
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		*entries += count;
+		if (rc) /* ENOENT: that was the last batch */
+			break;
+		memcpy(in_batch, out_batch, info.key_size);
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct maps_name_key *x = a, *y = b;
+
+	if (x->vip_id != y->vip_id)
+		return x->vip_id < y->vip_id ? -1 : 1;
+	return x->backend_id < y->backend_id ? -1 : x->backend_id > y->backend_id;
+}
+
+int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
+		   const struct maps_name *vals, size_t n)
+{
+	enum { BATCH = 1024 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct maps_name_key *sorted = NULL, *gone = NULL, rk[BATCH];
+	struct maps_name rv[BATCH];
+	__u32 count, in_batch = 0, out_batch;
+	size_t n_gone = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	if (m->names < 0)
+		return 0;
+	if (n > FLB_NAMES_MAX)
+		return -E2BIG;
+	count = (__u32)n;
+	if (n && bpf_map_update_batch(m->names, keys, vals, &count, &opts))
+		return -errno;
+	sorted = malloc((n + 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	if (n)
+		memcpy(sorted, keys, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), key_cmp);
+	/* Read every key first, delete after (a walk of a hash map that
+	 * deletes may skip or restart). */
+	for (;;) {
+		int rc;
+
+		count = BATCH;
+		rc = bpf_map_lookup_batch(m->names, first ? NULL : &in_batch, &out_batch, rk, rv,
+					  &count, &opts);
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			if (bsearch(&rk[i], sorted, n, sizeof(*sorted), key_cmp))
+				continue;
+			if (n_gone == cap) {
+				struct maps_name_key *g;
+
+				cap = cap ? 2 * cap : 64;
+				g = realloc(gone, cap * sizeof(*gone));
+				if (!g) {
+					err = -ENOMEM;
+					goto out;
+				}
+				gone = g;
+			}
+			gone[n_gone++] = rk[i];
+		}
+		if (rc)
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		if (bpf_map_delete_elem(m->names, &gone[i]) && errno != ENOENT)
+			err = -errno;
+out:
+	free(sorted);
+	free(gone);
+	return err;
+}
+
+int maps_get_name(const struct flb_maps *m, uint32_t vip_id, uint32_t backend_id,
+		  struct maps_name *out)
+{
+	struct maps_name_key k = { .vip_id = vip_id, .backend_id = backend_id };
+
+	if (m->names < 0)
+		return -ENOENT;
+	return lookup(m->names, &k, out);
 }
 
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct)

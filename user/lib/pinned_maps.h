@@ -3,7 +3,10 @@
  * The map writer: the only code that opens, loads and writes the balancer's
  * BPF maps. Maps are pinned under <bpffs>/v<FLB_ABI_VERSION>/ and reused
  * when already pinned there (restart adopts them; conntrack survives).
- * Readers (exporter, CLI) use the maps_read_* helpers.
+ * Readers (exporter, CLI) use the maps_read_* helpers. Each Maglev table
+ * (inner map of flb_rings) is pinned too, as <pin_dir>/rings/<vip_id>, so
+ * that readers open it by path: the kernel opens maps by id only for
+ * CAP_SYS_ADMIN.
  */
 #ifndef FLB_PINNED_MAPS_H
 #define FLB_PINNED_MAPS_H
@@ -16,6 +19,9 @@
 
 struct flb_maps;
 
+/* The folder of the tables' pins under the pin folder. */
+#define FLB_RING_PIN_DIR "rings"
+
 /* Opens and loads the balancer object with its maps pinned under
  * pin_dir (created if missing). NULL pin_dir: nothing pinned (tests).
  * Returns NULL with errno set, the reason logged. */
@@ -24,6 +30,14 @@ struct flb_maps *maps_open(const char *pin_dir);
  * exporter in another process). NULL with errno set when a pin is missing. */
 struct flb_maps *maps_open_pinned(const char *pin_dir);
 void maps_close(struct flb_maps *m);
+
+/* Makes <pin_dir>/rings match flb_rings: removes pins of tables no longer
+ * swapped in (and interrupted ones), pins the tables of an older fluxlbd
+ * that did not pin them where the kernel allows opening them by id.
+ * maps_open calls it; 0 or -errno. */
+int maps_sync_ring_pins(struct flb_maps *m);
+/* Removes <pin_dir>/rings and every pin in it (fluxlbd --cleanup). */
+int maps_unpin_rings(const char *pin_dir);
 
 int maps_prog_fd(const struct flb_maps *m);
 struct bpf_object *maps_object(const struct flb_maps *m);
@@ -66,6 +80,32 @@ int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uin
 /* Only the size M of vip_id's table (one lookup, not the whole table). */
 int maps_get_ring_size(const struct flb_maps *m, uint32_t vip_id, uint32_t *size);
 
+/* What the maps do not say but operators ask for: the service name of each
+ * VIP and the configured weight of each of its backends, in the daemon-
+ * owned hash map <pin_dir>/flb_svc_names (no BTF; the datapath never reads
+ * it), key {vip_id, backend_id} (backend_id 0: the VIP's own row). Written
+ * by the daemon after each apply, read by the CLI (fluxlb tree). */
+#define FLB_NAMES_MAP "flb_svc_names"
+#define FLB_NAMES_MAX (FLB_MAX_VIPS + FLB_MAX_BACKENDS * 4)
+struct maps_name_key {
+	uint32_t vip_id;
+	uint32_t backend_id;
+};
+struct maps_name {
+	char service[64];
+	uint32_t weight;                /* configured weight; VIP rows: 0 */
+	uint32_t pad;
+};
+/* Makes the map hold exactly keys[0..n) -> vals[0..n): updates in one
+ * batch, then deletes the keys not among them. 0 or -errno; no-op
+ * without a pin folder. */
+int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
+		   const struct maps_name *vals, size_t n);
+/* One row; -ENOENT when missing or when the map is not there (an older
+ * fluxlbd). */
+int maps_get_name(const struct flb_maps *m, uint32_t vip_id, uint32_t backend_id,
+		  struct maps_name *out);
+
 /* Per-CPU counters summed over CPUs. */
 int maps_read_reasons(const struct flb_maps *m, uint64_t out[FLB_R_MAX]);
 int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX]);
@@ -81,6 +121,14 @@ int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic
  * few thousand entries). Returns 0 or -errno. */
 typedef void (*ct_visit_fn)(const struct flb_flow *flow, const struct flb_ct *ct, void *ctx);
 int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx);
+
+/* Entries in an LRU table and its capacity (max_entries). The kernel keeps
+ * no count of a hash map that userspace can read, so this walks the table
+ * in batches of 8192 keys and values: cost grows with the entries (the
+ * full conntrack table: 32 syscalls, ~19 MiB copied, 0.24-0.31 s here). */
+enum maps_fill_map { MAPS_FILL_CONNTRACK, MAPS_FILL_FRAGS };
+int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
+	      uint32_t *capacity);
 
 int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct flb_ct *ct);
 
