@@ -57,7 +57,7 @@ struct bf_gen_cfg {
 	__u32 ctr;
 	__be16 dport;
 	__u8 proto;    /* IPPROTO_UDP or IPPROTO_TCP */
-	__u8 pad;
+	__u8 syn;      /* TCP: 1: SYNs from scattered flows (a SYN flood), 0: ACKs */
 };
 
 /* bf_kinds[] (counted by bf_sink): what reached the generator's side again, by kind. */

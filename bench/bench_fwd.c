@@ -18,6 +18,12 @@
  * Everything runs on one CPU (the generator's; veth's NAPI runs where the
  * frames were queued), so packets per second and CPU per packet rank the
  * paths. Variants are interleaved round by round.
+ *
+ * bench_fwd -F IFACE -m DMAC -d VIP -p PORT -s SECS [-n FLOWS]: the generator
+ * alone, in the current namespace: TCP SYNs from FLOWS (a power of two, 2^10
+ * .. 2^22, default 2^22) scattered sources in 10.64.0.0/10 to VIP:PORT out of
+ * IFACE at its full rate for SECS seconds, each flow again every FLOWS frames,
+ * then one line "sent N frames in T s (R pps)". tests/e2e/test_flood.sh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -207,6 +213,57 @@ static int cmp_res(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The -F mode: a SYN flood out of ifname until secs have passed. */
+static int syn_flood(const char *ifname, const char *dmac, const char *vip, int port,
+		     double secs, uint32_t nflows)
+{
+	uint8_t frame[60] = {};
+	struct xdp_md ctx = { .data_end = sizeof(frame) };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1 << 16,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+	unsigned int m[6];
+	uint64_t t0, sent = 0;
+	double t;
+
+	ctx.ingress_ifindex = if_nametoindex(ifname);
+	if (!ctx.ingress_ifindex ||
+	    sscanf(dmac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
+	    inet_addr(vip) == INADDR_NONE || port < 1 || port > 65535 || secs <= 0 ||
+	    nflows < 1024 || nflows > 1u << 22 || (nflows & (nflows - 1))) {
+		fprintf(stderr, "bench_fwd -F: bad interface, MAC, VIP, port, seconds or flows\n");
+		return 2;
+	}
+	log_setup(LOG_ERROR, false);
+	log_route_libs();
+	skel = bfwd__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "bench_fwd: cannot load the generator: %s\n", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < 6; i++)
+		skel->bss->gen.dmac[i] = (uint8_t)m[i];
+	memcpy(skel->bss->gen.smac, G0_MAC, 6);
+	skel->bss->gen.daddr = inet_addr(vip);
+	skel->bss->gen.saddr = 0x0a400000; /* 10.64.0.0 + flow */
+	skel->bss->gen.nflows = nflows;
+	skel->bss->gen.dport = htons(port);
+	skel->bss->gen.proto = IPPROTO_TCP;
+	skel->bss->gen.syn = 1;
+	t0 = now_ns();
+	while ((t = (now_ns() - t0) / 1e9) < secs) {
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bf_gen), &o)) {
+			fprintf(stderr, "bench_fwd: live-frames generator: %s\n", strerror(errno));
+			bfwd__destroy(skel);
+			return 1;
+		}
+		sent += o.repeat;
+	}
+	printf("sent %llu frames in %.1f s (%.0f pps)\n", (unsigned long long)sent, t, sent / t);
+	bfwd__destroy(skel);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *gen_name = NULL, *lb_name = NULL;
@@ -217,8 +274,22 @@ int main(int argc, char **argv)
 	char path[256];
 	cpu_set_t cpus;
 
-	while ((opt = getopt(argc, argv, "g:l:r:s:")) != -1) {
-		if (opt == 'g')
+	const char *flood_if = NULL, *dmac = "", *vip = "";
+	uint32_t nflows = 1u << 22;
+	int port = 0;
+
+	while ((opt = getopt(argc, argv, "g:l:r:s:F:m:d:p:n:")) != -1) {
+		if (opt == 'n')
+			nflows = (uint32_t)strtoul(optarg, NULL, 0);
+		else if (opt == 'F')
+			flood_if = optarg;
+		else if (opt == 'm')
+			dmac = optarg;
+		else if (opt == 'd')
+			vip = optarg;
+		else if (opt == 'p')
+			port = atoi(optarg);
+		else if (opt == 'g')
 			gen_name = optarg;
 		else if (opt == 'l')
 			lb_name = optarg;
@@ -227,6 +298,8 @@ int main(int argc, char **argv)
 		else if (opt == 's')
 			secs = atof(optarg);
 	}
+	if (flood_if)
+		return syn_flood(flood_if, dmac, vip, port, secs, nflows);
 	if (!gen_name || !lb_name || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "usage: bench_fwd -g GEN_NETNS -l LB_NETNS [-r rounds] [-s secs] (see bench/run.sh)\n");
 		return 2;

@@ -9,7 +9,8 @@
  * exit counts exactly one reason (include/flb_reasons.h).
  *
  * balancer() is only that order; each step is a helper in bpf/: parse.h,
- * pick.h (VIP, fragments, conntrack, Maglev), nexthop.h (FIB and send),
+ * pick.h (VIP, fragments, conntrack, Maglev; flood.h: SYNs without an
+ * entry under a SYN flood), nexthop.h (FIB and send),
  * icmp.h (too big), encap.h; the maps and counters in maps.h and count.h.
  */
 #include <linux/bpf.h>

@@ -138,6 +138,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flb_nexthops SEC(".maps");
 
+/* Per CPU: the new-flow rate and flood mode (bpf/flood.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flb_flood);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flb_flood SEC(".maps");
+
 #define FLB_REASON_MAP flb_reasons
 #include "count.h"
 

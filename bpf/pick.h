@@ -20,6 +20,7 @@
 #include "flb_ct.h"
 #include "flb_hash.h"
 #include "flb_reasons.h"
+#include "flood.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -202,8 +203,16 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	if (!*be)
 		return 0;
-	/* An ICMP error does not open a flow. */
-	if (!p->icmp && renew(ct, &p->flow, id, *be, now, flags, *hash)) {
+	/* An ICMP error does not open a flow. In flood mode a SYN without an
+	 * entry makes none (bpf/flood.h); the flow's next packets miss and
+	 * take this same Maglev pick, and its first non-SYN makes the entry. */
+	if (p->icmp)
+		return id;
+	if (!ct && flood_mode(ctl, now) && syn) {
+		count_event(FLB_E_FLOOD_SYN);
+		return id;
+	}
+	if (renew(ct, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
 	}

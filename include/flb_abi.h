@@ -14,7 +14,8 @@
 
 /* 2: flb_ct.flags (closing), flb_ct.hash, two more events.
  * 3: the counter maps sized FLB_R_SLOTS/FLB_E_SLOTS (room to add reasons
- *    without a bump), node-side reasons. */
+ *    without a bump), node-side reasons; flb_ctl.flood_nfps (was pad: 0 = off)
+ *    and flb_flood (a new pin, created when missing). */
 #define FLB_ABI_VERSION 3
 
 #define FLB_MAX_VIPS      1024
@@ -95,7 +96,8 @@ struct flb_ctl {
 	__u32 tcp_timeout_s; /* idle TCP conntrack entries older than this are ignored */
 	__be32 encap_src6[4];/* outer IPv6 source prefix; low 32 bits per flow */
 	__u32 udp_timeout_s; /* the same for UDP */
-	__u32 pad;
+	__u32 flood_nfps;    /* new flows per second per CPU above which that CPU's
+			      * SYNs get no conntrack entry (flood mode); 0: off */
 };
 _Static_assert(sizeof(struct flb_ctl) == 40, "flb_ctl layout");
 
@@ -169,12 +171,24 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_events)         \
 	X(flb_vip_stats)      \
 	X(flb_be_stats)       \
-	X(flb_nexthops)
+	X(flb_nexthops)       \
+	X(flb_flood)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
 	X(flb_dcp_reasons)     \
 	X(flb_dcp_addrs)
+
+/* flb_flood[0], per CPU: that CPU's new-flow rate and mode (bpf/flood.h,
+ * docs/operating.md "Flood defence"). A reader sums nothing: a CPU is in
+ * flood mode while mode is 1 and its window began less than 2 s ago (a CPU
+ * that sees no new flow never rewrites its slot). */
+struct flb_flood {
+	__u64 window;     /* bpf_ktime_get_coarse_ns() when this one-second window began */
+	__u32 new_flows;  /* new flows (entries to create, SYNs refused one) in the window */
+	__u32 mode;       /* 1: flood: SYNs without an entry are steered, none is made */
+};
+_Static_assert(sizeof(struct flb_flood) == 16, "flb_flood layout");
 
 /*
  * The node side (docs/pods.md): on a host whose pods are backends, the NIC's

@@ -73,7 +73,9 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(FRAG_FOLLOW,     "frag_follow")     /* later fragment followed its datagram */ \
 	X(FRAG_UNKNOWN,    "frag_unknown")    /* later fragment before its first: 3-tuple hash */ \
 	X(CT_FIN,          "ct_fin")          /* client FIN: entry closing */ \
-	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */
+	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */ \
+	X(FLOOD_SYN,       "flood_syn")       /* flood mode: SYN steered by Maglev, no entry made */ \
+	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

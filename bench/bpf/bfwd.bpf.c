@@ -7,7 +7,9 @@
  *              BPF_F_TEST_XDP_LIVE_FRAMES: frames are recycled page-pool
  *              buffers that keep what the last run wrote, so every header
  *              byte is written fresh in every frame. XDP_TX in live mode
- *              sends the frame out of the ingress interface.
+ *              sends the frame out of the ingress interface. With
+ *              gen.syn, TCP SYNs from scattered sources: bench_fwd -F, the
+ *              SYN flood of tests/e2e/test_flood.sh.
  *   bf_txswap  the XDP_TX ceiling: swap the MAC addresses, send back.
  *   bf_pass    XDP_PASS (veth needs an XDP program on the receiving side
  *              for XDP_TX/redirected frames to arrive; the iptables
@@ -67,7 +69,9 @@ int bf_gen(struct xdp_md *ctx)
 	if (data + GEN_LEN > end)
 		return XDP_ABORTED;
 	n = gen.ctr++;
-	flow = n & (gen.nflows - 1);
+	/* A SYN flood scatters its sources: an odd multiplier permutes the
+	 * flows of a cycle (each still sent once per nflows frames). */
+	flow = (gen.syn ? n * 2654435761u : n) & (gen.nflows - 1);
 
 	__builtin_memcpy(eth->h_dest, gen.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, gen.smac, ETH_ALEN);
@@ -93,9 +97,10 @@ int bf_gen(struct xdp_md *ctx)
 		th->source = bpf_htons(10000 + (flow & 0x3fff));
 		th->dest = gen.dport;
 		th->seq = bpf_htonl(n);
-		th->ack_seq = bpf_htonl(1);
+		th->ack_seq = bpf_htonl(gen.syn ? 0 : 1);
 		th->doff = 5;
-		th->ack = 1;
+		th->syn = gen.syn;
+		th->ack = !gen.syn;
 		th->window = bpf_htons(65535);
 		/* Checksum left 0: neither XDP path checks it, and the iptables
 		 * baseline runs with nf_conntrack_checksum=0 (bench/run.sh). */

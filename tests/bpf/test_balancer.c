@@ -1457,3 +1457,194 @@ TEST(vip_replaced_in_one_reload_keeps_a_table)
 out:
 	ASSERT_OK(apply_config(base_config), "restore");
 }
+
+/* ---- flood defence (bpf/flood.h) ---- */
+
+static int flood_fd(void)
+{
+	return bpf_object__find_map_fd_by_name(maps_object(maps), "flb_flood");
+}
+
+/* Every CPU's flb_flood slot set to f (the test runs pinned to one CPU). */
+static bool flood_set(const struct flb_flood *f)
+{
+	int n = libbpf_num_possible_cpus();
+	struct flb_flood *v = n > 0 ? calloc(n, sizeof(*v)) : NULL;
+	uint32_t zero = 0;
+	bool ok;
+
+	for (int i = 0; v && i < n; i++)
+		v[i] = *f;
+	ok = ASSERT_TRUE(v, "alloc") &&
+	     ASSERT_OK(bpf_map_update_elem(flood_fd(), &zero, v, BPF_ANY), "set flb_flood");
+	free(v);
+	return ok;
+}
+
+static struct flb_flood flood_get(int cpu)
+{
+	int n = libbpf_num_possible_cpus();
+	struct flb_flood *v = n > 0 ? calloc(n, sizeof(*v)) : NULL, out = {};
+	uint32_t zero = 0;
+
+	if (v && cpu < n && !bpf_map_lookup_elem(flood_fd(), &zero, v))
+		out = v[cpu];
+	free(v);
+	return out;
+}
+
+static void set_flood(uint32_t nfps)
+{
+	struct flb_ctl ctl;
+
+	maps_get_ctl(maps, &ctl);
+	ctl.flood_nfps = nfps;
+	maps_set_ctl(maps, &ctl);
+}
+
+/* A SYN from a random source to the 10.100.0.6 table: its run, whether the
+ * backend is the table's (oracle), whether it got an entry. */
+static bool flood_syn(const uint32_t *table, uint32_t size, struct run *r, bool *oracle,
+		      bool *entry)
+{
+	struct pkt_spec s = spec("10.100.0.6", 80, 1024 + rand() % 60000, 0x02);
+	struct flb_backend be;
+	struct flb_flow flow;
+	struct flb_ct ct;
+
+	s.saddr = htonl(0x0b000000 | (rand() & 0xffffff));
+	if (!send_flags(&s, 0x02, r))
+		return false;
+	pkt_flow(&s, &flow);
+	*oracle = !maps_get_backend(maps, table[flb_flow_hash(&flow) % size], &be) &&
+		  r->action == XDP_TX && chosen(r) == be.addr[0];
+	*entry = !maps_ct_lookup(maps, &flow, &ct);
+	return true;
+}
+
+TEST(syn_flood_over_the_threshold_steers_syns_without_entries)
+{
+	struct pkt_spec est = spec("10.100.0.6", 80, 40300, 0x02);
+	struct flb_vip_key keys[FLB_MAX_VIPS];
+	struct flb_vip vips[FLB_MAX_VIPS];
+	uint32_t *table = NULL, size = 0, vip_id = UINT32_MAX, est_be;
+	int n = maps_list_vips(maps, keys, vips, FLB_MAX_VIPS), cpu = sched_getcpu();
+	int below_entries = 0, below_oracle = 0, above_entries = 0, above_oracle = 0;
+	uint64_t flood_syns = 0, enters = 0;
+	struct flb_flood zero = {}, f;
+	cpu_set_t all, one;
+	bool oracle, entry;
+	struct flb_ct ct;
+	struct run r;
+
+	for (int i = 0; i < n; i++)
+		if (keys[i].addr[0] == inet_addr("10.100.0.6"))
+			vip_id = vips[i].id;
+	if (!ASSERT_OK(maps_get_ring(maps, vip_id, &table, &size), "read table"))
+		return;
+	/* flb_flood is per CPU: every run on this one. */
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (!ASSERT_OK(sched_setaffinity(0, sizeof(one), &one), "pin to one CPU"))
+		goto out;
+	srand(20261202);
+	set_flood(50);
+	if (!flood_set(&zero))
+		goto restore;
+
+	/* New flow 1: the connection that must survive. */
+	if (!send_flags(&est, 0x02, &r) || !send_flags(&est, 0x10, &r))
+		goto restore;
+	est_be = chosen(&r);
+	/* New flows 2..50: at the threshold, every SYN gets its entry. */
+	for (int i = 0; i < 49; i++) {
+		if (!flood_syn(table, size, &r, &oracle, &entry))
+			goto restore;
+		below_entries += entry;
+		below_oracle += oracle;
+		flood_syns += r.events[FLB_E_FLOOD_SYN];
+	}
+	ASSERT_EQ(below_entries, 49, "below the threshold: every SYN made an entry");
+	ASSERT_EQ(below_oracle, 49, "below the threshold: Maglev's backend");
+	ASSERT_EQ(flood_syns, 0, "below the threshold: no flood_syn");
+	ASSERT_EQ(flood_get(cpu).mode, 0, "mode normal at the threshold");
+
+	/* New flows 51..250: over it. */
+	for (int i = 0; i < 200; i++) {
+		if (!flood_syn(table, size, &r, &oracle, &entry))
+			goto restore;
+		above_entries += entry;
+		above_oracle += oracle;
+		flood_syns += r.events[FLB_E_FLOOD_SYN];
+		enters += r.events[FLB_E_FLOOD_ENTER];
+	}
+	f = flood_get(cpu);
+	ASSERT_EQ(above_entries, 0, "over the threshold: no SYN made an entry");
+	ASSERT_EQ(above_oracle, 200, "over the threshold: still Maglev's backend");
+	ASSERT_EQ(flood_syns, 200, "flood_syn counts each");
+	ASSERT_EQ(enters, 1, "flood_enter counted once");
+	ASSERT_EQ(f.mode, 1, "flb_flood: this CPU in flood mode");
+	ASSERT_EQ(f.new_flows, 250, "flb_flood: new flows in the window");
+
+	/* The established flow keeps its entry and backend. */
+	if (!send_flags(&est, 0x10, &r))
+		goto restore;
+	ASSERT_EQ(r.events[FLB_E_CT_HIT], 1, "established flow hits conntrack in flood mode");
+	ASSERT_EQ(chosen(&r), est_be, "and keeps its backend");
+	/* A SYN of a known flow renews its entry in place (evicts nothing). */
+	if (!send_flags(&est, 0x02, &r))
+		goto restore;
+	ASSERT_EQ(r.events[FLB_E_FLOOD_SYN], 0, "SYN of a known flow is no flood_syn");
+	ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "its entry renewed");
+
+	/* A flow whose SYN got no entry: its ACK misses, takes the same
+	 * Maglev pick, and makes the entry. */
+	{
+		struct pkt_spec late = spec("10.100.0.6", 80, 40301, 0x02);
+		uint32_t syn_be;
+
+		if (!send_flags(&late, 0x02, &r))
+			goto restore;
+		syn_be = chosen(&r);
+		ASSERT_EQ(r.events[FLB_E_FLOOD_SYN], 1, "late SYN: no entry");
+		if (!send_flags(&late, 0x10, &r))
+			goto restore;
+		ASSERT_EQ(r.events[FLB_E_CT_MISS], 1, "its ACK misses conntrack");
+		ASSERT_EQ(chosen(&r), syn_be, "and reaches the SYN's backend");
+		ASSERT_EQ(r.events[FLB_E_CT_INSERT], 1, "and makes the entry");
+		ASSERT_TRUE(ct_get(&late, &ct), "entry there");
+	}
+
+	/* The next second: flood holds after a window over the threshold,
+	 * ends after a quiet one. */
+	f = (struct flb_flood){ .window = mono_ns() - 1500000000ULL, .new_flows = 51, .mode = 1 };
+	flood_set(&f);
+	if (!flood_syn(table, size, &r, &oracle, &entry))
+		goto restore;
+	ASSERT_TRUE(!entry && r.events[FLB_E_FLOOD_SYN] == 1, "flood holds after a window over");
+	f = (struct flb_flood){ .window = mono_ns() - 1500000000ULL, .new_flows = 50, .mode = 1 };
+	flood_set(&f);
+	if (!flood_syn(table, size, &r, &oracle, &entry))
+		goto restore;
+	ASSERT_TRUE(entry && !r.events[FLB_E_FLOOD_SYN], "flood ends after a window at the threshold");
+	ASSERT_EQ(flood_get(cpu).mode, 0, "mode back to normal");
+	f = (struct flb_flood){ .window = mono_ns() - 3000000000ULL, .new_flows = 500, .mode = 1 };
+	flood_set(&f);
+	if (!flood_syn(table, size, &r, &oracle, &entry))
+		goto restore;
+	ASSERT_TRUE(entry, "flood ends after a second without new flows");
+
+	/* Off (0): no SYN is refused however many. */
+	set_flood(0);
+	f = (struct flb_flood){ .window = mono_ns(), .new_flows = 100000, .mode = 1 };
+	flood_set(&f);
+	if (flood_syn(table, size, &r, &oracle, &entry))
+		ASSERT_TRUE(entry && !r.events[FLB_E_FLOOD_SYN], "off: SYN makes its entry");
+restore:
+	set_flood(0);
+	flood_set(&zero);
+	sched_setaffinity(0, sizeof(all), &all);
+out:
+	free(table);
+}

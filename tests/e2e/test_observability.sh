@@ -220,7 +220,7 @@ import json, sys
 m = sys.argv[1]
 # Fields each map's key/value must show (None: a number, no struct).
 want = {
-  'flb_ctl': (None, {'ready', 'flags', 'encap_src4', 'tcp_timeout_s', 'encap_src6', 'udp_timeout_s'}),
+  'flb_ctl': (None, {'ready', 'flags', 'encap_src4', 'tcp_timeout_s', 'encap_src6', 'udp_timeout_s', 'flood_nfps'}),
   'flb_vips': ({'addr', 'port', 'proto', 'family'}, {'id', 'flags'}),
   'flb_vip_addrs': ({'addr', 'proto', 'family'}, None),
   'flb_frags': ({'src', 'dst', 'id', 'proto', 'family'}, {'backend', 'gen', 'last_seen', 'flags'}),
@@ -231,6 +231,7 @@ want = {
   'flb_vip_stats': (None, {'packets', 'bytes', 'new_flows'}),
   'flb_be_stats': (None, {'packets', 'bytes', 'new_flows'}),
   'flb_nexthops': (None, {'expires', 'gen', 'ingress', 'ifindex', 'mtu', 'dmac', 'smac'}),
+  'flb_flood': (None, {'window', 'new_flows', 'mode'}),
 }
 d = json.load(sys.stdin)
 assert isinstance(d, list), 'not a list'

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "config.h"
 #include "flb_test.h"
+#include "plan.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -260,6 +261,32 @@ TEST(conntrack_timeouts)
 	ASSERT_EQ(cfg.ct_tcp_timeout_s, 9000, "tcp");
 	ASSERT_EQ(cfg.ct_udp_timeout_s, 45, "udp");
 	config_free(&cfg);
+}
+
+TEST(flood_threshold_count_auto_and_off)
+{
+	static const char *const yaml[] = {
+		"interfaces: [eth0]\nnode:\n  flood: {new_flows_per_second: 50000}\nservices: []\n",
+		"interfaces: [eth0]\nnode:\n  flood: {new_flows_per_second: auto}\nservices: []\n",
+		"interfaces: [eth0]\nnode:\n  flood: {new_flows_per_second: 0}\nservices: []\n",
+		"interfaces: [eth0]\nservices: []\n",
+	};
+	static const uint32_t want[] = { 50000, FLB_CT_SIZE / 60, 0, 0 };
+	struct flb_config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!ASSERT_OK(parse(yaml[i], &cfg, err, sizeof(err)), err))
+			return;
+		ASSERT_EQ(cfg.flood_nfps, want[i], "node.flood.new_flows_per_second");
+		config_free(&cfg);
+	}
+	/* The dataplane's per-CPU share: rounded up, off stays off. */
+	ASSERT_EQ(plan_flood_per_cpu(50000, 2), 25000, "even split");
+	ASSERT_EQ(plan_flood_per_cpu(5, 2), 3, "rounded up");
+	ASSERT_EQ(plan_flood_per_cpu(1, 64), 1, "never 0 when on");
+	ASSERT_EQ(plan_flood_per_cpu(0, 2), 0, "off");
+	ASSERT_EQ(plan_flood_per_cpu(7, 0), 7, "0 CPUs taken as 1");
 }
 
 TEST(empty_services_and_empty_node)
@@ -596,6 +623,12 @@ static const struct bad_case bad_cases[] = {
 	      T "4: node.conntrack.tcp_timeout: \"10\" is not a duration (like 500ms, 30s, 5m, 1h)"),
 	EXACT("interfaces: [eth0]\nnode:\n  conntrack:\n    udp_timeout: 500ms\nservices: []\n",
 	      T "4: node.conntrack.udp_timeout: 500ms is out of range 1s..168h"),
+	PREFIX("interfaces: [eth0]\nnode:\n  flood: {new_flows_per_second: -1}\nservices: []\n",
+	       T "3: node.flood.new_flows_per_second:"),
+	PREFIX("interfaces: [eth0]\nnode:\n  flood: {new_flows_per_second: 100000001}\nservices: []\n",
+	       T "3: node.flood.new_flows_per_second:"),
+	PREFIX("interfaces: [eth0]\nnode:\n  flood: {syns: 5}\nservices: []\n",
+	       T "3: node.flood.syns: unknown key"),
 	PREFIX("interfaces: [eth0]\nnode:\n  conntrack:\n    icmp_timeout: 1s\nservices: []\n",
 	       T "4: node.conntrack.icmp_timeout: unknown key"),
 	PREFIX(SVC "    source_service: web\n    backends: [{address: 10.0.0.1}]\n",

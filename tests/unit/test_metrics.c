@@ -278,6 +278,10 @@ TEST(every_family_has_help_and_type)
 		{ "fluxlb_maps_up", "gauge" },
 		{ "fluxlb_packets_total", "counter" },
 		{ "fluxlb_events_total", "counter" },
+		{ "fluxlb_flood_threshold", "gauge" },
+		{ "fluxlb_flood_mode", "gauge" },
+		{ "fluxlb_flood_cpus", "gauge" },
+		{ "fluxlb_flood_window_new_flows", "gauge" },
 		{ "fluxlb_vip_packets_total", "counter" },
 		{ "fluxlb_vip_bytes_total", "counter" },
 		{ "fluxlb_vip_new_flows_total", "counter" },
@@ -646,6 +650,35 @@ TEST(proc_stat_is_parsed_from_the_last_parenthesis)
 	ASSERT_EQ(p.rss_bytes, 2500 * 4096ULL, "rss pages x page size");
 	ASSERT_EQ(proc_stats_parse("4242 no parenthesis", 0, 100, 4096, &p), -EINVAL, "bad");
 	ASSERT_EQ(proc_stats_parse("1 (x) S 1 2", 0, 100, 4096, &p), -EINVAL, "short");
+}
+
+TEST(flood_threshold_mode_and_window_from_the_snapshot)
+{
+	struct metrics_snapshot s;
+	struct flb_status st;
+	char *text;
+
+	fill(&s, &st);
+	text = render(&s);
+	if (text) {
+		ASSERT_LINE(text, "fluxlb_flood_threshold{scope=\"node\"} 0");
+		ASSERT_LINE(text, "fluxlb_flood_mode 0");
+		ASSERT_LINE(text, "fluxlb_events_total{event=\"flood_syn\"} 2013");
+	}
+	free(text);
+	s.flood_nfps_node = 50000;
+	s.flood_nfps_cpu = 25000;
+	s.flood_cpus = 1;
+	s.flood_window_flows = 31000;
+	text = render(&s);
+	if (text) {
+		ASSERT_LINE(text, "fluxlb_flood_threshold{scope=\"node\"} 50000");
+		ASSERT_LINE(text, "fluxlb_flood_threshold{scope=\"cpu\"} 25000");
+		ASSERT_LINE(text, "fluxlb_flood_mode 1");
+		ASSERT_LINE(text, "fluxlb_flood_cpus 1");
+		ASSERT_LINE(text, "fluxlb_flood_window_new_flows 31000");
+	}
+	free(text);
 }
 
 TEST(lru_fill_and_interface_xdp_mode)

@@ -20,6 +20,8 @@
  *	  conntrack:
  *	    tcp_timeout: 1h           # idle entries older than this are ignored
  *	    udp_timeout: 30s
+ *	  flood:
+ *	    new_flows_per_second: 0   # node-wide; 0 = off; auto = FLB_CFG_FLOOD_AUTO
  *	  pods: ...                   # see config_node.c
  *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
  *	announce                      # see config_announce.c
@@ -208,12 +210,40 @@ static int parse_conntrack(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 	return yw_mapping(ctx, node, conntrack_keys, ARRAY_SIZE(conntrack_keys), obj);
 }
 
+/* Flood defence threshold: a count (0 = off) or auto. */
+static int parse_flood_nfps(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint32_t *out = &((struct flb_config *)obj)->flood_nfps;
+	uint64_t v;
+	int err;
+
+	if (node->type == YAML_SCALAR_NODE &&
+	    !strcmp((const char *)node->data.scalar.value, "auto")) {
+		*out = FLB_CFG_FLOOD_AUTO;
+		return 0;
+	}
+	err = yw_uint(ctx, node, 0, FLB_CFG_FLOOD_MAX, &v);
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
+}
+
+static const struct yw_key flood_keys[] = {
+	{ "new_flows_per_second", 0, parse_flood_nfps },
+};
+
+static int parse_flood(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	return yw_mapping(ctx, node, flood_keys, ARRAY_SIZE(flood_keys), obj);
+}
+
 static const struct yw_key node_keys[] = {
 	{ "bpffs", 0, parse_bpffs },
 	{ "xdp_mode", 0, parse_xdp_mode },
 	{ "encap_source", 0, parse_encap4 },
 	{ "encap_source6", 0, parse_encap6 },
 	{ "conntrack", 0, parse_conntrack },
+	{ "flood", 0, parse_flood },
 	{ "pods", 0, config_parse_pods },
 };
 

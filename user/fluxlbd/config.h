@@ -16,11 +16,17 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "flb_abi.h"
 
 #define FLB_CFG_MAX_IFACES 16
 #define FLB_CFG_MAX_SERVICES 1024
 #define FLB_CFG_MAX_BACKENDS 4096	/* per service */
 #define FLB_CFG_MAX_WEIGHT 10000
+/* node.flood.new_flows_per_second: auto: the rate at which new entries
+ * would turn the whole conntrack table over in a minute, so an idle
+ * established connection keeps its entry for at least a minute of flood. */
+#define FLB_CFG_FLOOD_AUTO (FLB_CT_SIZE / 60)
+#define FLB_CFG_FLOOD_MAX 100000000u
 #define FLB_CFG_TABLE_MIN 251		/* smallest prime table_size */
 #define FLB_CFG_TABLE_MAX 1048573	/* largest prime below 2^20 */
 #define FLB_CFG_DEFAULT_BPFFS "/sys/fs/bpf/fluxlb"
@@ -194,6 +200,10 @@ struct flb_config {
 	struct flb_addr encap_src4, encap_src6;
 	/* Idle conntrack entries older than these are ignored (node.conntrack). */
 	uint32_t ct_tcp_timeout_s, ct_udp_timeout_s;
+	/* node.flood.new_flows_per_second: node-wide new flows per second above
+	 * which SYNs get no conntrack entry (docs/operating.md, "Flood
+	 * defence"); 0 = off. "auto" is FLB_CFG_FLOOD_AUTO. */
+	uint32_t flood_nfps;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
 	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */

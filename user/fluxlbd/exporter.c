@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
@@ -77,8 +78,16 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 	struct flb_maps *m = maps(e);
 	int n;
 
+	struct flb_ctl ctl;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	if (!m || maps_read_reasons(m, s->reasons) || maps_read_events(m, s->events))
 		return false;
+	if (!maps_get_ctl(m, &ctl)) {
+		s->flood_nfps_cpu = ctl.flood_nfps;
+		s->flood_nfps_node = ctl.flood_nfps * (uint32_t)(cpus > 0 ? cpus : 1);
+	}
+	maps_read_flood(m, clock_ns(), &s->flood_cpus, &s->flood_window_flows);
 	n = maps_list_vips(m, e->keys, e->vips, FLB_MAX_VIPS);
 	for (int i = 0; i < n; i++) {
 		struct metrics_vip *v = &e->mvips[s->n_vips];

@@ -194,6 +194,21 @@ static void render_dataplane(const struct metrics_snapshot *s, struct metrics_bu
 	for (int e = 0; e < FLB_E_MAX; e++)
 		sample(b, "fluxlb_events_total", u64s(v, s->events[e]), "event", event_labels[e],
 		       NULL);
+	family(b, "fluxlb_flood_threshold", "gauge",
+	       "Flood defence: new flows per second above which SYNs get no conntrack entry "
+	       "(scope cpu: each CPU's share, as the dataplane applies it; scope node: that share "
+	       "times the online CPUs, the configured value rounded up); 0: off.");
+	sample(b, "fluxlb_flood_threshold", u64s(v, s->flood_nfps_node), "scope", "node", NULL);
+	sample(b, "fluxlb_flood_threshold", u64s(v, s->flood_nfps_cpu), "scope", "cpu", NULL);
+	family(b, "fluxlb_flood_mode", "gauge",
+	       "1 while some CPU is in flood mode (its SYNs without an entry are steered by "
+	       "Maglev and make none), else 0.");
+	sample(b, "fluxlb_flood_mode", s->flood_cpus ? "1" : "0", NULL);
+	family(b, "fluxlb_flood_cpus", "gauge", "CPUs in flood mode now.");
+	sample(b, "fluxlb_flood_cpus", u64s(v, s->flood_cpus), NULL);
+	family(b, "fluxlb_flood_window_new_flows", "gauge",
+	       "New flows counted in the CPUs' current one-second windows (0 while off).");
+	sample(b, "fluxlb_flood_window_new_flows", u64s(v, s->flood_window_flows), NULL);
 }
 
 /* The three counters of struct flb_traffic, per VIP and per backend. */

@@ -65,6 +65,13 @@ struct metrics_snapshot {
 	bool maps_ok;                 /* the pinned maps were read: the map families follow */
 	uint64_t reasons[FLB_R_MAX];
 	uint64_t events[FLB_E_MAX];
+	/* Flood defence (flb_ctl, flb_flood): the per-CPU threshold the
+	 * dataplane applies (0: off), the node-wide one it came from, CPUs in
+	 * flood mode now, new flows in the CPUs' current windows. */
+	uint32_t flood_nfps_cpu;
+	uint32_t flood_nfps_node;
+	uint32_t flood_cpus;
+	uint64_t flood_window_flows;
 	const struct metrics_vip *vips;
 	size_t n_vips;
 	const struct metrics_backend *backends;

@@ -563,10 +563,18 @@ int plan_make(const struct plan_input *in, struct plan *p)
 	memcpy(ctl.encap_src6, cfg->encap_src6.bytes, 16);
 	ctl.tcp_timeout_s = cfg->ct_tcp_timeout_s;
 	ctl.udp_timeout_s = cfg->ct_udp_timeout_s;
+	ctl.flood_nfps = plan_flood_per_cpu(cfg->flood_nfps, in->ncpus);
 	ctl.ready = 1;
 	op->ctl = ctl;
 	snprintf(op->what, sizeof(op->what), "ready=1");
 	return 0;
+}
+
+uint32_t plan_flood_per_cpu(uint32_t node_nfps, uint32_t ncpus)
+{
+	if (!ncpus)
+		ncpus = 1;
+	return (uint32_t)(((uint64_t)node_nfps + ncpus - 1) / ncpus);
 }
 
 void plan_free(struct plan *p)

@@ -74,7 +74,13 @@ struct plan_input {
 					      * from old_vips (NULL: the same): a VIP entry
 					      * is written unless the map holds it already */
 	size_t n_old;
+	uint32_t ncpus;                      /* online CPUs: the flood threshold is per CPU
+					      * in the dataplane (0: taken as 1) */
 };
+
+/* The per-CPU share of a node-wide flood threshold (0 = off stays 0):
+ * rounded up, so a small threshold never turns into off. */
+uint32_t plan_flood_per_cpu(uint32_t node_nfps, uint32_t ncpus);
 
 enum plan_op_kind {
 	PLAN_NOTE = 0,          /* no write: a log line at this point of the sequence */

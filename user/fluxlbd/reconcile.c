@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "clock.h"
@@ -271,6 +272,14 @@ static void keep_vip_ids(const struct reconciler *r, const struct flb_vip_key *k
 	}
 }
 
+/* The CPUs XDP runs on: RSS spreads a node's new flows over them. */
+static uint32_t online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (uint32_t)n : 1;
+}
+
 int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 		     struct reconcile_report *rep)
 {
@@ -283,6 +292,7 @@ int reconciler_apply(struct reconciler *r, const struct flb_config *cfg,
 		.old_keys = old_keys,
 		.old_vips = old_vips,
 		.map_vips = map_vips,
+		.ncpus = online_cpus(),
 	};
 	struct plan p = {};
 	size_t done = 0;

@@ -801,6 +801,38 @@ int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX])
 	return read_counters(m->flb_events, out, FLB_E_MAX);
 }
 
+int maps_read_flood(const struct flb_maps *m, uint64_t now_ns, uint32_t *cpus_in_flood,
+		    uint64_t *window_new_flows)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct flb_flood *v;
+	uint32_t zero = 0;
+
+	*cpus_in_flood = 0;
+	*window_new_flows = 0;
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->flb_flood, &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		uint64_t age = now_ns - v[c].window;
+
+		if (v[c].mode && age < 2000000000ULL)
+			(*cpus_in_flood)++;
+		if (age < 1000000000ULL)
+			*window_new_flows += v[c].new_flows;
+	}
+	free(v);
+	return 0;
+}
+
 int maps_read_vip_stats(const struct flb_maps *m, uint32_t vip_id, struct flb_traffic *out)
 {
 	return percpu_sum(m->flb_vip_stats, vip_id, (uint64_t *)out, 3);

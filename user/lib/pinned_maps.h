@@ -109,6 +109,11 @@ int maps_get_name(const struct flb_maps *m, uint32_t vip_id, uint32_t backend_id
 /* Per-CPU counters summed over CPUs. */
 int maps_read_reasons(const struct flb_maps *m, uint64_t out[FLB_R_MAX]);
 int maps_read_events(const struct flb_maps *m, uint64_t out[FLB_E_MAX]);
+/* flb_flood at monotonic time now_ns: how many CPUs are in flood mode (mode
+ * set, window begun less than 2 s ago) and the new flows counted in the
+ * CPUs' current windows (those begun less than 1 s ago). */
+int maps_read_flood(const struct flb_maps *m, uint64_t now_ns, uint32_t *cpus_in_flood,
+		    uint64_t *window_new_flows);
 int maps_read_vip_stats(const struct flb_maps *m, uint32_t vip_id, struct flb_traffic *out);
 int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic *out);
 
