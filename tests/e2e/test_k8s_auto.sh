@@ -70,9 +70,9 @@ echo "  $r"
 expect discovered_service_serves_traffic [ "$(echo "$r" | json_get 'd["ok"] == 60 and len(d["by_backend"]) == 3')" = True ]
 # The exporter publishes the status on the daemon's next tick: wait up to
 # 15 s (the machine is shared; once seen slower than 5 s).
-for _ in $(seq 1 150); do scrape_has 'fluxlb_vip_table_size{service="shop/web:http"' && break; sleep 0.1; done
-expect metrics_name_the_service scrape_has 'fluxlb_vip_table_size{service="shop/web:http"'
-scrape_has 'fluxlb_vip_table_size{service="shop/web:http"' || scrape | grep '^fluxlb_vip_table_size' | sed 's/^/  seen: /'
+for _ in $(seq 1 150); do scrape_has 'fluxlb_vip_table_size{vip_service="shop/web:http"' && break; sleep 0.1; done
+expect metrics_name_the_service scrape_has 'fluxlb_vip_table_size{vip_service="shop/web:http"'
+scrape_has 'fluxlb_vip_table_size{vip_service="shop/web:http"' || scrape | grep '^fluxlb_vip_table_size' | sed 's/^/  seen: /'
 
 # A second Service, added later: served without touching the file.
 m=$(mark)
@@ -118,7 +118,7 @@ expect wrong_vip_not_served [ -z "$(scrape | grep 'service="web"')" ]
 m=$(mark)
 write_config "{name: web, vip: $VIP, port: 80, source_service: \"shop/web:http\", table_size: 251}"
 kill -HUP "$DAEMON_PID"
-for _ in $(seq 1 50); do scrape_has 'fluxlb_vip_table_size{service="web".*} 251' && break; sleep 0.1; done
-expect override_applies_under_its_name scrape_has 'fluxlb_vip_table_size{service="web".*} 251'
+for _ in $(seq 1 50); do scrape_has 'fluxlb_vip_table_size{vip_service="web".*} 251' && break; sleep 0.1; done
+expect override_applies_under_its_name scrape_has 'fluxlb_vip_table_size{vip_service="web".*} 251'
 r=$(spread "$VIP" 30)
 expect override_serves [ "$(echo "$r" | json_get 'd["ok"] == 30 and len(d["by_backend"]) == 3')" = True ]
