@@ -19,6 +19,7 @@
 
 #include "balancer.skel.h"
 #include "log.h"
+#include "map_prune.h"
 #include "pinned_maps.h"
 
 /* One fd per map, from the skeleton (daemon, tests) or from the pins (CLI). */
@@ -249,60 +250,24 @@ int maps_set_vip_addr(struct flb_maps *m, const struct flb_vip_addr *a, uint32_t
 	return update(m->flb_vip_addrs, a, &vip_id);
 }
 
+static bool vip_addr_kept(const void *key, const void *val, void *arg)
+{
+	const uint32_t *id = val;
+	const bool *kept = arg;
+
+	(void)key;
+	return *id < FLB_MAX_VIPS && kept[*id];
+}
+
 int maps_prune_vip_addrs(struct flb_maps *m, const uint32_t *keep, size_t n_keep)
 {
-	enum { BATCH = 256 };
-	struct flb_vip_addr keys[BATCH], in_batch, out_batch;
-	uint32_t ids[BATCH];
-	bool kept[FLB_MAX_VIPS] = {}, first = true;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct flb_vip_addr *gone = NULL;
-	size_t n_gone = 0, cap = 0;
-	int err = 0;
+	bool kept[FLB_MAX_VIPS] = {};
 
 	for (size_t i = 0; i < n_keep; i++)
 		if (keep[i] < FLB_MAX_VIPS)
 			kept[keep[i]] = true;
-	/* Read the whole map first, delete after: a delete during a walk of a
-	 * hash map may restart or skip the walk. */
-	for (;;) {
-		__u32 count = BATCH;
-		int rc = bpf_map_lookup_batch(m->flb_vip_addrs, first ? NULL : &in_batch, &out_batch,
-					      keys, ids, &count, &opts);
-
-		if (rc && errno != ENOENT) {
-			err = -errno;
-			goto out;
-		}
-		for (__u32 i = 0; i < count; i++) {
-			if (ids[i] < FLB_MAX_VIPS && kept[ids[i]])
-				continue;
-			if (n_gone == cap) {
-				struct flb_vip_addr *g;
-
-				cap = cap ? 2 * cap : 64;
-				g = realloc(gone, cap * sizeof(*gone));
-				if (!g) {
-					err = -ENOMEM;
-					goto out;
-				}
-				gone = g;
-			}
-			gone[n_gone++] = keys[i];
-		}
-		if (rc) /* ENOENT: that was the last batch */
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
-	for (size_t i = 0; i < n_gone; i++)
-		if (bpf_map_delete_elem(m->flb_vip_addrs, &gone[i]) && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-out:
-	free(gone);
-	return err;
+	return map_prune(m->flb_vip_addrs, sizeof(struct flb_vip_addr), sizeof(uint32_t),
+			 vip_addr_kept, kept);
 }
 
 int maps_list_vips(const struct flb_maps *m, struct flb_vip_key *keys, struct flb_vip *vips,
@@ -936,17 +901,26 @@ static int key_cmp(const void *a, const void *b)
 	return x->backend_id < y->backend_id ? -1 : x->backend_id > y->backend_id;
 }
 
+struct names_keep {
+	const struct maps_name_key *sorted;
+	size_t n;
+};
+
+static bool name_kept(const void *key, const void *val, void *arg)
+{
+	const struct names_keep *k = arg;
+
+	(void)val;
+	return bsearch(key, k->sorted, k->n, sizeof(*k->sorted), key_cmp);
+}
+
 int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
 		   const struct maps_name *vals, size_t n)
 {
-	enum { BATCH = 1024 };
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct maps_name_key *sorted = NULL, *gone = NULL, rk[BATCH];
-	struct maps_name rv[BATCH];
-	__u32 count, in_batch = 0, out_batch;
-	size_t n_gone = 0, cap = 0;
-	bool first = true;
-	int err = 0;
+	struct maps_name_key *sorted;
+	__u32 count;
+	int err;
 
 	if (m->names < 0)
 		return 0;
@@ -961,45 +935,9 @@ int maps_set_names(struct flb_maps *m, const struct maps_name_key *keys,
 	if (n)
 		memcpy(sorted, keys, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), key_cmp);
-	/* Read every key first, delete after (a walk of a hash map that
-	 * deletes may skip or restart). */
-	for (;;) {
-		int rc;
-
-		count = BATCH;
-		rc = bpf_map_lookup_batch(m->names, first ? NULL : &in_batch, &out_batch, rk, rv,
-					  &count, &opts);
-		if (rc && errno != ENOENT) {
-			err = -errno;
-			goto out;
-		}
-		for (__u32 i = 0; i < count; i++) {
-			if (bsearch(&rk[i], sorted, n, sizeof(*sorted), key_cmp))
-				continue;
-			if (n_gone == cap) {
-				struct maps_name_key *g;
-
-				cap = cap ? 2 * cap : 64;
-				g = realloc(gone, cap * sizeof(*gone));
-				if (!g) {
-					err = -ENOMEM;
-					goto out;
-				}
-				gone = g;
-			}
-			gone[n_gone++] = rk[i];
-		}
-		if (rc)
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
-	for (size_t i = 0; i < n_gone; i++)
-		if (bpf_map_delete_elem(m->names, &gone[i]) && errno != ENOENT)
-			err = -errno;
-out:
+	err = map_prune(m->names, sizeof(struct maps_name_key), sizeof(struct maps_name),
+			name_kept, &(struct names_keep){ .sorted = sorted, .n = n });
 	free(sorted);
-	free(gone);
 	return err;
 }
 
