@@ -19,7 +19,7 @@
 
 #include "balancer.skel.h"
 #include "log.h"
-#include "map_prune.h"
+#include "map_walk.h"
 #include "pinned_maps.h"
 
 /* One fd per map, from the skeleton (daemon, tests) or from the pins (CLI). */
@@ -808,88 +808,47 @@ int maps_read_be_stats(const struct flb_maps *m, uint32_t id, struct flb_traffic
 	return percpu_sum(m->flb_be_stats, id, (uint64_t *)out, 3);
 }
 
+struct ct_visit {
+	ct_visit_fn fn;
+	void *ctx;
+};
+
+static int ct_entry(const void *key, const void *val, void *arg)
+{
+	const struct ct_visit *v = arg;
+
+	v->fn(key, val, v->ctx);
+	return 0;
+}
+
 int maps_ct_scan(const struct flb_maps *m, ct_visit_fn fn, void *ctx)
 {
-	enum { BATCH = 4096 };
-	struct flb_flow *keys = malloc(BATCH * sizeof(*keys));
-	struct flb_ct *vals = malloc(BATCH * sizeof(*vals));
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct flb_flow in_batch, out_batch;
-	bool first = true;
-	int err = 0;
+	return map_walk(m->flb_conntrack, sizeof(struct flb_flow), sizeof(struct flb_ct), 4096,
+			ct_entry, &(struct ct_visit){ .fn = fn, .ctx = ctx });
+}
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		__u32 count = BATCH;
-		int rc = bpf_map_lookup_batch(m->flb_conntrack, first ? NULL : &in_batch, &out_batch,
-					      keys, vals, &count, &opts);
-
-		if (rc && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-		for (__u32 i = 0; i < count; i++)
-			fn(&keys[i], &vals[i], ctx);
-		if (rc) /* ENOENT: that was the last batch */
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+static int count_entry(const void *key, const void *val, void *arg)
+{
+	(void)key;
+	(void)val;
+	++*(uint64_t *)arg;
+	return 0;
 }
 
 int maps_fill(const struct flb_maps *m, enum maps_fill_map which, uint64_t *entries,
 	      uint32_t *capacity)
 {
-	enum { BATCH = 8192 };
 	int fd = which == MAPS_FILL_CONNTRACK ? m->flb_conntrack : m->flb_frags;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	char in_batch[64], out_batch[64];
-	void *keys = NULL, *vals = NULL;
-	bool first = true;
-	int err = 0;
 
 	*entries = 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	*capacity = info.max_entries;
-	/* The batch cursor is a key: bounded before use as a size. */
-	if (!info.key_size || info.key_size > sizeof(in_batch) || !info.value_size ||
-	    info.value_size > 4096)
+	if (!info.key_size || info.key_size > 4096 || !info.value_size || info.value_size > 4096)
 		return -EBADMSG;
-	keys = malloc((size_t)BATCH * info.key_size);
-	vals = malloc((size_t)BATCH * info.value_size);
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		__u32 count = BATCH;
-		int rc = bpf_map_lookup_batch(fd, first ? NULL : in_batch, out_batch, keys, vals,
-					      &count, &opts);
-
-		if (rc && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-		*entries += count;
-		if (rc) /* ENOENT: that was the last batch */
-			break;
-		memcpy(in_batch, out_batch, info.key_size);
-		first = false;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	return map_walk(fd, info.key_size, info.value_size, 8192, count_entry, entries);
 }
 
 static int key_cmp(const void *a, const void *b)
