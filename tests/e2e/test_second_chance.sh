@@ -42,24 +42,24 @@ configure_all() {
 	done
 }
 event() { node_flb "$1" -j stats | json_get "d['events']['$2']"; }
-# decap_reason J NAME: backend J's decap counter (flb_dcp_reasons, found
-# through the program attached to its eth0).
-decap_reason() {
-	in_ns "b$1" bpftool -j net show dev eth0 | python3 -c '
+# decap_counts J NAME...: backend J's decap counters (flb_dcp_reasons,
+# found through the program attached to its eth0), one line.
+decap_counts() {
+	local j=$1
+	shift
+	in_ns "b$j" bpftool -j net show dev eth0 | python3 -c '
 import json, subprocess, sys
-names = [l.split("\"")[1] for l in open(sys.argv[1]) if l.lstrip().startswith("X(")
-         and "\"" in l and l.index("X(") < 4]
+def bt(*a):
+    return json.loads(subprocess.check_output(["bpftool", "-j"] + [str(x) for x in a]))
+names = [l.split("\"")[1] for l in open(sys.argv[1]) if l.lstrip().startswith("X(")]
 prog = json.load(sys.stdin)[0]["xdp"][0]["id"]
-info = json.loads(subprocess.check_output(["bpftool", "-j", "prog", "show", "id", str(prog)]))
-for m in info.get("map_ids", []):
-    mi = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show", "id", str(m)]))
-    if mi["name"] == "flb_dcp_reasons":
-        idx = names.index(sys.argv[2])
-        v = json.loads(subprocess.check_output(["bpftool", "-j", "map", "lookup", "id", str(m),
-                                                "key"] + [str(b) for b in idx.to_bytes(4, "little")]))
-        print(sum(c["value"] for c in v["formatted"]["values"]))
-        sys.exit()
-print(-1)' "$ROOT/include/flb_reasons.h" "$2"
+m = [m for m in bt("prog", "show", "id", prog)["map_ids"]
+     if bt("map", "show", "id", m)["name"] == "flb_dcp_reasons"][0]
+vals = {}
+for e in bt("map", "dump", "id", m):
+    f = e["formatted"]
+    vals[f["key"]] = sum(c["value"] for c in f["values"])
+print(" ".join(str(vals.get(names.index(n), 0)) for n in sys.argv[2:]))' "$ROOT/include/flb_reasons.h" "$@"
 }
 # flows I: node I's conntrack as "port age_s" lines.
 flows() {
@@ -144,13 +144,11 @@ expect router_has_3_nexthops [ "$t" -ge 0 ]
 read -r moved_on resets_on opened_on <<<"$(run_phase on)"
 sent=0
 for i in 2 3; do sent=$((sent + $(event "$i" chance_sent))); done
-fwd=0 sock=0
+fwd=0 sock=0 lost=0
 for j in $(seq 1 $NB); do
-	fwd=$((fwd + $(decap_reason "$j" decap_chance_fwd) + $(decap_reason "$j" decap_chance_back)))
-	sock=$((sock + $(decap_reason "$j" decap_chance_sock)))
+	read -r f b k l <<<"$(decap_counts "$j" decap_chance_fwd decap_chance_back decap_chance_sock decap_chance_lost)"
+	fwd=$((fwd + f + b)) sock=$((sock + k)) lost=$((lost + l))
 done
-lost=0
-for j in $(seq 1 $NB); do lost=$((lost + $(decap_reason "$j" decap_chance_lost))); done
 echo "  second chance on: $opened_on connections, $moved_on moved, $resets_on reset; nodes sent $sent packets with a secondary; backends forwarded $fwd to the secondary, delivered $sock to a local socket, $lost lost"
 expect on_all_${N}_connections_opened [ "$opened_on" = "$N" ]
 expect on_flows_moved [ "$moved_on" -ge 20 ]
