@@ -28,6 +28,7 @@ struct flb_maps {
 	char ring_dir[512];    /* <pin_dir>/FLB_RING_PIN_DIR; "": tables not pinned */
 	int names;             /* FLB_NAMES_MAP; -1: none */
 	uint32_t chance_window_s; /* second chance: keep replaced tables this long; 0 off */
+	bool chance_known;     /* chance_window_s was set (the pinned windows are ours) */
 #define MAP_FD_FIELD(name) int name;
 	FLB_MAP_NAMES(MAP_FD_FIELD)
 #undef MAP_FD_FIELD
@@ -488,9 +489,11 @@ static void keep_prev(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
 
 void maps_set_chance_window(struct flb_maps *m, uint32_t window_s)
 {
-	if (m->chance_window_s && !window_s)
+	/* Off: every window ends, also those a previous run left pinned. */
+	if (!window_s && (m->chance_window_s || !m->chance_known))
 		chance_forget_all(m->flb_chance);
 	m->chance_window_s = window_s;
+	m->chance_known = true;
 }
 
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size)
