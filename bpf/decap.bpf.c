@@ -72,6 +72,8 @@ static __always_inline int strip(struct xdp_md *ctx, struct ethhdr *eth, void *i
 	return count_reason(reason, XDP_PASS);
 }
 
+#include "chance_decap.h" /* second chance: uses strip() */
+
 /* Not for this host: for a local pod when flb_node_nat says so. A pod
  * receives its own family only (flb_node_nat's key has one family): IPv4
  * inside IPv6 to an address that is not ours is not for us. */
@@ -153,5 +155,7 @@ int decap(struct xdp_md *ctx)
 
 		return to_pod(ctx, eth, inner, end, hlen, false, false, pod);
 	}
+	if (chance_marked(ip, hlen, end)) /* a secondary named: bpf/chance_decap.h */
+		return chance_decap(ctx, eth, ip, inner, end);
 	return strip(ctx, eth, inner, hlen, bpf_htons(ETH_P_IP), FLB_R_DECAP_OK);
 }

@@ -124,6 +124,8 @@ static __always_inline int encap_ip6(struct xdp_md *ctx, const struct pkt *p, co
 	return 0;
 }
 
+#include "chance_encap.h" /* second chance: IPIP naming a secondary */
+
 /* Bytes the outer header adds toward a backend. IPv4 VIPs go to IPv4 or
  * IPv6 backends; IPv6 VIPs to IPv6 backends. */
 static __always_inline int encap_overhead(const struct flb_backend *be)
@@ -141,6 +143,8 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p,
 				       const struct flb_backend *be, const __be32 *src,
 				       __u32 hash)
 {
+	if (be->pad == FLB_CHANCE_MARK) /* bpf/chance.h */
+		return chance_encap(ctx, p, be->addr[0], be->addr[1], src[0]);
 	if (be->family == FLB_AF_INET)
 		return encap_ipip(ctx, p, src[0], be->addr[0]);
 	return encap_ip6(ctx, p, src, be->addr, hash);

@@ -20,6 +20,7 @@
 #include "flb_ct.h"
 #include "flb_hash.h"
 #include "flb_reasons.h"
+#include "chance.h"
 #include "flood.h"
 #include "maps.h"
 #include "parse.h"
@@ -196,6 +197,8 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 		 * another backend than it had, that backend resets it. UDP: a
 		 * new flow. (An ICMP error counts icmp_steered only.) */
 		count_event(p->flow.proto == IPPROTO_TCP ? FLB_E_CT_MISS : FLB_E_UDP_NEW_FLOW);
+		if (chance_pick(p, vip_id, now, be, hash, &id)) /* bpf/chance.h */
+			return id;
 	}
 
 	*hash = flb_flow_hash(&p->flow);

@@ -172,7 +172,9 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_vip_stats)      \
 	X(flb_be_stats)       \
 	X(flb_nexthops)       \
-	X(flb_flood)
+	X(flb_flood)          \
+	X(flb_rings_prev)     \
+	X(flb_chance)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -250,5 +252,28 @@ _Static_assert(sizeof(struct flb_nflow) == 32, "flb_nflow layout");
 	X(flb_node_nat)       \
 	X(flb_node_flows)     \
 	X(flb_rnat_counts)
+
+/*
+ * Second chance (bpf/chance.h, docs/bgp.md "Second chance"): when a VIP's
+ * table changes, fluxlbd keeps the table it replaced in flb_rings_prev[id]
+ * (same inner layout as flb_rings) and until when in flb_chance[id]. A TCP
+ * non-SYN packet without a conntrack entry whose backend in that previous
+ * table differs from the current one goes to the current backend with the
+ * previous one named as secondary: an IPv4 option in the outer header.
+ */
+struct flb_chance {
+	__u64 expires;    /* bpf_ktime_get_coarse_ns() until which flb_rings_prev[id] counts; 0: none */
+	__u32 window_s;   /* the window it was kept for (for readers) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct flb_chance) == 16, "flb_chance layout");
+
+/* The outer IPv4 option naming the secondary (RFC 4727 experiment number
+ * 30, not copied on fragmentation): type, length 8, version, zero, then the
+ * secondary's IPv4 address. A decap without second chance strips it like
+ * any option (it strips IHL * 4 bytes). */
+#define FLB_CHANCE_OPT      0x1e
+#define FLB_CHANCE_OPT_LEN  8
+#define FLB_CHANCE_OPT_VER  1
 
 #endif

@@ -44,7 +44,14 @@
 	X(RNAT_OK,          "rnat_ok")          /* reply of a translated flow: source set back to VIP:port */ \
 	X(RNAT_PASS,        "rnat_pass")        /* not a reply of a translated flow: unchanged */ \
 	X(RNAT_EXPIRED,     "rnat_expired")     /* flow entry idle past its timeout: unchanged */ \
-	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */
+	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */ \
+	/* decap: second chance (bpf/chance_decap.h, docs/bgp.md) */          \
+	X(DECAP_CHANCE_SOCK, "decap_chance_sock") /* second-chance packet, a local socket: delivered */ \
+	X(DECAP_CHANCE_SYN,  "decap_chance_syn")  /* second-chance packet that is a SYN (or not TCP): delivered */ \
+	X(DECAP_CHANCE_FWD,  "decap_chance_fwd")  /* no socket, not a SYN: re-encapsulated to the secondary, sent */ \
+	X(DECAP_CHANCE_BACK, "decap_chance_back") /* the same, host does not forward: sent back to the hop it came from */ \
+	X(DECAP_CHANCE_PASS, "decap_chance_pass") /* the same, next hop unresolved: to the kernel to forward */ \
+	X(DECAP_CHANCE_LOST, "decap_chance_lost") /* no route to the secondary, or truncated: delivered here */
 
 enum flb_reason {
 #define FLB_REASON_ENUM(name, label) FLB_R_##name,
@@ -75,7 +82,11 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(CT_FIN,          "ct_fin")          /* client FIN: entry closing */ \
 	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */ \
 	X(FLOOD_SYN,       "flood_syn")       /* flood mode: SYN steered by Maglev, no entry made */ \
-	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */
+	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */ \
+	X(CHANCE_SENT,     "chance_sent")     /* TCP non-SYN miss, previous table names another backend: sent with it as secondary */ \
+	X(CHANCE_SAME,     "chance_same")     /* TCP non-SYN miss, previous table names the same backend (or none usable) */ \
+	X(CHANCE_NO_PREV,  "chance_no_prev")  /* TCP non-SYN miss, no previous table within its window */ \
+	X(CHANCE_FAMILY,   "chance_family")   /* TCP non-SYN miss, a backend is not IPv4: plain encapsulation */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

@@ -232,10 +232,11 @@ want = {
   'flb_be_stats': (None, {'packets', 'bytes', 'new_flows'}),
   'flb_nexthops': (None, {'expires', 'gen', 'ingress', 'ifindex', 'mtu', 'dmac', 'smac'}),
   'flb_flood': (None, {'window', 'new_flows', 'mode'}),
+  'flb_chance': (None, {'expires', 'window_s'}),
 }
 d = json.load(sys.stdin)
 assert isinstance(d, list), 'not a list'
-if m == 'flb_rings':
+if m in ('flb_rings', 'flb_rings_prev'):
     # An array of maps: the value is the inner table's map id (no BTF).
     for e in d:
         assert len(e['value']) == 4, e

@@ -25,6 +25,7 @@
  *	  pods: ...                   # see config_node.c
  *	metrics, source, defaults     # see config_metrics.c, config_source.c, config_defaults.c
  *	announce                      # see config_announce.c
+ *	second_chance                 # see config_chance.c
  *	services: []                  # see config_service.c
  */
 #include <errno.h>
@@ -367,6 +368,7 @@ static const struct yw_key top_keys[] = {
 	{ "source", 0, config_parse_source },
 	{ "defaults", 0, config_parse_defaults },
 	{ "announce", 0, config_parse_announce },
+	{ "second_chance", 0, config_parse_chance },
 	{ "services", YW_REQUIRED, config_parse_services },
 };
 
@@ -396,6 +398,7 @@ int config_parse(const char *name, const char *buf, size_t len,
 	out->encap_src4 = default_src4;
 	out->encap_src6 = default_src6;
 	out->ct_tcp_timeout_s = FLB_CFG_DEFAULT_TCP_TIMEOUT_S;
+	out->chance.window_s = FLB_CFG_DEFAULT_CHANCE_WINDOW_S;
 	out->ct_udp_timeout_s = FLB_CFG_DEFAULT_UDP_TIMEOUT_S;
 	out->drain_timeout_ms = FLB_CFG_DEFAULT_DRAIN_MS;
 	out->panic_percent = FLB_CFG_DEFAULT_PANIC_PERCENT;

@@ -171,6 +171,13 @@ struct flb_announce_cfg {
 	size_t n_communities;
 };
 
+/* second_chance: (config_chance.c, docs/bgp.md "Second chance"). */
+#define FLB_CFG_DEFAULT_CHANCE_WINDOW_S 600
+struct flb_chance_cfg {
+	bool enabled;		/* default false */
+	uint32_t window_s;	/* how long a replaced table is kept */
+};
+
 /* node.pods: this host's pods are backends (docs/pods.md). */
 #define FLB_CFG_MAX_POD_CIDRS 16
 struct flb_pod_cidr {
@@ -212,6 +219,7 @@ struct flb_config {
 	enum flb_on_unhealthy on_unhealthy; /* defaults.on_unhealthy, default drain */
 	struct flb_source_cfg source;
 	struct flb_announce_cfg announce;	/* VIP routes for BGP (docs/bgp.md) */
+	struct flb_chance_cfg chance;	/* second_chance: (config_chance.c) */
 	struct flb_pods_cfg pods;	/* node.pods (config_node.c) */
 	struct flb_service_cfg *services;
 	size_t n_services;

@@ -15,6 +15,7 @@ int config_parse_defaults(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* 
 int config_parse_metrics(struct yw_ctx *ctx, yaml_node_t *node, void *obj);  /* config_metrics.c */
 int config_parse_source(struct yw_ctx *ctx, yaml_node_t *node, void *obj);   /* config_source.c */
 int config_parse_announce(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_announce.c */
+int config_parse_chance(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_chance.c */
 int config_parse_services(struct yw_ctx *ctx, yaml_node_t *node, void *obj); /* config_service.c */
 /* node.pods; obj is a struct flb_config (config_node.c). */
 int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj);

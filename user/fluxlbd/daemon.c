@@ -302,6 +302,7 @@ static int refresh(struct daemon *d, const struct flb_config *cfg, const char *w
 		log_info("waiting for the registry before applying", "why=\"%s\"", why);
 		return 0;
 	}
+	maps_set_chance_window(d->m, cfg->chance.enabled ? cfg->chance.window_s : 0);
 	if (!err)
 		err = health_configure_locked(d, &eff);
 	if (!err)

@@ -20,6 +20,7 @@
 #include "balancer.skel.h"
 #include "log.h"
 #include "map_walk.h"
+#include "pinned_chance.h"
 #include "pinned_maps.h"
 
 /* One fd per map, from the skeleton (daemon, tests) or from the pins (CLI). */
@@ -27,6 +28,8 @@ struct flb_maps {
 	struct balancer *skel; /* NULL when opened from pins */
 	char ring_dir[512];    /* <pin_dir>/FLB_RING_PIN_DIR; "": tables not pinned */
 	int names;             /* FLB_NAMES_MAP; -1: none */
+	uint32_t chance_window_s; /* second chance: keep replaced tables this long; 0 off */
+	bool chance_known;     /* chance_window_s was set (the pinned windows are ours) */
 #define MAP_FD_FIELD(name) int name;
 	FLB_MAP_NAMES(MAP_FD_FIELD)
 #undef MAP_FD_FIELD
@@ -427,6 +430,36 @@ int maps_unpin_rings(const char *pin_dir)
 }
 
 static int ring_fd(const uint32_t *ids, uint32_t size);
+static int ring_get_fd(const struct flb_maps *m, uint32_t vip_id);
+
+/* Second chance (pinned_chance.h): the tables about to be replaced become
+ * the previous ones, before the swap. */
+static void keep_prev(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
+		      const uint32_t *const *ids, const uint32_t *sizes)
+{
+	int *old = calloc(n + 1, sizeof(*old));
+
+	if (!old)
+		return;
+	for (size_t i = 0; i < n; i++)
+		old[i] = m->chance_window_s && vip_ids[i] < FLB_MAX_VIPS ?
+				 ring_get_fd(m, vip_ids[i]) : -1;
+	chance_keep(m->flb_rings_prev, m->flb_chance, m->chance_window_s, n, vip_ids, old, ids,
+		    sizes);
+	for (size_t i = 0; i < n; i++)
+		if (old[i] >= 0)
+			close(old[i]);
+	free(old);
+}
+
+void maps_set_chance_window(struct flb_maps *m, uint32_t window_s)
+{
+	/* Off: every window ends, also those a previous run left pinned. */
+	if (!window_s && (m->chance_window_s || !m->chance_known))
+		chance_forget_all(m->flb_chance);
+	m->chance_window_s = window_s;
+	m->chance_known = true;
+}
 
 int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint32_t size)
 {
@@ -437,6 +470,7 @@ int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint
 	fd = ring_fd(ids, size);
 	if (fd < 0)
 		return fd;
+	keep_prev(m, 1, &vip_id, &ids, &size);
 	/* The swap: one pointer update in the array-of-maps. */
 	if (bpf_map_update_elem(m->flb_rings, &vip_id, &fd, BPF_ANY))
 		err = -errno;
@@ -448,6 +482,7 @@ int maps_set_ring(struct flb_maps *m, uint32_t vip_id, const uint32_t *ids, uint
 
 int maps_del_ring(struct flb_maps *m, uint32_t vip_id)
 {
+	chance_forget(m->flb_rings_prev, m->flb_chance, 1, &vip_id);
 	if (bpf_map_delete_elem(m->flb_rings, &vip_id) && errno != ENOENT)
 		return -errno;
 	ring_unpin(m, vip_id);
@@ -519,6 +554,7 @@ int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
 	}
 	/* Those built before a failure go in: they come first in the order. */
 	count = built;
+	keep_prev(m, built, keys, ids, sizes);
 	if (count && bpf_map_update_batch(m->flb_rings, keys, fds, &count, &bopts) && !err)
 		err = -errno;
 	*done = count;
@@ -563,6 +599,7 @@ int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t
 	int err = 0;
 
 	k = k < 1 ? 1 : k > THREADS ? THREADS : k;
+	chance_forget(m->flb_rings_prev, m->flb_chance, n, vip_ids);
 	for (size_t t = 0; t < k; t++) {
 		w[t] = (struct del_rings){ .fd = m->flb_rings, .vip_ids = vip_ids, .n = n,
 					   .stride = k, .first = t, .failed_at = n };

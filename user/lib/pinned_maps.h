@@ -75,6 +75,10 @@ int maps_del_ring(struct flb_maps *m, uint32_t vip_id);
 int maps_set_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids,
 		   const uint32_t *const *ids, const uint32_t *sizes, size_t *done);
 int maps_del_rings(struct flb_maps *m, size_t n, const uint32_t *vip_ids, size_t *done);
+/* Second chance (docs/bgp.md): from now on, every table swap keeps the
+ * table it replaces as the VIP's previous one for window_s seconds
+ * (pinned_chance.h); 0 turns it off and ends every window. */
+void maps_set_chance_window(struct flb_maps *m, uint32_t window_s);
 /* Reads the table of vip_id into *ids (malloc'd, caller frees) and its size. */
 int maps_get_ring(const struct flb_maps *m, uint32_t vip_id, uint32_t **ids, uint32_t *size);
 /* Only the size M of vip_id's table (one lookup, not the whole table). */
