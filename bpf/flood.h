@@ -51,4 +51,14 @@ static __always_inline bool flood_mode(const struct flb_ctl *ctl, __u64 now)
 	return f->mode;
 }
 
+
+/* This CPU is in flood mode now (read only: counts nothing). */
+static __always_inline bool flood_active(__u64 now)
+{
+	__u32 zero = 0;
+	struct flb_flood *f = bpf_map_lookup_elem(&flb_flood, &zero);
+
+	return f && f->mode && now - f->window < 2 * FLB_FLOOD_WINDOW_NS;
+}
+
 #endif

@@ -172,7 +172,10 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_vip_stats)      \
 	X(flb_be_stats)       \
 	X(flb_nexthops)       \
-	X(flb_flood)
+	X(flb_flood)          \
+	X(flb_affinity)       \
+	X(flb_aff_vips)       \
+	X(flb_outlier)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -250,5 +253,50 @@ _Static_assert(sizeof(struct flb_nflow) == 32, "flb_nflow layout");
 	X(flb_node_nat)       \
 	X(flb_node_flows)     \
 	X(flb_rnat_counts)
+
+
+/*
+ * Session affinity (bpf/affinity.h, docs/affinity.md): a client's new flows
+ * to a VIP with `affinity: source_ip` go to the backend its last flow went
+ * to while that backend still takes the VIP's new flows.
+ */
+#define FLB_AFF_SIZE 65536 /* clients remembered (LRU), all VIPs together */
+
+/* flb_affinity key: (VIP id, client address). */
+struct flb_aff_key {
+	__be32 addr[4];   /* the client (IPv4 in addr[0], rest zero) */
+	__u32 vip_id;
+	__u8 family;      /* FLB_AF_* */
+	__u8 pad[3];      /* zero */
+};
+_Static_assert(sizeof(struct flb_aff_key) == 24, "flb_aff_key layout");
+
+struct flb_aff {
+	__u32 backend;    /* backend id */
+	__u32 gen;        /* flb_backend.gen when the entry was written */
+	__u64 last_seen;  /* bpf_ktime_get_coarse_ns() of the client's last traffic (1 s precision) */
+};
+_Static_assert(sizeof(struct flb_aff) == 16, "flb_aff layout");
+
+/* flb_aff_vips[vip id]: the VIP's affinity, written by the daemon. members:
+ * bit id of the backends that take the VIP's new flows now (those in its
+ * Maglev table), so an entry naming one that left the table (weight 0,
+ * health down, ejected) is not followed. */
+#define FLB_AFF_WORDS (FLB_MAX_BACKENDS / 64)
+struct flb_aff_vip {
+	__u32 timeout_s;  /* entries idle longer are not followed; 0: affinity off */
+	__u32 pad;
+	__u64 members[FLB_AFF_WORDS];
+};
+_Static_assert(sizeof(struct flb_aff_vip) == 8 + FLB_MAX_BACKENDS / 8, "flb_aff_vip layout");
+
+/* flb_outlier[backend id], per CPU, __u64: SYN retransmits seen for flows
+ * the backend was given (bpf/outlier.h); with flb_be_stats.new_flows the
+ * daemon's passive outlier detector (docs/circuit-breaking.md). */
+
+/* flb_ct.flags: the entry was made by a TCP SYN and no other packet of the
+ * client has been seen since (bpf/outlier.h). Readers that know only
+ * FLB_CT_CLOSING ignore it. */
+#define FLB_CT_SYN 0x2
 
 #endif

@@ -75,7 +75,10 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(CT_FIN,          "ct_fin")          /* client FIN: entry closing */ \
 	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */ \
 	X(FLOOD_SYN,       "flood_syn")       /* flood mode: SYN steered by Maglev, no entry made */ \
-	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */
+	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */ \
+	X(AFF_HIT,         "affinity_hit")    /* a sticky client's new flow went to its backend */ \
+	X(AFF_NEW,         "affinity_new")    /* a client's backend (re)recorded for affinity */ \
+	X(SYN_RETRANS,     "syn_retransmit")  /* a SYN again for an entry made by a SYN and nothing since */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,
