@@ -55,7 +55,9 @@
 #include "desired.h"
 #include "exporter.h"
 #include "health.h"
+#include "affinity.h"
 #include "log.h"
+#include "outlier_run.h"
 #include "persist.h"
 #include "pinned_maps.h"
 #include "reconcile.h"
@@ -256,6 +258,7 @@ static void fill_health(struct daemon *d, struct flb_config *cfg)
 		}
 		pthread_mutex_unlock(&d->hlock);
 	}
+	outlier_mark(cfg); /* passive outlier detection: ejected as data too */
 }
 
 static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
@@ -268,6 +271,8 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	a = clock_ns();
 	fill_health(d, cfg);
 	err = reconciler_apply(d->rec, cfg, &rep);
+	if (!err)
+		affinity_sync(d->m, cfg); /* sticky clients follow the tables just applied */
 	if (!err && d->node)
 		err = node_sync(d->node, cfg);
 	b = clock_ns();
@@ -511,6 +516,8 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
+	if (d->applied && outlier_tick(d->m, &d->eff, clock_ns() / 1000000))
+		apply(d, &d->eff, "outlier detection");
 	node_tick(d->node);
 	health_publish_locked(d);
 }
