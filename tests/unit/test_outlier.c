@@ -7,6 +7,7 @@
  * the whole loop with real traffic tests/e2e/test_outlier.sh.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -207,4 +208,35 @@ TEST(config_keys)
 		ASSERT_NE(config_parse("t.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err)), 0, bad[i]);
 		config_free(&cfg);
 	}
+}
+
+/* More backends than the first allocation holds: records move while a
+ * step makes them. */
+TEST(many_backends)
+{
+	static struct flb_backend_cfg many[40];
+	struct flb_service_cfg svc = service();
+	struct outlier_sample s[40] = {};
+	struct outlier_event ev[8];
+	struct outlier o = {};
+	size_t n;
+
+	for (int i = 0; i < 40; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.9.0.%d", i + 1);
+		memset(&many[i], 0, sizeof(many[i]));
+		addr_parse(a, &many[i].addr);
+		many[i].weight = 1;
+		s[i].present = true;
+	}
+	svc.backends = many;
+	svc.n_backends = 40;
+	outlier_step(&o, &svc, s, 0, ev, 8, &n);
+	s[39].new_flows = 100;
+	s[39].retrans = 90;
+	ASSERT_EQ(outlier_step(&o, &svc, s, 10000, ev, 8, &n), 1, "the 40th ejected");
+	ASSERT_TRUE(outlier_ejected(&o, "web", &many[39].addr), "ejected");
+	ASSERT_EQ(o.n, 40, "one record per backend");
+	outlier_free(&o);
 }

@@ -84,8 +84,12 @@ int outlier_step(struct outlier *o, const struct flb_service_cfg *svc,
 			free(rec);
 			return -ENOMEM;
 		}
-		rec[b]->live = true;
 		weighted += svc->backends[b].weight > 0;
+	}
+	/* Pointers only once every record exists: get() may move them. */
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		rec[b] = find(o, svc->name, &svc->backends[b].addr);
+		rec[b]->live = true;
 	}
 	/* Returns first: a cool-down that ended frees its place. */
 	for (size_t b = 0; b < svc->n_backends; b++) {
