@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
 #include "flb_test.h"
 #include "outlier.h"
+#include "source_kubernetes.h"
 
 #define NB 4
 
@@ -239,4 +242,27 @@ TEST(many_backends)
 	ASSERT_TRUE(outlier_ejected(&o, "web", &many[39].addr), "ejected");
 	ASSERT_EQ(o.n, 40, "one record per backend");
 	outlier_free(&o);
+}
+
+/* Kubernetes: sessionAffinity ClientIP and its timeoutSeconds become the
+ * discovered service's affinity_timeout (source_kubernetes_model.c). */
+TEST(kubernetes_session_affinity_maps_to_affinity_timeout)
+{
+	static const struct {
+		const char *spec;
+		uint32_t want;
+	} cases[] = {
+		{ "{\"spec\": {\"sessionAffinity\": \"None\"}}", 0 },
+		{ "{\"spec\": {}}", 0 },
+		{ "{\"spec\": {\"sessionAffinity\": \"ClientIP\"}}", 10800 },
+		{ "{\"spec\": {\"sessionAffinity\": \"ClientIP\", \"sessionAffinityConfig\": {\"clientIP\": {\"timeoutSeconds\": 600}}}}", 600 },
+		{ "{\"spec\": {\"sessionAffinity\": \"ClientIP\", \"sessionAffinityConfig\": {\"clientIP\": {\"timeoutSeconds\": 0}}}}", 10800 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *j = cJSON_Parse(cases[i].spec);
+
+		ASSERT_EQ(k8s_affinity_timeout(j), cases[i].want, cases[i].spec);
+		cJSON_Delete(j);
+	}
 }
