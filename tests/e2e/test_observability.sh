@@ -232,6 +232,9 @@ want = {
   'flb_be_stats': (None, {'packets', 'bytes', 'new_flows'}),
   'flb_nexthops': (None, {'expires', 'gen', 'ingress', 'ifindex', 'mtu', 'dmac', 'smac'}),
   'flb_flood': (None, {'window', 'new_flows', 'mode'}),
+  'flb_affinity': ({'addr', 'vip_id', 'family'}, {'backend', 'gen', 'last_seen'}),
+  'flb_aff_vips': (None, {'timeout_s', 'members'}),
+  'flb_outlier': (None, None),
 }
 d = json.load(sys.stdin)
 assert isinstance(d, list), 'not a list'
