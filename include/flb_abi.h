@@ -175,7 +175,9 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_flood)          \
 	X(flb_affinity)       \
 	X(flb_aff_vips)       \
-	X(flb_outlier)
+	X(flb_outlier)        \
+	X(flb_pfx_cfg)        \
+	X(flb_pfx)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -298,5 +300,34 @@ _Static_assert(sizeof(struct flb_aff_vip) == 8 + FLB_MAX_BACKENDS / 8, "flb_aff_
  * client has been seen since (bpf/outlier.h). Readers that know only
  * FLB_CT_CLOSING ignore it. */
 #define FLB_CT_SYN 0x2
+
+
+/* Per-source-prefix new-flow limit (bpf/flood.h, node.flood.prefix): TCP
+ * SYNs per second from one source prefix, over all CPUs; beyond it a SYN is
+ * dropped (drop_prefix_limit). flb_pfx_cfg[0], written by the daemon. */
+#define FLB_PFX_SIZE 65536 /* prefixes tracked (LRU) */
+struct flb_pfx_cfg {
+	__u32 nfps;       /* SYNs per second per prefix; 0: off */
+	__u8 len4;        /* IPv4 prefix length, 1..32 */
+	__u8 len6;        /* IPv6 prefix length, 1..128 */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_pfx_cfg) == 8, "flb_pfx_cfg layout");
+
+/* flb_pfx key: the source with the host bits cleared. */
+struct flb_pfx_key {
+	__be32 addr[4];
+	__u8 family;      /* FLB_AF_* */
+	__u8 len;         /* the prefix length it was cut to */
+	__u16 pad;        /* zero */
+};
+_Static_assert(sizeof(struct flb_pfx_key) == 20, "flb_pfx_key layout");
+
+struct flb_pfx {
+	__u64 window;     /* bpf_ktime_get_coarse_ns() when this one-second window began */
+	__u32 syns;       /* SYNs in the window (atomic add: all CPUs share it) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct flb_pfx) == 16, "flb_pfx layout");
 
 #endif

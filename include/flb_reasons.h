@@ -44,7 +44,8 @@
 	X(RNAT_OK,          "rnat_ok")          /* reply of a translated flow: source set back to VIP:port */ \
 	X(RNAT_PASS,        "rnat_pass")        /* not a reply of a translated flow: unchanged */ \
 	X(RNAT_EXPIRED,     "rnat_expired")     /* flow entry idle past its timeout: unchanged */ \
-	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */
+	X(RNAT_BAD,         "rnat_bad")         /* truncated IP or TCP/UDP header: unchanged */ \
+	X(DROP_PREFIX,      "drop_prefix_limit") /* TCP SYN over its source prefix's new-flow limit (node.flood.prefix) */
 
 enum flb_reason {
 #define FLB_REASON_ENUM(name, label) FLB_R_##name,

@@ -24,6 +24,7 @@
 
 #include "affinity.h"
 #include "config.h"
+#include "flood_prefix.h"
 #include "flb_test.h"
 #include "log.h"
 #include "pinned_maps.h"
@@ -138,6 +139,7 @@ struct run {
 	uint8_t out[2048];
 	uint32_t out_len;
 	uint64_t events[FLB_E_MAX]; /* delta over the run */
+	uint64_t reasons[FLB_R_MAX];
 };
 
 static bool run_pkt(const struct pkt_spec *s, struct run *r)
@@ -148,11 +150,12 @@ static bool run_pkt(const struct pkt_spec *s, struct run *r)
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	uint64_t before[FLB_E_MAX];
+	uint64_t before[FLB_E_MAX], rbefore[FLB_R_MAX];
 
 	if (!ASSERT_NE(len, 0, "packet built"))
 		return false;
 	maps_read_events(maps, before);
+	maps_read_reasons(maps, rbefore);
 	if (!ASSERT_OK(bpf_prog_test_run_opts(maps_prog_fd(maps), &opts), "bpf_prog_test_run"))
 		return false;
 	r->action = opts.retval;
@@ -160,6 +163,9 @@ static bool run_pkt(const struct pkt_spec *s, struct run *r)
 	maps_read_events(maps, r->events);
 	for (int i = 0; i < FLB_E_MAX; i++)
 		r->events[i] -= before[i];
+	maps_read_reasons(maps, r->reasons);
+	for (int i = 0; i < FLB_R_MAX; i++)
+		r->reasons[i] -= rbefore[i];
 	return true;
 }
 
@@ -451,4 +457,53 @@ TEST(syn_retransmit_counted_against_the_entry_backend)
 	if (!run_pkt(&s, &r))
 		return;
 	ASSERT_EQ(r.events[FLB_E_SYN_RETRANS], 0, "11 s later: a new attempt, not a retransmit");
+}
+
+/* node.flood.prefix: 5 SYNs a second per /24; the sixth of one /24 is
+ * dropped (drop_prefix_limit), another /24 and non-SYN packets are not
+ * touched, a new window lets SYNs through again. */
+TEST(prefix_limit_drops_syns_over_the_limit_per_prefix)
+{
+	struct flb_config cfg = { .flood_pfx_nfps = 5, .flood_pfx_len4 = 24, .flood_pfx_len6 = 64 };
+	struct flb_pfx_key k = { .family = FLB_AF_INET, .len = 24 };
+	struct pkt_spec s;
+	struct flb_pfx e;
+	struct run r;
+	int fd = map_fd("flb_pfx");
+
+	if (!ASSERT_OK(flood_prefix_sync(maps, &cfg), "limit on"))
+		return;
+	for (int i = 1; i <= 5; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.30.0.%d", i);
+		s = spec(src, "10.100.0.7", 40000, 0x02);
+		if (!run_pkt(&s, &r))
+			goto out;
+		ASSERT_EQ(r.action, XDP_TX, "SYNs up to the limit forwarded");
+	}
+	s = spec("10.30.0.77", "10.100.0.7", 40000, 0x02);
+	if (!run_pkt(&s, &r))
+		goto out;
+	ASSERT_EQ(r.action, XDP_DROP, "the sixth SYN of the /24 dropped");
+	ASSERT_EQ(r.reasons[FLB_R_DROP_PREFIX], 1, "counted drop_prefix_limit");
+	s = spec("10.30.1.1", "10.100.0.7", 40000, 0x02);
+	ASSERT_TRUE(run_pkt(&s, &r) && r.action == XDP_TX, "another /24: forwarded");
+	s = spec("10.30.0.1", "10.100.0.7", 40000, 0x10);
+	ASSERT_TRUE(run_pkt(&s, &r) && r.action == XDP_TX, "a non-SYN of the limited /24: forwarded");
+	inet_pton(AF_INET, "10.30.0.0", &k.addr[0]);
+	if (ASSERT_OK(bpf_map_lookup_elem(fd, &k, &e), "the /24's entry (host bits cleared)")) {
+		ASSERT_EQ(e.syns, 6, "six SYNs counted");
+		e.window = mono_ns() - 1100000000ULL;
+		bpf_map_update_elem(fd, &k, &e, BPF_EXIST);
+	}
+	s = spec("10.30.0.77", "10.100.0.7", 40001, 0x02);
+	ASSERT_TRUE(run_pkt(&s, &r) && r.action == XDP_TX, "a new second: forwarded again");
+out:
+	cfg.flood_pfx_nfps = 0;
+	flood_prefix_sync(maps, &cfg);
+	s = spec("10.30.0.77", "10.100.0.7", 40002, 0x02);
+	for (int i = 0; i < 10; i++)
+		run_pkt(&s, &r);
+	ASSERT_EQ(r.action, XDP_TX, "limit off: forwarded");
 }

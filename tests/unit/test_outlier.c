@@ -266,3 +266,20 @@ TEST(kubernetes_session_affinity_maps_to_affinity_timeout)
 		cJSON_Delete(j);
 	}
 }
+
+TEST(flood_prefix_keys)
+{
+	static const char ok[] = "interfaces: [eth0]\nnode: {flood: {prefix: {new_flows_per_second: 100, ipv4: 16}}}\n";
+	static const char bad[] = "interfaces: [eth0]\nnode: {flood: {prefix: {ipv4: 33, new_flows_per_second: 1}}}\n";
+	struct flb_config cfg = {};
+	char err[256];
+
+	if (ASSERT_OK(config_parse("t.yaml", ok, strlen(ok), &cfg, err, sizeof(err)), err)) {
+		ASSERT_EQ(cfg.flood_pfx_nfps, 100, "rate");
+		ASSERT_EQ(cfg.flood_pfx_len4, 16, "ipv4");
+		ASSERT_EQ(cfg.flood_pfx_len6, 64, "ipv6 default");
+	}
+	config_free(&cfg);
+	ASSERT_NE(config_parse("t.yaml", bad, strlen(bad), &cfg, err, sizeof(err)), 0, "ipv4: 33");
+	config_free(&cfg);
+}

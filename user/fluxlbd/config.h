@@ -218,6 +218,10 @@ struct flb_config {
 	 * which SYNs get no conntrack entry (docs/operating.md, "Flood
 	 * defence"); 0 = off. "auto" is FLB_CFG_FLOOD_AUTO. */
 	uint32_t flood_nfps;
+	/* node.flood.prefix (config_guard.c): SYNs per second per source
+	 * prefix (0: off) and the prefix lengths. */
+	uint32_t flood_pfx_nfps;
+	uint8_t flood_pfx_len4, flood_pfx_len6;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
 	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */

@@ -12,6 +12,13 @@
  *	  window: 10s                 # (1s..10m)
  *	  base_ejection_time: 30s     # first cool-down; the n-th ejection lasts n times (1s..1h)
  *	  max_ejection_percent: 50    # of the service's backends ejected at once (0..100)
+ *
+ * and under node.flood:
+ *
+ *	prefix:
+ *	  new_flows_per_second: 1000  # TCP SYNs per second per source prefix; 0 = off (default)
+ *	  ipv4: 24                    # prefix length (1..32, default 24)
+ *	  ipv6: 64                    # prefix length (1..128, default 64)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -110,4 +117,49 @@ int config_parse_outlier(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 				       .window_ms = 10000, .base_ejection_ms = 30000,
 				       .max_ejection_percent = 50 };
 	return yw_mapping(ctx, node, outlier_keys, ARRAY_SIZE(outlier_keys), c);
+}
+
+static int pfx_nfps(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 0, FLB_CFG_FLOOD_MAX, &v);
+
+	if (!err)
+		((struct flb_config *)obj)->flood_pfx_nfps = (uint32_t)v;
+	return err;
+}
+
+static int pfx_len4(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 1, 32, &v);
+
+	if (!err)
+		((struct flb_config *)obj)->flood_pfx_len4 = (uint8_t)v;
+	return err;
+}
+
+static int pfx_len6(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	uint64_t v;
+	int err = yw_uint(ctx, node, 1, 128, &v);
+
+	if (!err)
+		((struct flb_config *)obj)->flood_pfx_len6 = (uint8_t)v;
+	return err;
+}
+
+static const struct yw_key prefix_keys[] = {
+	{ "new_flows_per_second", YW_REQUIRED, pfx_nfps },
+	{ "ipv4", 0, pfx_len4 },
+	{ "ipv6", 0, pfx_len6 },
+};
+
+int config_parse_flood_prefix(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
+{
+	struct flb_config *cfg = obj;
+
+	cfg->flood_pfx_len4 = 24;
+	cfg->flood_pfx_len6 = 64;
+	return yw_mapping(ctx, node, prefix_keys, ARRAY_SIZE(prefix_keys), cfg);
 }

@@ -35,5 +35,7 @@ int config_parse_duration(struct yw_ctx *ctx, yaml_node_t *node, uint64_t min_ms
 int config_parse_affinity(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 int config_parse_affinity_timeout(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 int config_parse_outlier(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+/* node.flood.prefix; obj is a struct flb_config (config_guard.c). */
+int config_parse_flood_prefix(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 
 #endif

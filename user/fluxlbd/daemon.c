@@ -56,6 +56,7 @@
 #include "exporter.h"
 #include "health.h"
 #include "affinity.h"
+#include "flood_prefix.h"
 #include "log.h"
 #include "outlier_run.h"
 #include "persist.h"
@@ -273,6 +274,8 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	err = reconciler_apply(d->rec, cfg, &rep);
 	if (!err)
 		affinity_sync(d->m, cfg); /* sticky clients follow the tables just applied */
+	if (!err)
+		flood_prefix_sync(d->m, cfg); /* node.flood.prefix */
 	if (!err && d->node)
 		err = node_sync(d->node, cfg);
 	b = clock_ns();
