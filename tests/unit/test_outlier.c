@@ -269,8 +269,8 @@ TEST(kubernetes_session_affinity_maps_to_affinity_timeout)
 
 TEST(flood_prefix_keys)
 {
-	static const char ok[] = "interfaces: [eth0]\nnode: {flood: {prefix: {new_flows_per_second: 100, ipv4: 16}}}\n";
-	static const char bad[] = "interfaces: [eth0]\nnode: {flood: {prefix: {ipv4: 33, new_flows_per_second: 1}}}\n";
+	static const char ok[] = "interfaces: [eth0]\nnode: {flood: {prefix: {new_flows_per_second: 100, ipv4: 16}}}\nservices: []\n";
+	static const char bad[] = "interfaces: [eth0]\nnode: {flood: {prefix: {ipv4: 33, new_flows_per_second: 1}}}\nservices: []\n";
 	struct flb_config cfg = {};
 	char err[256];
 
