@@ -108,6 +108,10 @@ write_config "$THRESHOLD" 10.10.2.11 10.10.2.12
 backends_wait
 daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
 expect threshold_exported [ "$(metric 'fluxlb_flood_threshold{scope="node"}')" -ge "$THRESHOLD" ]
+st=$(flb -j status)
+expect status_shows_flood_on [ "$(echo "$st" | json_get "d['flood']['on']")" = True ]
+expect status_shows_flood_threshold [ "$(echo "$st" | json_get "d['flood']['threshold']")" -ge "$THRESHOLD" ]
+echo "  fluxlb status: $(flb status | grep '^flood:')"
 
 # --- Defence on ---------------------------------------------------------------
 run_case on "$THRESHOLD"
