@@ -49,14 +49,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "announce.h"
 #include "clock.h"
 #include "daemon.h"
 #include "desired.h"
 #include "exporter.h"
-#include "health.h"
-#include "affinity.h"
 #include "flood_prefix.h"
+#include "health.h"
 #include "log.h"
 #include "outlier_run.h"
 #include "persist.h"
