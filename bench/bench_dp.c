@@ -43,6 +43,7 @@
 #include "bench_abi.h"
 #include "bench_util.h"
 #include "bwrap.skel.h"
+#include "affinity.h"
 #include "config.h"
 #include "flb_abi.h"
 #include "flb_reasons.h"
@@ -132,9 +133,11 @@ static int apply_config(bool with_v6, char *err, size_t errlen)
 		     "interfaces: [t0]\nservices:\n"
 		     "  - name: web\n    vip: 10.100.0.1\n    port: 80\n    protocol: tcp\n"
 		     "    table_size: 65537\n    backends:\n%s"
+		     "  - name: sticky\n    vip: 10.100.0.1\n    port: 8080\n    protocol: tcp\n"
+		     "    affinity: source_ip\n    table_size: 65537\n    backends:\n%s"
 		     "  - name: dns\n    vip: 10.100.0.1\n    port: 53\n    protocol: udp\n"
 		     "    table_size: 65537\n    backends:\n%s",
-		     v4_backends(), v4_backends());
+		     v4_backends(), v4_backends(), v4_backends());
 	if (with_v6)
 		snprintf(yaml + n, sizeof(yaml) - n,
 			 "  - name: web6\n    vip: \"fd00:100::1\"\n    port: 80\n    protocol: tcp\n"
@@ -146,6 +149,8 @@ static int apply_config(bool with_v6, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	rc = reconcile(maps, &cfg, &rep);
+	if (!rc)
+		rc = affinity_sync(maps, &cfg); /* the sticky VIP's affinity (bpf/affinity.h) */
 	if (rc)
 		snprintf(err, errlen, "reconcile: %s", strerror(-rc));
 	config_free(&cfg);
@@ -943,6 +948,13 @@ int main(int argc, char **argv)
 		{ .name = "IPv4 TCP SYN, known flow", .spec = client(false, BP_TCP, 80, 0x02),
 		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
 		  .iters = ITERS_HOT },
+		{ .name = "IPv4 TCP SYN, known flow, affinity VIP (sticky hit)",
+		  .spec = client(false, BP_TCP, 8080, 0x02), .prep = PREP_WARM,
+		  .want_reason = FLB_R_FWD_TX,
+		  .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_AFF_HIT), .iters = ITERS_HOT },
+		{ .name = "IPv4 TCP established, 1 hot flow, affinity VIP",
+		  .spec = client(false, BP_TCP, 8080, 0x10), .prep = PREP_WARM,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_CT_HIT, -1), .iters = ITERS_HOT },
 		{ .name = "ICMP frag. needed for a VIP flow", .spec = too_big(false),
 		  .warm_other = true, .warm = client(false, BP_TCP, 80, 0x10), .prep = PREP_WARM,
 		  .want_reason = WANT_ANY_FWD, .want_event = EV(FLB_E_ICMP_STEERED, -1), .iters = ITERS_HOT },
@@ -952,6 +964,10 @@ int main(int argc, char **argv)
 		{ .name = "IPv4 TCP SYN, new flow, conntrack not full",
 		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
 		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW },
+		{ .name = "IPv4 TCP SYN, new flow, affinity VIP (new client)",
+		  .spec = client(false, BP_TCP, 8080, 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_AFF_NEW),
 		  .iters = ITERS_NEW },
 		{ .name = "IPv4 TCP SYN, new flow, flood mode (no entry)",
 		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .flood = true,

@@ -21,6 +21,7 @@
 #include "flb_hash.h"
 #include "flb_reasons.h"
 #include "encap.h"
+#include "flood.h"
 #include "icmp.h"
 #include "maps.h"
 #include "nexthop.h"
@@ -56,6 +57,8 @@ int balancer(struct xdp_md *ctx)
 		return count_reason(FLB_R_PASS_NOT_VIP, XDP_PASS);
 
 	now = bpf_ktime_get_coarse_ns(); /* the one clock read: conntrack and next hop */
+	if (prefix_over(&p, now)) /* bpf/flood.h: node.flood.prefix */
+		return count_reason(FLB_R_DROP_PREFIX, XDP_DROP);
 	be = pick_backend(&p, vip_id, now, ctl, &id, &hash, &new_flow);
 	if (!be)
 		return count_reason(FLB_R_DROP_NO_BACKEND, XDP_DROP);

@@ -21,8 +21,10 @@
 #include "flb_hash.h"
 #include "flb_reasons.h"
 #include "chance.h"
+#include "affinity.h"
 #include "flood.h"
 #include "maps.h"
+#include "outlier.h"
 #include "parse.h"
 
 #define NS_PER_S 1000000000ULL
@@ -178,11 +180,14 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 		 * the one it renews. */
 		count_event(FLB_E_SYN_LOOKUP);
 		ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow);
+		outlier_syn(ct, now, &flags);
 	} else if ((ct = bpf_map_lookup_elem(&flb_conntrack, &p->flow))) {
 		if (flb_ct_expired(ct, p->flow.proto, ctl, now)) {
 			count_event(FLB_E_CT_EXPIRED);
 		} else if ((*be = entry_backend(ct, &id))) {
 			count_event(FLB_E_CT_HIT);
+			affinity_touch(p, vip_id, ct, now);
+			outlier_seen(ct, p);
 			touch(ct, p, now);
 			*hash = entry_hash(ct, p);
 			return id;
@@ -204,6 +209,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	*hash = flb_flow_hash(&p->flow);
 	id = maglev_backend(vip_id, *hash);
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
+	id = affinity_steer(p, vip_id, id, be, now);
 	if (!*be)
 		return 0;
 	/* An ICMP error does not open a flow. In flood mode a SYN without an

@@ -175,6 +175,11 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_flood)          \
 	X(flb_rings_prev)     \
 	X(flb_chance)
+	X(flb_affinity)       \
+	X(flb_aff_vips)       \
+	X(flb_outlier)        \
+	X(flb_pfx_cfg)        \
+	X(flb_pfx)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -275,5 +280,78 @@ _Static_assert(sizeof(struct flb_chance) == 16, "flb_chance layout");
 #define FLB_CHANCE_OPT      0x1e
 #define FLB_CHANCE_OPT_LEN  8
 #define FLB_CHANCE_OPT_VER  1
+
+/*
+ * Session affinity (bpf/affinity.h, docs/affinity.md): a client's new flows
+ * to a VIP with `affinity: source_ip` go to the backend its last flow went
+ * to while that backend still takes the VIP's new flows.
+ */
+#define FLB_AFF_SIZE 65536 /* clients remembered (LRU), all VIPs together */
+
+/* flb_affinity key: (VIP id, client address). */
+struct flb_aff_key {
+	__be32 addr[4];   /* the client (IPv4 in addr[0], rest zero) */
+	__u32 vip_id;
+	__u8 family;      /* FLB_AF_* */
+	__u8 pad[3];      /* zero */
+};
+_Static_assert(sizeof(struct flb_aff_key) == 24, "flb_aff_key layout");
+
+struct flb_aff {
+	__u32 backend;    /* backend id */
+	__u32 gen;        /* flb_backend.gen when the entry was written */
+	__u64 last_seen;  /* bpf_ktime_get_coarse_ns() of the client's last traffic (1 s precision) */
+};
+_Static_assert(sizeof(struct flb_aff) == 16, "flb_aff layout");
+
+/* flb_aff_vips[vip id]: the VIP's affinity, written by the daemon. members:
+ * bit id of the backends that take the VIP's new flows now (those in its
+ * Maglev table), so an entry naming one that left the table (weight 0,
+ * health down, ejected) is not followed. */
+#define FLB_AFF_WORDS (FLB_MAX_BACKENDS / 64)
+struct flb_aff_vip {
+	__u32 timeout_s;  /* entries idle longer are not followed; 0: affinity off */
+	__u32 pad;
+	__u64 members[FLB_AFF_WORDS];
+};
+_Static_assert(sizeof(struct flb_aff_vip) == 8 + FLB_MAX_BACKENDS / 8, "flb_aff_vip layout");
+
+/* flb_outlier[backend id], per CPU, __u64: SYN retransmits seen for flows
+ * the backend was given (bpf/outlier.h); with flb_be_stats.new_flows the
+ * daemon's passive outlier detector (docs/circuit-breaking.md). */
+
+/* flb_ct.flags: the entry was made by a TCP SYN and no other packet of the
+ * client has been seen since (bpf/outlier.h). Readers that know only
+ * FLB_CT_CLOSING ignore it. */
+#define FLB_CT_SYN 0x2
+
+
+/* Per-source-prefix new-flow limit (bpf/flood.h, node.flood.prefix): TCP
+ * SYNs per second from one source prefix, over all CPUs; beyond it a SYN is
+ * dropped (drop_prefix_limit). flb_pfx_cfg[0], written by the daemon. */
+#define FLB_PFX_SIZE 65536 /* prefixes tracked (LRU) */
+struct flb_pfx_cfg {
+	__u32 nfps;       /* SYNs per second per prefix; 0: off */
+	__u8 len4;        /* IPv4 prefix length, 1..32 */
+	__u8 len6;        /* IPv6 prefix length, 1..128 */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct flb_pfx_cfg) == 8, "flb_pfx_cfg layout");
+
+/* flb_pfx key: the source with the host bits cleared. */
+struct flb_pfx_key {
+	__be32 addr[4];
+	__u8 family;      /* FLB_AF_* */
+	__u8 len;         /* the prefix length it was cut to */
+	__u16 pad;        /* zero */
+};
+_Static_assert(sizeof(struct flb_pfx_key) == 20, "flb_pfx_key layout");
+
+struct flb_pfx {
+	__u64 window;     /* bpf_ktime_get_coarse_ns() when this one-second window began */
+	__u32 syns;       /* SYNs in the window (atomic add: all CPUs share it) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct flb_pfx) == 16, "flb_pfx layout");
 
 #endif

@@ -51,7 +51,9 @@
 	X(DECAP_CHANCE_FWD,  "decap_chance_fwd")  /* no socket, not a SYN: re-encapsulated to the secondary, sent */ \
 	X(DECAP_CHANCE_BACK, "decap_chance_back") /* the same, host does not forward: sent back to the hop it came from */ \
 	X(DECAP_CHANCE_PASS, "decap_chance_pass") /* the same, next hop unresolved: to the kernel to forward */ \
-	X(DECAP_CHANCE_LOST, "decap_chance_lost") /* no route to the secondary, or truncated: delivered here */
+	X(DECAP_CHANCE_LOST, "decap_chance_lost") /* no route to the secondary, or truncated: delivered here */ \
+	/* balancer: per-source-prefix limit (bpf/flood.h) */ \
+	X(DROP_PREFIX,      "drop_prefix_limit") /* TCP SYN over its source prefix's new-flow limit (node.flood.prefix) */
 
 enum flb_reason {
 #define FLB_REASON_ENUM(name, label) FLB_R_##name,
@@ -86,7 +88,10 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(CHANCE_SENT,     "chance_sent")     /* TCP non-SYN miss, previous table names another backend: sent with it as secondary */ \
 	X(CHANCE_SAME,     "chance_same")     /* TCP non-SYN miss, previous table names the same backend (or none usable) */ \
 	X(CHANCE_NO_PREV,  "chance_no_prev")  /* TCP non-SYN miss, no previous table within its window */ \
-	X(CHANCE_FAMILY,   "chance_family")   /* TCP non-SYN miss, a backend is not IPv4: plain encapsulation */
+	X(CHANCE_FAMILY,   "chance_family")   /* TCP non-SYN miss, a backend is not IPv4: plain encapsulation */ \
+	X(AFF_HIT,         "affinity_hit")    /* a sticky client's new flow went to its backend */ \
+	X(AFF_NEW,         "affinity_new")    /* a client's backend (re)recorded for affinity */ \
+	X(SYN_RETRANS,     "syn_retransmit")  /* a SYN again for an entry made by a SYN and nothing since */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

@@ -39,13 +39,6 @@ services:
 YAML
 	mv "$CONFIG.tmp" "$CONFIG"
 }
-wait_file() { # path seconds
-	for _ in $(seq 1 $(($2 * 10))); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 now() { date +%s.%N; }
 event() { flb -j stats | json_get "d['events'].get('$1', 0)"; }
 
@@ -82,52 +75,9 @@ echo "  TCP ACK without entry: ct_miss +$((miss2 - miss1))"
 expect tcp_ack_without_entry_counts_ct_miss [ $((miss2 - miss1)) = 1 ]
 
 # --- Drain ends when the connections have closed ----------------------------
-# The client opens N keep-alive connections, asks each for its backend,
-# reports, waits for $CL/close, asks again (the drain must keep them), then
-# closes them all normally (FIN: every answer was read, so no RST).
-in_ns cl python3 - "$VIP" "$N" "$CL" >"$CL/hold.log" 2>&1 <<'PY' &
-import json, os, socket, sys, time
-vip, n, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-
-def ask(s):
-    s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        c = s.recv(4096)
-        if not c:
-            raise OSError("closed")
-        buf += c
-    head, _, body = buf.partition(b"\r\n\r\n")
-    length = [int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0]
-    while len(body) < length:
-        c = s.recv(4096)
-        if not c:
-            raise OSError("closed")
-        body += c
-    return body.decode().strip()
-
-def round_(conns):
-    names = []
-    for s in conns:
-        try:
-            names.append(ask(s))
-        except OSError as e:
-            names.append("error: %s" % e)
-    return names
-
-conns = [socket.create_connection((vip, 80), timeout=3.0) for _ in range(n)]
-with open(d + "/opened.json", "w") as f:
-    json.dump(round_(conns), f)
-while not os.path.exists(d + "/close"):
-    time.sleep(0.05)
-again = round_(conns)
-for s in conns:
-    s.close()
-with open(d + "/closed.json", "w") as f:
-    json.dump(again, f)
-PY
-HOLD=$!
-PIDS+=("$HOLD")
+# The client holds N keep-alive connections (tests/lib/e2e.sh): asked once
+# before the drain, once during it, then closed normally (FIN).
+hold_connections "$VIP" "$N" "$CL"
 if ! wait_file "$CL/opened.json" 20; then
 	fail connections_opened "the client did not open $N connections: $(cat "$CL/hold.log")"
 	exit 1
@@ -140,13 +90,18 @@ flows=$(flb -j backend list "$VIP:80" | json_get "[b['flows'] for b in d['backen
 echo "  draining backend's live flows: $flows"
 expect open_connections_count_as_live_flows [ "$flows" = "[$N]" ]
 
-t0=$(now)
-touch "$CL/close"
-if ! wait_file "$CL/closed.json" 10; then
-	fail connections_closed "the client did not finish: $(cat "$CL/hold.log")"
+touch "$CL/check"
+if ! wait_file "$CL/checked.json" 10; then
+	fail connections_checked "the client did not finish: $(cat "$CL/hold.log")"
 	exit 1
 fi
-expect connections_kept_backend_while_draining [ "$(json_get "d == ['backend-1'] * $N" <"$CL/closed.json")" = True ]
+expect connections_kept_backend_while_draining [ "$(json_get "d == ['backend-1'] * $N" <"$CL/checked.json")" = True ]
+t0=$(now)
+touch "$CL/close"
+if ! wait_file "$CL/closed" 10; then
+	fail connections_closed "the client did not close: $(cat "$CL/hold.log")"
+	exit 1
+fi
 sleep 1
 flow_states=$(flb -j flow list --backend 10.10.2.11 --limit 0 | json_get "sorted(set(e['state'] for e in d['flows'] if e['proto'] == 'tcp'))")
 echo "  states of the closed connections' entries: $flow_states"

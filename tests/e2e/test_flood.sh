@@ -56,68 +56,8 @@ YAML
 	mv "$CONFIG.tmp" "$CONFIG"
 }
 reloads() { grep -c 'msg="reloaded"' "$DAEMON_LOG"; }
-wait_file() { # path seconds
-	for _ in $(seq 1 $(($2 * 10))); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 event() { flb -j stats | json_get "d['events'].get('$1', 0)"; }
 metric() { in_ns lb curl -s "http://127.0.0.1:9109/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-
-# The holder: opens N keep-alive connections and asks each for its backend,
-# writes D/opened.json; on D/check asks each again, writes D/checked.json
-# (a backend name, "reset" or "error: ..." per connection); on D/close
-# closes them all (FIN).
-hold() { # dir
-	mkdir -p "$1"
-	in_ns cl python3 - "$VIP" "$N" "$1" >"$1/hold.log" 2>&1 <<'PY' &
-import json, os, socket, sys, time
-vip, n, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-
-def ask(s):
-    s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        c = s.recv(4096)
-        if not c:
-            raise OSError("closed")
-        buf += c
-    head, _, body = buf.partition(b"\r\n\r\n")
-    length = [int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0]
-    while len(body) < length:
-        c = s.recv(4096)
-        if not c:
-            raise OSError("closed")
-        body += c
-    return body.decode().strip()
-
-def round_(conns):
-    out = []
-    for s in conns:
-        try:
-            out.append(ask(s))
-        except ConnectionResetError:
-            out.append("reset")
-        except OSError as e:
-            out.append("error: %s" % e)
-    return out
-
-def wait(name):
-    while not os.path.exists(os.path.join(d, name)):
-        time.sleep(0.05)
-
-conns = [socket.create_connection((vip, 80), timeout=3.0) for _ in range(n)]
-json.dump(round_(conns), open(d + "/opened.json", "w"))
-wait("check")
-json.dump(round_(conns), open(d + "/checked.json", "w"))
-wait("close")
-for s in conns:
-    s.close()
-PY
-	PIDS+=("$!")
-}
 
 # run_case NAME: holds N connections, floods for FLOOD_S while b3 joins,
 # checks them; sets LOST (connections that no longer answer from their
@@ -125,7 +65,7 @@ PY
 # SYNS (flood_syn).
 run_case() {
 	local d=$CL/$1 mac r0 syn0
-	hold "$d"
+	hold_connections "$VIP" "$N" "$d"
 	if ! wait_file "$d/opened.json" 20; then
 		fail "$1_connections_opened" "the client did not open $N connections: $(cat "$d/hold.log")"
 		exit 1
@@ -168,6 +108,10 @@ write_config "$THRESHOLD" 10.10.2.11 10.10.2.12
 backends_wait
 daemon_start || { fail daemon_ready "fluxlbd did not become ready"; exit 1; }
 expect threshold_exported [ "$(metric 'fluxlb_flood_threshold{scope="node"}')" -ge "$THRESHOLD" ]
+st=$(flb -j status)
+expect status_shows_flood_on [ "$(echo "$st" | json_get "d['flood']['on']")" = True ]
+expect status_shows_flood_threshold [ "$(echo "$st" | json_get "d['flood']['threshold']")" -ge "$THRESHOLD" ]
+echo "  fluxlb status: $(flb status | grep '^flood:')"
 
 # --- Defence on ---------------------------------------------------------------
 run_case on "$THRESHOLD"

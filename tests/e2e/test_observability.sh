@@ -164,7 +164,7 @@ expect vip_list_fingerprint_equals_daemon_log [ "$ok" = True -a "$(echo "$vl" | 
 
 # ---- every command's JSON: parses, documented keys ------------------------
 TRAFFIC="{'packets': None, 'bytes': None, 'new_flows': None}"
-keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None, 'interfaces': [{'name': None, 'mode': None, 'program': None}]}"
+keys_are status "$(flb -j status)" "{'ready': None, 'abi': None, 'pin_dir': None, 'vips': None, 'backends': None, 'backends_active': None, 'backends_draining': None, 'backends_down': None, 'conntrack_entries': None, 'tcp_timeout_s': None, 'udp_timeout_s': None, 'flood': {'on': None, 'threshold': None, 'threshold_cpu': None, 'cpus_in_flood': None, 'rate': None}, 'interfaces': [{'name': None, 'mode': None, 'program': None}]}"
 keys_are tree "$(flb -j tree)" "{'vips': [{'vip': None, 'id': None, 'service': None, 'table_size': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None, 'backends': [{'id': None, 'address': None, 'service': None, 'weight': None, 'state': None, 'slots': None, 'flows': None, 'packets': None, 'bytes': None, 'new_flows': None, 'rates': None}]}]}"
 keys_are stats "$(flb -j stats)" "{'reasons': None, 'events': None, 'vips': [dict({'vip': None, 'id': None}, **$TRAFFIC)], 'backends': [dict({'backend': None, 'id': None, 'gen': None, 'state': None}, **$TRAFFIC)]}"
 s=$(flb -j stats)
@@ -233,6 +233,11 @@ want = {
   'flb_nexthops': (None, {'expires', 'gen', 'ingress', 'ifindex', 'mtu', 'dmac', 'smac'}),
   'flb_flood': (None, {'window', 'new_flows', 'mode'}),
   'flb_chance': (None, {'expires', 'window_s'}),
+  'flb_affinity': ({'addr', 'vip_id', 'family'}, {'backend', 'gen', 'last_seen'}),
+  'flb_aff_vips': (None, {'timeout_s', 'members'}),
+  'flb_outlier': (None, None),
+  'flb_pfx_cfg': (None, {'nfps', 'len4', 'len6'}),
+  'flb_pfx': ({'addr', 'family', 'len'}, {'window', 'syns'}),
 }
 d = json.load(sys.stdin)
 assert isinstance(d, list), 'not a list'

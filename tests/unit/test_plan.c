@@ -1020,3 +1020,33 @@ out:
 	config_free(&cfg);
 	world_free(w);
 }
+
+/* An outlier-ejected backend (outlier.h) leaves the table like a down one
+ * but keeps its flows even with on_unhealthy: reset; panic counts it as
+ * unhealthy. */
+TEST(ejected_backend_leaves_the_table_and_keeps_its_flows)
+{
+	struct world *w = world_new();
+	struct flb_config cfg = {};
+	struct plan p = {};
+
+	if (!ASSERT_TRUE(w, "world") ||
+	    !parse("  - {name: web, vip: 10.100.0.1, port: 80, on_unhealthy: reset, backends: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]}\n",
+		   &cfg))
+		goto out;
+	cfg.services[0].backends[2].ejected = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_EQ(p.svc[0].weights[2], 0, "ejected: no slots");
+	ASSERT_EQ(w->st.be[3].state, FLB_BE_ACTIVE, "ejected: its flows stay (not DOWN)");
+	plan_free(&p);
+	cfg.services[0].backends[1].ejected = true;
+	if (!ASSERT_OK(step(w, &cfg, &p), "plan"))
+		goto out;
+	ASSERT_TRUE(p.svc[0].panic, "two of three ejected: panic");
+	ASSERT_EQ(p.svc[0].weights[2], 1, "panic: the ejected serve again");
+out:
+	plan_free(&p);
+	config_free(&cfg);
+	world_free(w);
+}

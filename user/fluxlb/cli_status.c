@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli_cmds.h"
 #include "cli_common.h"
@@ -52,6 +54,34 @@ static void print_ifaces(void)
 	cli_arr_close();
 }
 
+/* Flood defence (docs/circuit-breaking.md): the threshold as the daemon
+ * wrote it (per CPU, and times the online CPUs as configured), CPUs in flood
+ * mode now, new flows in the CPUs' current one-second windows. */
+static void print_flood(const struct flb_maps *m, const struct flb_ctl *ctl)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t node = (uint64_t)ctl->flood_nfps * (uint64_t)(cpus > 0 ? cpus : 1), rate = 0;
+	uint32_t in_flood = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	maps_read_flood(m, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec, &in_flood,
+			&rate);
+	cli_obj_open("flood");
+	cli_bool("on", "flood:      %s", ctl->flood_nfps != 0);
+	if (ctl->flood_nfps) {
+		cli_u64("threshold", ", threshold %llu new flows/s", node);
+		cli_u64("threshold_cpu", " (%llu per CPU)", ctl->flood_nfps);
+		cli_u64("cpus_in_flood", ", CPUs in flood mode %llu", in_flood);
+	} else {
+		cli_u64("threshold", NULL, 0);
+		cli_u64("threshold_cpu", NULL, 0);
+		cli_u64("cpus_in_flood", NULL, 0);
+	}
+	cli_u64("rate", ", rate %llu new flows/s\n", rate);
+	cli_obj_close();
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	uint64_t states[4] = {}, entries = 0;
@@ -92,6 +122,7 @@ static int cmd_status(int argc, char **argv)
 	cli_u64("conntrack_entries", "conntrack:  %llu entries\n", entries);
 	cli_u64("tcp_timeout_s", "timeouts:   tcp %llus", ctl.tcp_timeout_s);
 	cli_u64("udp_timeout_s", ", udp %llus\n", ctl.udp_timeout_s);
+	print_flood(m, &ctl);
 	print_ifaces();
 	cli_obj_close();
 	rc = CLI_OK;
@@ -200,7 +231,9 @@ const struct cli_cmd cli_cmd_status = {
 	"ids by state (active, draining, down) and conntrack entries there are.\n"
 	"JSON keys: ready, abi, pin_dir, vips, backends, backends_active,\n"
 	"backends_draining, backends_down, conntrack_entries, tcp_timeout_s,\n"
-	"udp_timeout_s, interfaces [{name, mode (native, skb, offload, none),\n"
+	"udp_timeout_s, flood {on, threshold (new flows per second, node-wide),\n"
+	"threshold_cpu, cpus_in_flood, rate (new flows in the CPUs' current\n"
+	"one-second windows; counted only while flood defence is on)}, interfaces [{name, mode (native, skb, offload, none),\n"
 	"program (balancer, other: libxdp's dispatcher or someone else's, none)}]:\n"
 	"the interfaces fluxlbd attached to (a prog_IFACE pin) as the kernel\n"
 	"reports their XDP hook now.\n",

@@ -231,6 +231,7 @@ static int parse_flood_nfps(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 
 static const struct yw_key flood_keys[] = {
 	{ "new_flows_per_second", 0, parse_flood_nfps },
+	{ "prefix", 0, config_parse_flood_prefix },
 };
 
 static int parse_flood(struct yw_ctx *ctx, yaml_node_t *node, void *obj)

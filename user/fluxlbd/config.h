@@ -129,6 +129,18 @@ struct flb_backend_cfg {
 				 * from health_get() before each reconcile (health as data) */
 	uint32_t load_pm;	/* load_weights factor (per mille) from the health checker,
 				 * set like check_down; 0 = not load-weighted */
+	bool ejected;		/* the passive outlier detector ejected it (outlier.h): no new
+				 * flows, its flows stay; set by the daemon like check_down */
+};
+
+/* outlier_detection of a service (config_guard.c, docs/circuit-breaking.md). */
+struct flb_outlier_cfg {
+	bool enabled;			/* the section is present */
+	uint32_t ratio_pm;		/* syn_retransmit_ratio, per mille: 500 */
+	uint32_t min_new_flows;		/* in a window, to judge at all: 20 */
+	uint32_t window_ms;		/* 10 s */
+	uint32_t base_ejection_ms;	/* 30 s; times the backend's ejection count */
+	uint32_t max_ejection_percent;	/* of the service's backends at once: 50 */
 };
 
 struct flb_service_cfg {
@@ -141,6 +153,8 @@ struct flb_service_cfg {
 	enum flb_on_unhealthy on_unhealthy; /* from defaults.on_unhealthy, then its own */
 	struct flb_load_cfg load;	/* load_weights; from OFF unless given */
 	char source_service[64];	/* registry service whose instances are the backends; "" = listed */
+	uint32_t affinity_timeout_s;	/* affinity: source_ip; 0 = none (config_guard.c) */
+	struct flb_outlier_cfg outlier;	/* outlier_detection; off unless given */
 	struct flb_backend_cfg *backends;
 	size_t n_backends;
 	int line;
@@ -211,6 +225,10 @@ struct flb_config {
 	 * which SYNs get no conntrack entry (docs/operating.md, "Flood
 	 * defence"); 0 = off. "auto" is FLB_CFG_FLOOD_AUTO. */
 	uint32_t flood_nfps;
+	/* node.flood.prefix (config_guard.c): SYNs per second per source
+	 * prefix (0: off) and the prefix lengths. */
+	uint32_t flood_pfx_nfps;
+	uint8_t flood_pfx_len4, flood_pfx_len6;
 	char metrics_listen[64];	/* metrics.listen; "" = no exporter */
 	bool metrics_node_label;	/* metrics.node_label: node="<node_name()>" on every sample */
 	uint32_t drain_timeout_ms;	/* defaults.drain_timeout, default 30 s */

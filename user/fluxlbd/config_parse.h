@@ -31,4 +31,12 @@ int config_parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, enum flb_on
 int config_parse_duration(struct yw_ctx *ctx, yaml_node_t *node, uint64_t min_ms,
 			  uint64_t max_ms, uint32_t *out_ms);
 
+/* affinity, affinity_timeout, outlier_detection of a service; obj is a
+ * struct flb_service_cfg (config_guard.c). */
+int config_parse_affinity(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_parse_affinity_timeout(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_parse_outlier(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+/* node.flood.prefix; obj is a struct flb_config (config_guard.c). */
+int config_parse_flood_prefix(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+
 #endif

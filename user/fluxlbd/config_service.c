@@ -311,6 +311,9 @@ static const struct yw_key service_keys[] = {
 	{ "load_weights", 0, config_parse_load },
 	{ "source_service", 0, parse_source_service },
 	{ "backends", 0, parse_backends },
+	{ "affinity", 0, config_parse_affinity },
+	{ "affinity_timeout", 0, config_parse_affinity_timeout },
+	{ "outlier_detection", 0, config_parse_outlier },
 };
 
 /* Checks across services: up to 1024, so all pairs is cheap enough. */

@@ -49,13 +49,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "announce.h"
 #include "clock.h"
 #include "daemon.h"
 #include "desired.h"
 #include "exporter.h"
+#include "flood_prefix.h"
 #include "health.h"
 #include "log.h"
+#include "outlier_run.h"
 #include "persist.h"
 #include "pinned_maps.h"
 #include "reconcile.h"
@@ -256,6 +259,7 @@ static void fill_health(struct daemon *d, struct flb_config *cfg)
 		}
 		pthread_mutex_unlock(&d->hlock);
 	}
+	outlier_mark(cfg); /* passive outlier detection: ejected as data too */
 }
 
 static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
@@ -268,6 +272,10 @@ static int apply(struct daemon *d, struct flb_config *cfg, const char *why)
 	a = clock_ns();
 	fill_health(d, cfg);
 	err = reconciler_apply(d->rec, cfg, &rep);
+	if (!err)
+		affinity_sync(d->m, cfg); /* sticky clients follow the tables just applied */
+	if (!err)
+		flood_prefix_sync(d->m, cfg); /* node.flood.prefix */
 	if (!err && d->node)
 		err = node_sync(d->node, cfg);
 	b = clock_ns();
@@ -512,6 +520,8 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
+	if (d->applied && outlier_tick(d->m, &d->eff, clock_ns() / 1000000))
+		apply(d, &d->eff, "outlier detection");
 	node_tick(d->node);
 	health_publish_locked(d);
 }

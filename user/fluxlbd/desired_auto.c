@@ -135,6 +135,7 @@ static int add_default(struct flb_config *eff, const struct flb_config *cfg, con
 	svc->vip = d->vip;
 	svc->port = d->port;
 	svc->proto = d->proto;
+	svc->affinity_timeout_s = d->affinity_timeout_s;
 	svc->health = cfg->health;
 	svc->on_unhealthy = cfg->on_unhealthy;
 	eff->n_services++;

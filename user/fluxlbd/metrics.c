@@ -30,6 +30,7 @@
 #include "flb_version.h"
 #include "k8s_status.h"
 #include "metrics.h"
+#include "outlier_run.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -544,6 +545,7 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_buf *out)
 		render_daemon_status(s->st, out);
 		render_vip_status(s->st, out);
 		render_backend_status(s->st, out);
+		outlier_metrics(out);
 	}
 	return out->failed ? -ENOMEM : 0;
 }

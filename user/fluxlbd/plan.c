@@ -199,7 +199,7 @@ static void plan_weights(const struct flb_config *cfg, size_t s, struct plan *p)
 
 	for (size_t b = 0; b < svc->n_backends; b++) {
 		const struct flb_backend_cfg *be = &svc->backends[b];
-		bool down = be->down || be->check_down;
+		bool down = be->down || be->check_down || be->ejected;
 
 		if (!be->weight)
 			continue;
@@ -241,7 +241,9 @@ static int plan_backends(const struct plan_input *in, struct plan *p)
 			 * them (DOWN). */
 			want = p->svc[s].weights[b] ? FLB_BE_ACTIVE :
 			       !svc->backends[b].weight ? FLB_BE_DRAINING :
-			       svc->on_unhealthy == FLB_UNHEALTHY_RESET ? FLB_BE_DOWN : FLB_BE_ACTIVE;
+			       svc->on_unhealthy == FLB_UNHEALTHY_RESET &&
+					       (svc->backends[b].down || svc->backends[b].check_down) ?
+				       FLB_BE_DOWN : FLB_BE_ACTIVE; /* ejected (outlier.h): drain */
 			/* A weight-0 backend whose drain ended stays down. */
 			if (want == FLB_BE_DRAINING && p->be[id].state == FLB_BE_DOWN &&
 			    !in->state->drain_start[id])

@@ -207,7 +207,7 @@ void source_publish(struct source *s, const char *service, struct src_instance *
 static bool same_discovered(const struct src_service *a, const struct src_service *b)
 {
 	return !strcmp(a->name, b->name) && !addr_cmp(&a->vip, &b->vip) && a->port == b->port &&
-	       a->proto == b->proto && a->n == b->n && !memcmp(a->inst, b->inst, a->n * sizeof(*a->inst));
+	       a->proto == b->proto && a->affinity_timeout_s == b->affinity_timeout_s && a->n == b->n && !memcmp(a->inst, b->inst, a->n * sizeof(*a->inst));
 }
 
 void source_publish_discovered(struct source *s, struct src_service *svc, size_t n)

@@ -45,6 +45,7 @@ struct src_service {
 	struct flb_addr vip;
 	uint16_t port;
 	uint8_t proto;           /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t affinity_timeout_s; /* sessionAffinity: ClientIP (docs/affinity.md); 0: none */
 };
 
 struct src_view {

@@ -106,4 +106,9 @@ int k8s_auth_load(const struct flb_source_cfg *cfg, struct k8s_auth *auth, char 
 int k8s_kubeconfig_load(const char *path, struct k8s_auth *auth, char *why, size_t why_len);
 void k8s_auth_free(struct k8s_auth *auth);
 
+/* A Service's sessionAffinity as affinity_timeout_s: ClientIP ->
+ * sessionAffinityConfig.clientIP.timeoutSeconds (default 10800, 1..86400);
+ * else 0 (docs/affinity.md). */
+uint32_t k8s_affinity_timeout(const cJSON *svc);
+
 #endif

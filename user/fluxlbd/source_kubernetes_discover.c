@@ -76,6 +76,7 @@ int k8s_discover(const struct k8s_store *st, const char *class, const struct k8s
 			e->port = (uint16_t)num->valueint;
 			e->proto = strcmp(proto, "UDP") ? IPPROTO_TCP : IPPROTO_UDP;
 			e->discovered = e->known = true;
+			e->affinity_timeout_s = k8s_affinity_timeout(svc);
 			if (k8s_instances_at(st, class, vips, n_vips, name, &e->inst, &e->n, why, sizeof(why)))
 				goto nomem;
 			(*n)++;

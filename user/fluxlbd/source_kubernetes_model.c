@@ -318,3 +318,16 @@ int k8s_instances(const struct k8s_store *st, const char *class, const char *sou
 	free(v);
 	return err;
 }
+
+uint32_t k8s_affinity_timeout(const cJSON *svc)
+{
+	const cJSON *spec = get(svc, "spec");
+	const char *aff = str(spec, "sessionAffinity");
+	const cJSON *t = get(get(get(spec, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds");
+
+	if (!aff || strcmp(aff, "ClientIP"))
+		return 0;
+	if (!cJSON_IsNumber(t) || t->valuedouble < 1 || t->valuedouble > 86400)
+		return 10800;
+	return (uint32_t)t->valuedouble;
+}
