@@ -174,7 +174,7 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_nexthops)       \
 	X(flb_flood)          \
 	X(flb_rings_prev)     \
-	X(flb_chance)
+	X(flb_chance)         \
 	X(flb_affinity)       \
 	X(flb_aff_vips)       \
 	X(flb_outlier)        \
