@@ -20,6 +20,7 @@
 #include "flb_ct.h"
 #include "flb_hash.h"
 #include "flb_reasons.h"
+#include "choose.h"
 #include "flood.h"
 #include "maps.h"
 #include "parse.h"
@@ -182,6 +183,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 			count_event(FLB_E_CT_EXPIRED);
 		} else if ((*be = entry_backend(ct, &id))) {
 			count_event(FLB_E_CT_HIT);
+			choose_closing(ct, p, vip_id);
 			touch(ct, p, now);
 			*hash = entry_hash(ct, p);
 			return id;
@@ -199,7 +201,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	}
 
 	*hash = flb_flow_hash(&p->flow);
-	id = maglev_backend(vip_id, *hash);
+	id = choose_backend(p, vip_id, *hash, now, ctl, choose_fresh(p, ctl, now, syn, ct), ct, &flags);
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	if (!*be)
 		return 0;
@@ -215,6 +217,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	if (renew(ct, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
+		choose_opened(vip_id, id, flags);
 	}
 	return id;
 }

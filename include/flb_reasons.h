@@ -75,7 +75,9 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(CT_FIN,          "ct_fin")          /* client FIN: entry closing */ \
 	X(UDP_NEW_FLOW,    "udp_new_flow")    /* UDP datagram without an entry: a new flow */ \
 	X(FLOOD_SYN,       "flood_syn")       /* flood mode: SYN steered by Maglev, no entry made */ \
-	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */
+	X(FLOOD_ENTER,     "flood_enter")     /* a CPU went over flood_nfps: flood mode for this second and the next */ \
+	X(POLICY_SPILL,    "policy_spill")    /* new flow passed over a candidate (bound or cap) to a later one */ \
+	X(CAP_DROP,        "cap_drop")        /* new flow dropped: every candidate over a per-backend cap */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,
