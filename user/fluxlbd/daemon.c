@@ -55,6 +55,7 @@
 #include "desired.h"
 #include "exporter.h"
 #include "health.h"
+#include "policy_maps.h"
 #include "log.h"
 #include "persist.h"
 #include "pinned_maps.h"
@@ -511,6 +512,7 @@ static void on_tick(struct daemon *d)
 	if (++d->ticks % (1000 / TICK_MS))
 		return;
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
+	policy_correct(d->m, clock_ns()); /* active-flow counts (policy_maps.h) */
 	node_tick(d->node);
 	health_publish_locked(d);
 }
