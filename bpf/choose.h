@@ -25,7 +25,8 @@
  * corrects the count (flb_pol_be.adjust, flb_policy.adjust).
  *
  * Only flows that start here take a policy: a TCP SYN, a UDP datagram
- * without a live entry. A TCP packet without an entry (conntrack lost,
+ * without a live entry. A SYN of a live entry that is not closing (a
+ * retransmission) keeps its backend while that one is active. A TCP packet without an entry (conntrack lost,
  * another node's flow), an ICMP error, and a SYN while this CPU is in flood
  * mode (bpf/flood.h: no entry is made, the flow's next packets must land
  * on the same backend) take plain Maglev.
@@ -297,11 +298,21 @@ static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, _
 	if (!pol || (!pol->sched && !pol->flags && !pol->max_nfps))
 		return choose_slot(table, m, hash); /* plain Maglev */
 
-	/* A SYN that replaces a live counted entry: that flow is over. */
-	if (ct && (ct->flags & (FLB_CT_COUNTED | FLB_CT_CLOSING)) == FLB_CT_COUNTED &&
-	    !flb_ct_expired(ct, p->flow.proto, ctl, now)) {
-		ct->flags &= ~FLB_CT_COUNTED;
-		choose_count(vip_id, ct->backend, -1);
+	/* A live entry that is not closing: a retransmitted SYN of the same
+	 * connection (Maglev would pick the same backend again; a policy
+	 * must say so). It is counted again below, so its count goes first. */
+	if (ct && !(ct->flags & FLB_CT_CLOSING) && !flb_ct_expired(ct, p->flow.proto, ctl, now)) {
+		struct flb_backend *old = bpf_map_lookup_elem(&flb_backends, &ct->backend);
+
+		if (ct->flags & FLB_CT_COUNTED) {
+			ct->flags &= ~FLB_CT_COUNTED;
+			choose_count(vip_id, ct->backend, -1);
+		}
+		if (old && old->gen == ct->gen && old->state == FLB_BE_ACTIVE) {
+			if (pol->flags & FLB_POL_COUNT)
+				*flags |= FLB_CT_COUNTED;
+			return ct->backend;
+		}
 	}
 	__builtin_memcpy(&w.pol, pol, sizeof(w.pol));
 	w.m = m;
