@@ -89,7 +89,7 @@ spills=$(metric 'fluxlb_policy_spills_total{vip_service="web",backend="10.10.2.1
 echo "  spills of backend-1 (why=cap): $spills"
 # Each spill of backend-1 is a connection backend-2 answered (none was
 # dropped); backend-2 also answered those Maglev gave it (~1/10).
-expect cap_spills_counted_per_backend [ "${spills:-0}" -gt 0 ] && [ "${spills:-0}" -le "$b2" ]
+expect cap_spills_counted_per_backend [ "${spills:-0}" -gt 0 -a "${spills:-0}" -le "$b2" ]
 
 # Every candidate over: new flows dropped and counted; an established
 # connection is untouched.
