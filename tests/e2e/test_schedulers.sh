@@ -75,6 +75,9 @@ for i in 1 2 3; do
 	[ $((got - want)) -le $((N / 50)) ] && [ $((want - got)) -le $((N / 50)) ] || ok=0
 done
 expect rr_spread_within_2_percent_of_weights [ $ok = 1 ]
+w=$(flb -j which tcp 10.10.1.2:40000 "$VIP:80")
+echo "  fluxlb which under round_robin: $(echo "$w" | json_get 'd["policy"]')"
+expect rr_which_shows_each_cpu_cursor [ "$(echo "$w" | json_get 'd["policy"]["scheduler"] == "round_robin" and len(d["policy"]["cpus"]) == '"$CPUS"' and all(c["backend"] for c in d["policy"]["cpus"])')" = True ]
 
 # ---- least_conn ----
 LC="    scheduler: least_conn
@@ -93,6 +96,14 @@ r=$(spread 150)
 echo "  150 new connections while backend-1 is over its bound: $r"
 expect lc_new_flows_go_elsewhere_while_over_bound [ "$(count backend-1 "$r")" -eq 0 ]
 expect lc_all_answered [ "$(echo "$r" | json_get 'd["failed"] == 0')" = True ]
+# `fluxlb which` for a flow whose Maglev backend is backend-1: over its
+# bound, then the next slot's backend takes it.
+for sp in $(seq 40000 40100); do
+	w=$(flb -j which tcp "10.10.1.2:$sp" "$VIP:80")
+	[ "$(echo "$w" | json_get 'd["maglev"]["backend"]')" = 10.10.2.11 ] && break
+done
+flb which tcp "10.10.1.2:$sp" "$VIP:80" | sed -n '/^policy/,$p' | sed 's/^/  | /'
+expect lc_which_explains_the_walk [ "$(echo "$w" | json_get 'd["policy"]["walk"][0]["verdict"] == "over its bound" and d["policy"]["walk"][0]["active"] == 100 and d["policy"]["walk"][-1]["verdict"] == "-> a new flow goes here" and d["policy"]["new_flow_backend_id"] == d["policy"]["walk"][-1]["backend_id"]')" = True ]
 
 # 150 more long-lived connections: placed one by one under the bound.
 bg_in_ns cl "/run/$TOPO/hold2.json" python3 "$ROOT/tests/lib/client.py" hold "$VIP" 80 150 60

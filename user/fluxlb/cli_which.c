@@ -19,6 +19,7 @@
 
 #include "cli_cmds.h"
 #include "cli_common.h"
+#include "cli_explain.h"
 #include "cli_out.h"
 #include "flb_hash.h"
 #include "vip_name.h"
@@ -203,6 +204,7 @@ static int cmd_which(int argc, char **argv)
 	cli_str("src", " %s", src);
 	cli_str("dst", " -> %s\n", dst);
 	print_pick(&p, vname, v->vips[vi].id);
+	cli_explain_policy(m, v->vips[vi].id, ids, p.size, p.slot, bes);
 	cli_obj_close();
 	rc = CLI_OK;
 out:
