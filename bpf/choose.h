@@ -101,23 +101,6 @@ struct {
 
 enum choose_verdict { CHOOSE_OK, CHOOSE_BOUND, CHOOSE_CAP, CHOOSE_SKIP };
 
-/* A flow that starts here (see the top): TCP SYN, or UDP that is no ICMP
- * error, and not a SYN while this CPU is in flood mode (read, not counted:
- * flood_mode() counts the flow later). */
-static __always_inline bool choose_fresh(const struct pkt *p, const struct flb_ctl *ctl,
-					 __u64 now, bool syn, bool has_entry)
-{
-	__u32 zero = 0;
-	struct flb_flood *f;
-
-	if (p->icmp || (!syn && p->flow.proto != IPPROTO_UDP))
-		return false;
-	if (!syn || has_entry || !ctl->flood_nfps)
-		return true;
-	f = bpf_map_lookup_elem(&flb_flood, &zero);
-	return !(f && f->mode && now - f->window < 2 * CHOOSE_FLOOD_NS);
-}
-
 /* Slot k (0-based, wrapping) of a Maglev table; 0 when none. */
 static __always_inline __u32 choose_slot(void *table, __u32 m, __u32 k)
 {
@@ -221,25 +204,30 @@ static __always_inline __u32 choose_nth(const struct flb_policy *pol, __u32 vip_
 /* The walk over the candidates, as bpf_loop()'s context: the verifier
  * checks choose_step() once instead of every unrolled try. */
 struct choose_walk {
-	struct flb_policy pol;
 	__s64 total;        /* least_conn: the VIP's active flows */
 	__u64 now;
 	__u32 vip, m, start, n, id, first, soft, pad;
-	__u32 seen[FLB_POL_TRIES_MAX];
+	__u16 seen[FLB_POL_TRIES_MAX]; /* backend ids < FLB_MAX_BACKENDS */
 };
 
 static long choose_step(__u64 k, void *arg)
 {
 	struct choose_walk *w = arg;
 	struct flb_be_load *ld = NULL;
-	__u32 zero = 0, tries = w->pol.tries ? w->pol.tries : 1, c = 0, j, *mp;
+	__u32 zero = 0, tries, c = 0, j, *mp;
+	struct flb_policy *pol;
 	void *table;
 	int v;
 
+	/* Read again rather than copied into w: the stack is the limit. */
+	pol = bpf_map_lookup_elem(&flb_policy, &w->vip);
+	if (!pol)
+		return 1;
+	tries = pol->tries ? pol->tries : 1;
 	if (w->n >= tries || w->n >= FLB_POL_TRIES_MAX)
 		return 1;
-	if (w->pol.sched == FLB_SCHED_RR) {
-		c = choose_nth(&w->pol, w->vip, NULL, 0, w->start, (__u32)k);
+	if (pol->sched == FLB_SCHED_RR) {
+		c = choose_nth(pol, w->vip, NULL, 0, w->start, (__u32)k);
 	} else {
 		table = bpf_map_lookup_elem(&flb_rings, &w->vip);
 		mp = table ? bpf_map_lookup_elem(table, &zero) : NULL;
@@ -252,11 +240,11 @@ static long choose_step(__u64 k, void *arg)
 	for (j = 0; j < FLB_POL_TRIES_MAX; j++)
 		if (j < w->n && w->seen[j] == c)
 			return 0;
-	w->seen[w->n & (FLB_POL_TRIES_MAX - 1)] = c;
+	w->seen[w->n & (FLB_POL_TRIES_MAX - 1)] = (__u16)c;
 	w->n++;
 	if (!w->first)
 		w->first = c;
-	v = choose_check(&w->pol, w->vip, c, w->total, w->now, &ld);
+	v = choose_check(pol, w->vip, c, w->total, w->now, &ld);
 	if (v == CHOOSE_OK) {
 		w->id = c;
 		return 1;
@@ -270,61 +258,83 @@ static long choose_step(__u64 k, void *arg)
 	return 0;
 }
 
+#define CHOOSE_COUNTED_SHIFT 29 /* choose_pick()'s result: FLB_CT_COUNTED << 29 | id */
+#define CHOOSE_SYN 0x1
+#define CHOOSE_ICMP 0x2
+
 /*
  * The backend id for a new flow of the VIP (0: none, or dropped over the
- * caps). fresh: the flow starts here (choose_fresh); ct: its old entry,
- * replaced by the caller; *flags gets FLB_CT_COUNTED when the new entry is
- * to be counted (choose_opened() counts it once it is made).
+ * caps), with FLB_CT_COUNTED << CHOOSE_COUNTED_SHIFT when the entry the
+ * caller makes is to be counted (choose_opened() counts it once made).
+ * bits: CHOOSE_SYN (a TCP SYN), CHOOSE_ICMP (an ICMP error).
+ *
+ * A global function: the verifier checks it once, on its own, and the
+ * caller sees one scalar come back, so its many paths do not multiply the
+ * paths of everything after the pick (next hop, encapsulation).
  */
-static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, __u32 hash,
-					    __u64 now, const struct flb_ctl *ctl, bool fresh,
-					    struct flb_ct *ct, __u32 *flags)
+__attribute__((noinline)) int choose_pick(const struct flb_flow *flow, __u32 vip_id, __u32 hash,
+					  __u64 now, __u32 bits)
 {
 	struct choose_walk w = { .vip = vip_id, .now = now };
 	struct flb_be_load *ld = NULL;
 	struct flb_pair key = { .vip = vip_id };
-	__u32 zero = 0, m = 0, *mp, *pos;
-	struct flb_policy *pol;
+	__u32 zero = 0, m = 0, *mp, *pos, counted;
+	struct flb_policy *pol = NULL;
+	struct flb_backend *old;
+	struct flb_flood *f;
+	struct flb_ctl *ctl;
+	struct flb_ct *ct;
 	__s64 *tv;
 	void *table;
 
+	if (!flow)
+		return 0;
 	table = bpf_map_lookup_elem(&flb_rings, &vip_id);
 	if (!table)
 		return 0;
 	mp = bpf_map_lookup_elem(table, &zero);
 	if (!mp || !(m = *mp))
 		return 0;
-	pol = fresh ? bpf_map_lookup_elem(&flb_policy, &vip_id) : NULL;
+	/* Only flows that start here take a policy (see the top). */
+	if (!(bits & CHOOSE_ICMP) && ((bits & CHOOSE_SYN) || flow->proto == IPPROTO_UDP))
+		pol = bpf_map_lookup_elem(&flb_policy, &vip_id);
 	if (!pol || (!pol->sched && !pol->flags && !pol->max_nfps))
 		return choose_slot(table, m, hash); /* plain Maglev */
+	ctl = bpf_map_lookup_elem(&flb_ctl, &zero);
+	if (!ctl)
+		return 0;
+	ct = bpf_map_lookup_elem(&flb_conntrack, flow);
+	/* A SYN without an entry on a CPU in flood mode gets none. */
+	if ((bits & CHOOSE_SYN) && !ct && ctl->flood_nfps) {
+		f = bpf_map_lookup_elem(&flb_flood, &zero);
+		if (f && f->mode && now - f->window < 2 * CHOOSE_FLOOD_NS)
+			return choose_slot(table, m, hash);
+	}
+	counted = pol->flags & FLB_POL_COUNT ? FLB_CT_COUNTED << CHOOSE_COUNTED_SHIFT : 0;
 
 	/* A live entry that is not closing: a retransmitted SYN of the same
 	 * connection (Maglev would pick the same backend again; a policy
-	 * must say so). It is counted again below, so its count goes first. */
-	if (ct && !(ct->flags & FLB_CT_CLOSING) && !flb_ct_expired(ct, p->flow.proto, ctl, now)) {
-		struct flb_backend *old = bpf_map_lookup_elem(&flb_backends, &ct->backend);
-
+	 * must say so). It is counted again, so its count goes first. */
+	if (ct && !(ct->flags & FLB_CT_CLOSING) && !flb_ct_expired(ct, flow->proto, ctl, now)) {
 		if (ct->flags & FLB_CT_COUNTED) {
 			ct->flags &= ~FLB_CT_COUNTED;
 			choose_count(vip_id, ct->backend, -1);
 		}
-		if (old && old->gen == ct->gen && old->state == FLB_BE_ACTIVE) {
-			if (pol->flags & FLB_POL_COUNT)
-				*flags |= FLB_CT_COUNTED;
-			return ct->backend;
-		}
+		key.backend = ct->backend;
+		old = bpf_map_lookup_elem(&flb_backends, &key.backend);
+		if (old && old->gen == ct->gen && old->state == FLB_BE_ACTIVE)
+			return (int)(key.backend | counted);
 	}
-	__builtin_memcpy(&w.pol, pol, sizeof(w.pol));
 	w.m = m;
 	w.start = hash % m;
-	if (w.pol.sched == FLB_SCHED_RR) {
+	if (pol->sched == FLB_SCHED_RR) {
 		pos = bpf_map_lookup_elem(&flb_rr_pos, &vip_id);
 		if (!pos)
 			return 0;
 		w.start = (*pos)++;
-	} else if (w.pol.sched == FLB_SCHED_LEAST_CONN) {
+	} else if (pol->sched == FLB_SCHED_LEAST_CONN) {
 		tv = bpf_map_lookup_elem(&flb_vip_load, &vip_id);
-		w.total = (tv ? *tv : 0) + w.pol.adjust;
+		w.total = (tv ? *tv : 0) + pol->adjust;
 		if (w.total < 0)
 			w.total = 0;
 	}
@@ -332,7 +342,7 @@ static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, _
 	if (!w.id && w.soft) {
 		key.backend = w.soft;
 		ld = bpf_map_lookup_elem(&flb_be_load, &key);
-		if (!w.pol.max_nfps || !ld || choose_token(ld, &w.pol, now))
+		if (!pol->max_nfps || !ld || choose_token(ld, pol, now))
 			w.id = w.soft;
 	}
 	if (!w.id) {
@@ -345,16 +355,33 @@ static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, _
 	}
 	if (w.id != w.first)
 		count_event(FLB_E_POLICY_SPILL);
-	if (w.pol.flags & FLB_POL_COUNT)
-		*flags |= FLB_CT_COUNTED;
-	return w.id;
+	return (int)(w.id | counted);
+}
+
+/* pick_flow()'s call: the id, and FLB_CT_COUNTED into *flags (no branch). */
+static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, __u32 hash,
+					    __u64 now, bool syn, __u32 *flags)
+{
+	__u32 r = (__u32)choose_pick(&p->flow, vip_id, hash, now,
+				     (syn ? CHOOSE_SYN : 0) | (p->icmp ? CHOOSE_ICMP : 0));
+
+	*flags |= (r >> CHOOSE_COUNTED_SHIFT) & FLB_CT_COUNTED;
+	return r & ((1u << CHOOSE_COUNTED_SHIFT) - 1);
+}
+
+/* One more (d = 1) or one less (d = -1) active flow of (vip, backend), as
+ * a global function (checked once, see choose_pick). */
+__attribute__((noinline)) int choose_count_g(__u32 vip_id, __u32 id, int d)
+{
+	choose_count(vip_id, id, d);
+	return 0;
 }
 
 /* The entry for a flow of the VIP was made: count it when it is counted. */
 static __always_inline void choose_opened(__u32 vip_id, __u32 id, __u32 flags)
 {
 	if (flags & FLB_CT_COUNTED)
-		choose_count(vip_id, id, 1);
+		choose_count_g(vip_id, id, 1);
 }
 
 /* A packet of a live entry: the client's first FIN or RST ends a counted
@@ -365,7 +392,7 @@ static __always_inline void choose_closing(struct flb_ct *ct, const struct pkt *
 	    p->flow.proto != IPPROTO_TCP || !(p->tcp_flags & (0x01 | 0x04))) /* FIN, RST */
 		return;
 	ct->flags &= ~FLB_CT_COUNTED;
-	choose_count(vip_id, ct->backend, -1);
+	choose_count_g(vip_id, ct->backend, -1);
 }
 
 #endif
