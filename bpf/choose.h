@@ -266,15 +266,18 @@ static long choose_step(__u64 k, void *arg)
  * The backend id for a new flow of the VIP (0: none, or dropped over the
  * caps), with FLB_CT_COUNTED << CHOOSE_COUNTED_SHIFT when the entry the
  * caller makes is to be counted (choose_opened() counts it once made).
- * bits: CHOOSE_SYN (a TCP SYN), CHOOSE_ICMP (an ICMP error).
+ * ct: the flow's entry (NULL: none), which the caller renews after.
+ * vip_bits: the VIP id (< FLB_MAX_VIPS) | bits << 16, bits CHOOSE_SYN (a
+ * TCP SYN), CHOOSE_ICMP (an ICMP error): a BPF call takes five arguments.
  *
  * A global function: the verifier checks it once, on its own, and the
  * caller sees one scalar come back, so its many paths do not multiply the
  * paths of everything after the pick (next hop, encapsulation).
  */
-__attribute__((noinline)) int choose_pick(const struct flb_flow *flow, __u32 vip_id, __u32 hash,
-					  __u64 now, __u32 bits)
+__attribute__((noinline)) int choose_pick(const struct flb_flow *flow, struct flb_ct *ct,
+					  __u32 vip_bits, __u32 hash, __u64 now)
 {
+	__u32 vip_id = vip_bits & 0xffff, bits = vip_bits >> 16;
 	struct choose_walk w = { .vip = vip_id, .now = now };
 	struct flb_be_load *ld = NULL;
 	struct flb_pair key = { .vip = vip_id };
@@ -283,7 +286,6 @@ __attribute__((noinline)) int choose_pick(const struct flb_flow *flow, __u32 vip
 	struct flb_backend *old;
 	struct flb_flood *f;
 	struct flb_ctl *ctl;
-	struct flb_ct *ct;
 	__s64 *tv;
 	void *table;
 
@@ -303,7 +305,6 @@ __attribute__((noinline)) int choose_pick(const struct flb_flow *flow, __u32 vip
 	ctl = bpf_map_lookup_elem(&flb_ctl, &zero);
 	if (!ctl)
 		return 0;
-	ct = bpf_map_lookup_elem(&flb_conntrack, flow);
 	/* A SYN without an entry on a CPU in flood mode gets none. */
 	if ((bits & CHOOSE_SYN) && !ct && ctl->flood_nfps) {
 		f = bpf_map_lookup_elem(&flb_flood, &zero);
@@ -359,11 +360,11 @@ __attribute__((noinline)) int choose_pick(const struct flb_flow *flow, __u32 vip
 }
 
 /* pick_flow()'s call: the id, and FLB_CT_COUNTED into *flags (no branch). */
-static __always_inline __u32 choose_backend(const struct pkt *p, __u32 vip_id, __u32 hash,
-					    __u64 now, bool syn, __u32 *flags)
+static __always_inline __u32 choose_backend(const struct pkt *p, struct flb_ct *ct, __u32 vip_id,
+					    __u32 hash, __u64 now, bool syn, __u32 *flags)
 {
-	__u32 r = (__u32)choose_pick(&p->flow, vip_id, hash, now,
-				     (syn ? CHOOSE_SYN : 0) | (p->icmp ? CHOOSE_ICMP : 0));
+	__u32 bits = (syn ? CHOOSE_SYN : 0) | (p->icmp ? CHOOSE_ICMP : 0);
+	__u32 r = (__u32)choose_pick(&p->flow, ct, vip_id | bits << 16, hash, now);
 
 	*flags |= (r >> CHOOSE_COUNTED_SHIFT) & FLB_CT_COUNTED;
 	return r & ((1u << CHOOSE_COUNTED_SHIFT) - 1);

@@ -201,7 +201,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	}
 
 	*hash = flb_flow_hash(&p->flow);
-	id = choose_backend(p, vip_id, *hash, now, syn, &flags);
+	id = choose_backend(p, ct, vip_id, *hash, now, syn, &flags);
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	if (!*be)
 		return 0;
