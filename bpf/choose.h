@@ -2,8 +2,9 @@
 /*
  * The backend of a flow that starts here (docs/policies.md): the VIP's
  * scheduler and its per-backend caps, from flb_policy[vip id] (written by
- * the daemon). A zero element is plain Maglev, as before policies: one
- * array lookup more per new flow, nothing per established packet.
+ * the daemon). A zero element is plain Maglev, as before policies: a call
+ * and one array lookup more per new flow; per established packet, one test
+ * of the entry's flags.
  *
  * Candidates, in the VIP's preference order: Maglev and least_conn walk the
  * Maglev table from the flow's slot (hash % M) on, slot after slot, each
