@@ -235,5 +235,6 @@ const struct cli_cmd cli_cmd_which = {
 	"names another backend than the table), decided_by (conntrack, maglev),\n"
 	"backend, backend_id, identity (the pick for the flow's next non-SYN\n"
 	"packet; null and 0 when none), verdict (forward, drop_no_backend,\n"
-	"pass_not_ready)}.\n",
+	"pass_not_ready), policy (\"maglev\", or the VIP's new-flow policy and\n"
+	"the candidates a new flow would try: docs/policies.md)}.\n",
 };
