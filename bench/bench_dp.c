@@ -136,8 +136,16 @@ static int apply_config(bool with_v6, char *err, size_t errlen)
 		     "  - name: sticky\n    vip: 10.100.0.1\n    port: 8080\n    protocol: tcp\n"
 		     "    affinity: source_ip\n    table_size: 65537\n    backends:\n%s"
 		     "  - name: dns\n    vip: 10.100.0.1\n    port: 53\n    protocol: udp\n"
+		     "    table_size: 65537\n    backends:\n%s"
+		     /* New-flow policies (docs/policies.md): caps never reached. */
+		     "  - name: rr\n    vip: 10.100.0.2\n    port: 80\n    scheduler: round_robin\n"
+		     "    table_size: 65537\n    backends:\n%s"
+		     "  - name: lc\n    vip: 10.100.0.3\n    port: 80\n    scheduler: least_conn\n"
+		     "    table_size: 65537\n    backends:\n%s"
+		     "  - name: caps\n    vip: 10.100.0.4\n    port: 80\n"
+		     "    caps: {max_new_flows_per_second: 10000000, max_active_flows: 1000000000}\n"
 		     "    table_size: 65537\n    backends:\n%s",
-		     v4_backends(), v4_backends(), v4_backends());
+		     v4_backends(), v4_backends(), v4_backends(), v4_backends(), v4_backends(), v4_backends());
 	if (with_v6)
 		snprintf(yaml + n, sizeof(yaml) - n,
 			 "  - name: web6\n    vip: \"fd00:100::1\"\n    port: 80\n    protocol: tcp\n"
@@ -884,6 +892,17 @@ bad:
 	       "CPUs did not all really run at once).\n\n", n);
 }
 
+static struct bpkt client(bool v6, enum bp_kind kind, uint16_t dport, uint8_t flags);
+
+/* An IPv4 TCP packet to another VIP (the policy services). */
+static struct bpkt client_to(const char *vip, uint8_t flags)
+{
+	struct bpkt p = client(false, BP_TCP, 80, flags);
+
+	inet_pton(AF_INET, vip, p.daddr);
+	return p;
+}
+
 static struct bpkt client(bool v6, enum bp_kind kind, uint16_t dport, uint8_t flags)
 {
 	struct bpkt p = { .v6 = v6, .kind = kind, .sport = 40000, .dport = dport,
@@ -980,6 +999,24 @@ int main(int argc, char **argv)
 		  .spec = client(false, BP_TCP, 80, 0x02), .rw = RW_NEW, .prep = PREP_FILL,
 		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
 		  .iters = ITERS_NEW },
+		/* New-flow policies, beside the Maglev row "IPv4 TCP SYN, new flow,
+		 * conntrack not full" of the same run (docs/policies.md). */
+		{ .name = "IPv4 TCP SYN, new flow, round_robin",
+		  .spec = client_to("10.100.0.2", 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW },
+		{ .name = "IPv4 TCP SYN, new flow, least_conn",
+		  .spec = client_to("10.100.0.3", 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW },
+		{ .name = "IPv4 TCP SYN, new flow, maglev + caps (not reached)",
+		  .spec = client_to("10.100.0.4", 0x02), .rw = RW_NEW, .prep = PREP_CLEAR,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_SYN_LOOKUP, FLB_E_CT_INSERT),
+		  .iters = ITERS_NEW },
+		{ .name = "IPv4 TCP established, 1 hot flow, least_conn VIP",
+		  .spec = client_to("10.100.0.3", 0x10), .prep = PREP_WARM,
+		  .want_reason = FLB_R_FWD_TX, .want_event = EV(FLB_E_CT_HIT, -1),
+		  .iters = ITERS_HOT },
 	};
 	size_t nc = sizeof(cases) / sizeof(cases[0]);
 	const char *base_path = NULL, *pcpu_path = NULL, *shared_path = NULL;

@@ -22,6 +22,7 @@
 #include "flb_reasons.h"
 #include "chance.h"
 #include "affinity.h"
+#include "choose.h"
 #include "flood.h"
 #include "maps.h"
 #include "outlier.h"
@@ -188,6 +189,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 			count_event(FLB_E_CT_HIT);
 			affinity_touch(p, vip_id, ct, now);
 			outlier_seen(ct, p);
+			choose_closing(ct, p, vip_id);
 			touch(ct, p, now);
 			*hash = entry_hash(ct, p);
 			return id;
@@ -207,7 +209,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	}
 
 	*hash = flb_flow_hash(&p->flow);
-	id = maglev_backend(vip_id, *hash);
+	id = choose_backend(p, ct, vip_id, *hash, now, syn, &flags);
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	id = affinity_steer(p, vip_id, id, be, now);
 	if (!*be)
@@ -224,6 +226,7 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	if (renew(ct, &p->flow, id, *be, now, flags, *hash)) {
 		count_event(FLB_E_CT_INSERT);
 		*new_flow = true;
+		choose_opened(vip_id, id, flags);
 	}
 	return id;
 }

@@ -179,7 +179,8 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_aff_vips)       \
 	X(flb_outlier)        \
 	X(flb_pfx_cfg)        \
-	X(flb_pfx)
+	X(flb_pfx)            \
+	FLB_POLICY_MAP_NAMES(X)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -353,5 +354,74 @@ struct flb_pfx {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct flb_pfx) == 16, "flb_pfx layout");
+ * New-flow policies (bpf/choose.h, docs/policies.md): the scheduler of a VIP
+ * (Maglev, round robin, least connections with bounded load) and per-backend
+ * caps. New maps only, so pinned maps of ABI v3 stay adoptable; a VIP whose
+ * flb_policy element is zero is plain Maglev, as before.
+ */
+enum flb_sched {
+	FLB_SCHED_MAGLEV = 0,
+	FLB_SCHED_RR = 1,        /* new flows in turn over flb_rr_seq (per CPU) */
+	FLB_SCHED_LEAST_CONN = 2,/* Maglev with bounded load: (1 + eps) x weighted mean */
+};
+
+#define FLB_POL_COUNT 0x1    /* count active flows (least_conn or max_active_flows) */
+#define FLB_RR_LEN 256       /* flb_rr_seq elements per VIP */
+#define FLB_POL_TRIES_MAX 8  /* candidates a new flow may try */
+#define FLB_POL_PAIRS 65536  /* (VIP, backend) pairs of services with a policy */
+
+/* flb_policy[vip id]: written by the daemon only. */
+struct flb_policy {
+	__u8 sched;          /* FLB_SCHED_* */
+	__u8 tries;          /* candidates tried, 1..FLB_POL_TRIES_MAX (0: 1) */
+	__u16 rr_len;        /* used elements of the VIP's flb_rr_seq run */
+	__u32 flags;         /* FLB_POL_* */
+	__u32 bound_pm;      /* least_conn: 1000 x (1 + eps) */
+	__u32 weight_sum;    /* sum of the weights in flb_pol_be of this VIP */
+	__u32 max_nfps;      /* per backend: new flows per second; 0: no cap */
+	__u32 burst;         /* token bucket depth for max_nfps (flows) */
+	__u32 max_active;    /* per backend: active flows; 0: no cap */
+	__u32 pad;
+	__s64 adjust;        /* daemon's correction of flb_vip_load[vip id] */
+};
+_Static_assert(sizeof(struct flb_policy) == 40, "flb_policy layout");
+
+/* Key of flb_pol_be and flb_be_load. */
+struct flb_pair {
+	__u32 vip;           /* VIP id */
+	__u32 backend;       /* backend id */
+};
+_Static_assert(sizeof(struct flb_pair) == 8, "flb_pair layout");
+
+/* flb_pol_be[(vip, backend)]: written by the daemon only. */
+struct flb_pol_be {
+	__u32 weight;        /* effective weight in the service */
+	__u32 pad;
+	__s64 adjust;        /* correction of flb_be_load.active from the conntrack walk */
+};
+_Static_assert(sizeof(struct flb_pol_be) == 16, "flb_pol_be layout");
+
+/* flb_be_load[(vip, backend)]: written by the dataplane (atomic adds; the
+ * daemon creates and deletes elements, never rewrites one). Active flows =
+ * active + flb_pol_be.adjust. */
+struct flb_be_load {
+	__s64 active;        /* counted entries opened minus closed by the dataplane */
+	__u64 tat;           /* max_nfps token bucket as GCRA: theoretical arrival, ns */
+	__u64 bound_spill;   /* new flows sent on because this backend was over its bound */
+	__u64 cap_spill;     /* ... because it was over a cap */
+	__u64 refused;       /* new flows dropped: every candidate over a cap (first candidate) */
+};
+_Static_assert(sizeof(struct flb_be_load) == 40, "flb_be_load layout");
+
+/* Entry flag: the entry is counted in flb_be_load (bpf/choose.h). */
+#define FLB_CT_COUNTED 0x4
+
+#define FLB_POLICY_MAP_NAMES(X) \
+	X(flb_policy)           \
+	X(flb_pol_be)           \
+	X(flb_be_load)          \
+	X(flb_vip_load)         \
+	X(flb_rr_seq)           \
+	X(flb_rr_pos)
 
 #endif

@@ -91,7 +91,9 @@ _Static_assert(FLB_R_MAX <= FLB_R_SLOTS, "more reasons than the reasons maps hol
 	X(CHANCE_FAMILY,   "chance_family")   /* TCP non-SYN miss, a backend is not IPv4: plain encapsulation */ \
 	X(AFF_HIT,         "affinity_hit")    /* a sticky client's new flow went to its backend */ \
 	X(AFF_NEW,         "affinity_new")    /* a client's backend (re)recorded for affinity */ \
-	X(SYN_RETRANS,     "syn_retransmit")  /* a SYN again for an entry made by a SYN and nothing since */
+	X(SYN_RETRANS,     "syn_retransmit")  /* a SYN again for an entry made by a SYN and nothing since */ \
+	X(POLICY_SPILL,    "policy_spill")    /* new flow passed over a candidate (bound or cap) to a later one */ \
+	X(CAP_DROP,        "cap_drop")        /* new flow dropped: every candidate over a per-backend cap */
 
 enum flb_event {
 #define FLB_EVENT_ENUM(name, label) FLB_E_##name,

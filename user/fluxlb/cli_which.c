@@ -19,6 +19,7 @@
 
 #include "cli_cmds.h"
 #include "cli_common.h"
+#include "cli_explain.h"
 #include "cli_out.h"
 #include "flb_hash.h"
 #include "vip_name.h"
@@ -203,6 +204,7 @@ static int cmd_which(int argc, char **argv)
 	cli_str("src", " %s", src);
 	cli_str("dst", " -> %s\n", dst);
 	print_pick(&p, vname, v->vips[vi].id);
+	cli_explain_policy(m, v->vips[vi].id, ids, p.size, p.slot, bes);
 	cli_obj_close();
 	rc = CLI_OK;
 out:
@@ -233,5 +235,6 @@ const struct cli_cmd cli_cmd_which = {
 	"names another backend than the table), decided_by (conntrack, maglev),\n"
 	"backend, backend_id, identity (the pick for the flow's next non-SYN\n"
 	"packet; null and 0 when none), verdict (forward, drop_no_backend,\n"
-	"pass_not_ready)}.\n",
+	"pass_not_ready), policy (\"maglev\", or the VIP's new-flow policy and\n"
+	"the candidates a new flow would try: docs/policies.md)}.\n",
 };

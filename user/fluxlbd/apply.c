@@ -6,6 +6,7 @@
 
 #include "apply.h"
 #include "log.h"
+#include "policy_maps.h"
 
 /* The failure's log line of each kind; with_err: the line names the error
  * (the texts are those the reconciler has always logged). */
@@ -21,7 +22,40 @@ static const struct {
 	[PLAN_DEL_RING] = { "cannot remove VIP", false },
 	[PLAN_PRUNE_VIP_ADDRS] = { "cannot remove VIP", false },
 	[PLAN_SET_CTL] = { "cannot write the ctl map", true },
+	[PLAN_SET_POLICY] = { "cannot write the new-flow policy", true },
+	[PLAN_PRUNE_POLICY] = { "cannot prune the new-flow policy maps", true },
 };
+
+/* What the plan's policies keep: the pairs and VIP ids of services with a
+ * policy (policy_maps.h). */
+static int apply_prune_policy(struct flb_maps *m, const struct plan *p)
+{
+	bool *on = calloc(FLB_MAX_VIPS, sizeof(*on));
+	struct flb_pair *keep;
+	size_t n = 0, cap = 1;
+	int err;
+
+	for (size_t s = 0; s < p->n_svc; s++)
+		cap += p->svc[s].pol_on ? p->svc[s].n_ids : 0;
+	keep = calloc(cap, sizeof(*keep));
+	if (!on || !keep) {
+		free(on);
+		free(keep);
+		return -ENOMEM;
+	}
+	for (size_t s = 0; s < p->n_svc; s++) {
+		if (!p->svc[s].pol_on || p->svc[s].vip_id >= FLB_MAX_VIPS)
+			continue;
+		on[p->svc[s].vip_id] = true;
+		for (size_t b = 0; b < p->svc[s].n_ids; b++)
+			keep[n++] = (struct flb_pair){ .vip = p->svc[s].vip_id,
+						       .backend = p->svc[s].ids[b] };
+	}
+	err = policy_prune(m, keep, n, on);
+	free(on);
+	free(keep);
+	return err;
+}
 
 static int do_op(struct flb_maps *m, const struct plan *p, const struct plan_op *op)
 {
@@ -47,6 +81,11 @@ static int do_op(struct flb_maps *m, const struct plan *p, const struct plan_op 
 		return maps_prune_vip_addrs(m, p->vip_ids, p->n_svc);
 	case PLAN_SET_CTL:
 		return maps_set_ctl(m, &op->ctl);
+	case PLAN_SET_POLICY:
+		return policy_set(m, op->id, &op->pol, p->svc[op->svc].ids, p->svc[op->svc].weights,
+				  p->svc[op->svc].n_ids, p->svc[op->svc].rr, p->svc[op->svc].rr_len);
+	case PLAN_PRUNE_POLICY:
+		return apply_prune_policy(m, p);
 	}
 	return -EINVAL;
 }

@@ -118,6 +118,24 @@ struct flb_load_cfg {
 	uint32_t interval_ms;		/* at most one table change per interval: 10 s */
 };
 
+/* The new-flow policy of a service (config_policy.c, docs/policies.md). */
+enum flb_sched_cfg {
+	FLB_SCHED_CFG_MAGLEV = 0,	/* default */
+	FLB_SCHED_CFG_RR,		/* round_robin */
+	FLB_SCHED_CFG_LEAST_CONN,	/* least_conn: Maglev with bounded load */
+};
+#define FLB_CFG_DEFAULT_EPSILON_PM 250	/* least_conn.epsilon 0.25 */
+#define FLB_CFG_DEFAULT_CANDIDATES 4
+
+struct flb_policy_cfg {
+	enum flb_sched_cfg sched;
+	uint32_t epsilon_pm;	/* least_conn.epsilon, per mille (10..10000) */
+	uint32_t candidates;	/* candidates a new flow may try (1..8) */
+	uint32_t max_nfps;	/* caps.max_new_flows_per_second per backend; 0: off */
+	uint32_t burst;		/* caps.burst; 0: max(1, max_nfps / 10) */
+	uint32_t max_active;	/* caps.max_active_flows per backend; 0: off */
+};
+
 struct flb_backend_cfg {
 	struct flb_addr addr;
 	uint32_t weight;	/* 0..FLB_CFG_MAX_WEIGHT; 0 = drain: no new flows */
@@ -152,6 +170,7 @@ struct flb_service_cfg {
 	struct flb_health_cfg health; /* from defaults.health_check, then its own */
 	enum flb_on_unhealthy on_unhealthy; /* from defaults.on_unhealthy, then its own */
 	struct flb_load_cfg load;	/* load_weights; from OFF unless given */
+	struct flb_policy_cfg policy;	/* scheduler, least_conn, candidates, caps */
 	char source_service[64];	/* registry service whose instances are the backends; "" = listed */
 	uint32_t affinity_timeout_s;	/* affinity: source_ip; 0 = none (config_guard.c) */
 	struct flb_outlier_cfg outlier;	/* outlier_detection; off unless given */

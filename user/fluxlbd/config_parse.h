@@ -25,6 +25,13 @@ int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
 int config_parse_health(struct yw_ctx *ctx, yaml_node_t *node, struct flb_health_cfg *hc);
 /* A load_weights mapping (config_load.c). */
 int config_parse_load(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+/* scheduler, least_conn, candidates, caps of a service; obj is a struct
+ * flb_service_cfg (config_policy.c). config_check_policy: across them. */
+int config_parse_scheduler(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_parse_least_conn(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_parse_candidates(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_parse_caps(struct yw_ctx *ctx, yaml_node_t *node, void *obj);
+int config_check_policy(struct yw_ctx *ctx, yaml_node_t *map, const struct flb_service_cfg *svc);
 /* on_unhealthy: drain | reset (config_defaults.c). */
 int config_parse_on_unhealthy(struct yw_ctx *ctx, yaml_node_t *node, enum flb_on_unhealthy *out);
 /* A duration in milliseconds within [min_ms, max_ms] (config_duration.c). */

@@ -20,7 +20,10 @@
  *	    health_check: {...}       # see config_health.c
  *	    on_unhealthy: drain       # drain | reset (default: defaults.on_unhealthy)
  *	    load_weights: {...}       # see config_load.c
+ *	    scheduler: maglev         # maglev | round_robin | least_conn; see config_policy.c
+ *	    least_conn: {...}         # candidates: 4; caps: {...}
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +312,10 @@ static const struct yw_key service_keys[] = {
 	{ "health_check", 0, parse_health },
 	{ "on_unhealthy", 0, parse_on_unhealthy },
 	{ "load_weights", 0, config_parse_load },
+	{ "scheduler", 0, config_parse_scheduler },
+	{ "least_conn", 0, config_parse_least_conn },
+	{ "candidates", 0, config_parse_candidates },
+	{ "caps", 0, config_parse_caps },
 	{ "source_service", 0, parse_source_service },
 	{ "backends", 0, parse_backends },
 	{ "affinity", 0, config_parse_affinity },
@@ -381,6 +388,8 @@ static int check_service(struct yw_ctx *ctx, yaml_node_t *map,
 			return yw_err_line(ctx, svc->backends[i].line,
 					   "weight %u: a service with load_weights takes weights 0..100 (docs/operating.md, Load-aware weights)",
 					   svc->backends[i].weight);
+	if (config_check_policy(ctx, map, svc))
+		return -EINVAL;
 	if (!svc->table_size)
 		return 0;
 	for (size_t i = 0; i < svc->n_backends; i++)
@@ -406,6 +415,8 @@ static int parse_service(struct yw_ctx *ctx, yaml_node_t *item, size_t idx,
 	svc->line = yw_line(item);
 	svc->health = cfg->health; /* defaults.health_check, if any */
 	svc->on_unhealthy = cfg->on_unhealthy;
+	svc->policy.epsilon_pm = FLB_CFG_DEFAULT_EPSILON_PM;
+	svc->policy.candidates = FLB_CFG_DEFAULT_CANDIDATES;
 	err = yw_mapping(ctx, item, service_keys, ARRAY_SIZE(service_keys), svc);
 	return err ? err : check_service(ctx, item, cfg, idx);
 }

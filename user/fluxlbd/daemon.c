@@ -57,6 +57,7 @@
 #include "exporter.h"
 #include "flood_prefix.h"
 #include "health.h"
+#include "policy_maps.h"
 #include "log.h"
 #include "outlier_run.h"
 #include "persist.h"
@@ -522,6 +523,7 @@ static void on_tick(struct daemon *d)
 	reconciler_drain_tick(d->rec, d->cfg.drain_timeout_ms);
 	if (d->applied && outlier_tick(d->m, &d->eff, clock_ns() / 1000000))
 		apply(d, &d->eff, "outlier detection");
+	policy_correct(d->m, clock_ns()); /* active-flow counts (policy_maps.h) */
 	node_tick(d->node);
 	health_publish_locked(d);
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pinned_maps.h"
 #include "metrics.h"
+#include "metrics_policy.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define MAX_CONNECTIONS 32u   /* scrapers and probes; more wait in the backlog */
@@ -196,6 +197,8 @@ static int render(struct flb_exporter *e, struct metrics_buf *out)
 	if (!err) {
 		s.st = &st;
 		err = metrics_render(&s, out);
+		if (!err && s.maps_ok)
+			metrics_policy_render(e->maps, &st, node, out);
 	}
 	free(st.vips);
 	free(st.backends);

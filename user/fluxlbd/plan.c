@@ -543,6 +543,8 @@ int plan_make(const struct plan_input *in, struct plan *p)
 	if (!err)
 		err = plan_backend_writes(p, true);
 	if (!err)
+		err = plan_policies(cfg, in->state->policy_dirty, p);
+	if (!err)
 		err = plan_vips(in, &old, p, &ctl);
 	if (!err)
 		err = plan_vip_addrs(cfg, p);
@@ -586,6 +588,7 @@ void plan_free(struct plan *p)
 		free(p->svc[s].weights);
 		free(p->svc[s].table.slots);
 		free(p->svc[s].table.inputs);
+		free(p->svc[s].rr);
 	}
 	free(p->svc);
 	free(p->vip_ids);

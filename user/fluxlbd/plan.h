@@ -63,6 +63,8 @@ struct plan_state {
 	uint64_t drain_start[FLB_MAX_BACKENDS];  /* per id, clock_ns(); 0: not draining */
 	bool configured[FLB_MAX_BACKENDS];       /* named by the last applied configuration */
 	struct table_cache tables;               /* the last table of each VIP */
+	bool policy_dirty;                       /* the policy maps may hold what no service
+						  * has (true at start): prune them */
 };
 
 struct plan_input {
@@ -92,6 +94,8 @@ enum plan_op_kind {
 	PLAN_DEL_RING,          /* id (VIP id), key: the VIP removed */
 	PLAN_PRUNE_VIP_ADDRS,   /* once: fragment entries of any VIP id not in vip_ids go */
 	PLAN_SET_CTL,           /* ctl */
+	PLAN_SET_POLICY,        /* id (VIP id), svc, pol: policy, pairs, rr sequence (plan_policy.c) */
+	PLAN_PRUNE_POLICY,      /* once: pairs and policies of VIPs and backends not in the plan */
 };
 
 /* A log line; msg NULL: none. */
@@ -110,6 +114,7 @@ struct plan_op {
 	struct flb_vip vip;
 	struct flb_vip_addr addr;
 	struct flb_ctl ctl;
+	struct flb_policy pol;
 	char what[96];             /* key=value naming the subject, for the failure's log line */
 	struct plan_note note;     /* logged once the write is done */
 };
@@ -133,6 +138,10 @@ struct plan_service {
 	bool panic;
 	struct plan_table table;
 	size_t first_op;           /* index in ops[] from which this service's ops come */
+	size_t n_ids;              /* backends of the service (ids, weights) */
+	bool pol_on;               /* a policy other than plain Maglev (pairs are kept) */
+	uint32_t *rr;              /* round_robin: the sequence (rr_len ids); else NULL */
+	uint32_t rr_len;
 };
 
 /* A plan state beyond FLB_BE_*: write the id as UNUSED (0 means "not named"). */
@@ -175,6 +184,17 @@ void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t no
  * PLAN_SET_BACKEND per id, in id order. Returns 0 or -ENOMEM. */
 int plan_drain(const struct plan_state *st, const long *flows, uint64_t now_ns,
 	       uint32_t timeout_ms, struct plan *out);
+
+/* The policy ops of every service (plan_policy.c): called between the
+ * backend writes that raise and the VIP writes. Only services with a
+ * policy get ops; the prune op comes when some has one or dirty. */
+int plan_policies(const struct flb_config *cfg, bool dirty, struct plan *p);
+/* Smooth weighted round robin over weights[0..n) (0: left out), scaled so
+ * the sequence has at most max elements: out[] gets indexes into weights;
+ * returns the length (0: no weight). */
+/* Some service of p has a policy other than plain Maglev. */
+bool plan_any_policy(const struct plan *p);
+uint32_t plan_rr_sequence(const uint32_t *weights, size_t n, uint32_t *out, uint32_t max);
 
 /* The VIP key of a service as the datapath looks it up. */
 void plan_vip_key(const struct flb_service_cfg *svc, struct flb_vip_key *key);

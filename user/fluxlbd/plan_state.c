@@ -90,6 +90,9 @@ void plan_commit(struct plan_state *st, struct plan *p, size_t done, uint64_t no
 		case PLAN_DEL_RING:
 			tables_forget(&st->tables, &op->key);
 			break;
+		case PLAN_PRUNE_POLICY:
+			st->policy_dirty = plan_any_policy(p);
+			break;
 		default:
 			break;
 		}

@@ -46,6 +46,7 @@ struct reconciler *reconciler_new(struct flb_maps *m, struct flb_status *st)
 		return NULL;
 	r->m = m;
 	r->st = st;
+	r->s.policy_dirty = true; /* the maps may hold policies of an earlier run */
 	return r;
 }
 

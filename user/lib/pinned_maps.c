@@ -951,3 +951,11 @@ int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct
 {
 	return lookup(m->flb_conntrack, flow, ct);
 }
+
+int maps_fd(const struct flb_maps *m, const char *name)
+{
+#define MAP_FD_BY_NAME(n) if (!strcmp(name, #n)) return m->n;
+	FLB_MAP_NAMES(MAP_FD_BY_NAME)
+#undef MAP_FD_BY_NAME
+	return -ENOENT;
+}

@@ -139,4 +139,7 @@ int maps_ct_lookup(const struct flb_maps *m, const struct flb_flow *flow, struct
 /* Sums a per-CPU array element of value_size bytes made of u64 fields. */
 int percpu_sum(int fd, uint32_t key, uint64_t *out, size_t n_u64);
 
+/* The fd of the map named name (one of FLB_MAP_NAMES), or -ENOENT. */
+int maps_fd(const struct flb_maps *m, const char *name);
+
 #endif
