@@ -51,13 +51,13 @@ static __always_inline const struct flb_aff_vip *aff_vip(__u32 vip_id)
 	return v && v->timeout_s ? v : NULL;
 }
 
-static __always_inline struct flb_aff *aff_entry(const struct pkt *p, __u32 vip_id,
+static __always_inline struct flb_aff *aff_entry(const struct flb_flow *flow, __u32 vip_id,
 						 struct flb_aff_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	__builtin_memcpy(k->addr, p->flow.src, 16);
+	__builtin_memcpy(k->addr, flow->src, 16);
 	k->vip_id = vip_id;
-	k->family = p->flow.family;
+	k->family = flow->family;
 	return bpf_map_lookup_elem(&flb_affinity, k);
 }
 
@@ -78,62 +78,86 @@ static __always_inline struct flb_backend *aff_backend(const struct flb_aff_vip 
 	return be;
 }
 
-/* After the new-flow choice (id, *be): the sticky client's backend instead,
- * or the choice, recorded as the client's. Returns the backend id. */
-static __always_inline __u32 affinity_steer(const struct pkt *p, __u32 vip_id, __u32 id,
-					    struct flb_backend **be, __u64 now)
+/* After the new-flow choice id (0: none): the sticky client's backend
+ * instead, or the choice, recorded as the client's. Returns the backend id.
+ * icmp: the packet is an ICMP error (follows, records nothing).
+ *
+ * A global function: the verifier checks it once, on its own, and its key
+ * and entry live in its own frame, not in balancer()'s (the combined stack
+ * of balancer() and choose_pick() is near the 512-byte limit). */
+__attribute__((noinline)) int affinity_pick(const struct flb_flow *flow, __u32 vip_id, __u32 id,
+					    __u32 icmp, __u64 now)
 {
 	const struct flb_aff_vip *v = aff_vip(vip_id);
-	struct flb_backend *sticky;
+	struct flb_backend *be;
 	struct flb_aff_key k;
 	struct flb_aff *a;
 
-	if (!v)
-		return id;
-	a = aff_entry(p, vip_id, &k);
-	if (a && (sticky = aff_backend(v, a, now))) {
+	if (!v || !flow)
+		return (int)id;
+	a = aff_entry(flow, vip_id, &k);
+	if (a && aff_backend(v, a, now)) {
 		if ((__s64)(now - a->last_seen) > (__s64)FLB_AFF_TOUCH_NS)
 			a->last_seen = now;
 		count_event(FLB_E_AFF_HIT);
-		*be = sticky;
-		return a->backend;
+		return (int)a->backend;
 	}
-	if (!*be || p->icmp || flood_active(now))
-		return id;
+	if (!id || icmp || flood_active(now))
+		return (int)id;
+	be = bpf_map_lookup_elem(&flb_backends, &id);
+	if (!be)
+		return (int)id;
 	if (a) {
 		/* In place, as conntrack's renew(): a reader sees the old or
 		 * the new backend, each checked against its generation. */
 		a->backend = id;
-		a->gen = (*be)->gen;
+		a->gen = be->gen;
 		a->last_seen = now;
 	} else {
-		struct flb_aff fresh = { .backend = id, .gen = (*be)->gen, .last_seen = now };
+		struct flb_aff fresh = { .backend = id, .gen = be->gen, .last_seen = now };
 
 		bpf_map_update_elem(&flb_affinity, &k, &fresh, BPF_ANY);
 	}
 	count_event(FLB_E_AFF_NEW);
-	return id;
+	return (int)id;
+}
+
+/* pick_flow()'s call: the backend id, *be its backend. */
+static __always_inline __u32 affinity_steer(const struct pkt *p, __u32 vip_id, __u32 id,
+					    struct flb_backend **be, __u64 now)
+{
+	__u32 got = (__u32)affinity_pick(&p->flow, vip_id, *be ? id : 0, p->icmp, now);
+
+	if (got != id)
+		*be = got ? bpf_map_lookup_elem(&flb_backends, &got) : NULL;
+	return got;
 }
 
 /* A packet of a live conntrack entry: when conntrack's once-a-second touch
  * is due, the client's affinity entry (if it names the same backend) is
  * refreshed too, so a long connection keeps its client sticky. */
-static __always_inline void affinity_touch(const struct pkt *p, __u32 vip_id,
-					   const struct flb_ct *ct, __u64 now)
+__attribute__((noinline)) int affinity_refresh(const struct flb_flow *flow, __u32 vip_id,
+					       __u32 backend, __u32 gen, __u64 now)
 {
-	const struct flb_aff_vip *v;
+	const struct flb_aff_vip *v = aff_vip(vip_id);
 	struct flb_aff_key k;
 	struct flb_aff *a;
 
-	if ((__s64)(now - ct->last_seen) <= (__s64)FLB_AFF_TOUCH_NS || p->icmp)
-		return;
-	v = aff_vip(vip_id);
-	if (!v)
-		return;
-	a = aff_entry(p, vip_id, &k);
-	if (a && a->backend == ct->backend && a->gen == ct->gen &&
+	if (!v || !flow)
+		return 0;
+	a = aff_entry(flow, vip_id, &k);
+	if (a && a->backend == backend && a->gen == gen &&
 	    (__s64)(now - a->last_seen) > (__s64)FLB_AFF_TOUCH_NS)
 		a->last_seen = now;
+	return 0;
+}
+
+static __always_inline void affinity_touch(const struct pkt *p, __u32 vip_id,
+					   const struct flb_ct *ct, __u64 now)
+{
+	if ((__s64)(now - ct->last_seen) <= (__s64)FLB_AFF_TOUCH_NS || p->icmp)
+		return;
+	affinity_refresh(&p->flow, vip_id, ct->backend, ct->gen, now);
 }
 
 #endif

@@ -82,6 +82,52 @@ static __always_inline bool takes_flows(const struct flb_backend *b)
 }
 
 /*
+ * For a TCP non-SYN packet without an entry: the current backend's id when
+ * the VIP's previous table (within its window) names another backend that
+ * still takes flows, with a copy of the current backend marked with that
+ * secondary left in flb_chance_be; else 0 (nothing decided).
+ *
+ * A global function: checked once by the verifier, and its locals live in
+ * its own frame, not in balancer()'s (whose stack, with choose_pick()'s,
+ * is near the 512-byte limit).
+ */
+__attribute__((noinline)) int chance_choose(const struct flb_flow *flow, __u32 vip_id, __u64 now)
+{
+	struct flb_backend *cur, *prev, *out;
+	struct flb_chance *c;
+	__u32 zero = 0, id, pid, hash;
+
+	if (!flow)
+		return 0;
+	c = bpf_map_lookup_elem(&flb_chance, &vip_id);
+	if (!c || !c->expires || (__s64)(now - c->expires) >= 0) {
+		count_event(FLB_E_CHANCE_NO_PREV);
+		return 0;
+	}
+	hash = flb_flow_hash(flow);
+	id = chance_slot(&flb_rings, vip_id, hash);
+	pid = chance_slot(&flb_rings_prev, vip_id, hash);
+	cur = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
+	prev = pid && pid != id ? bpf_map_lookup_elem(&flb_backends, &pid) : NULL;
+	if (!cur || !prev || !takes_flows(prev) || prev->addr[0] == cur->addr[0]) {
+		count_event(FLB_E_CHANCE_SAME);
+		return 0;
+	}
+	if (cur->family != FLB_AF_INET || prev->family != FLB_AF_INET) {
+		count_event(FLB_E_CHANCE_FAMILY);
+		return 0;
+	}
+	out = bpf_map_lookup_elem(&flb_chance_be, &zero);
+	if (!out)
+		return 0;
+	*out = *cur;
+	out->addr[1] = prev->addr[0];
+	out->pad = FLB_CHANCE_MARK;
+	count_event(FLB_E_CHANCE_SENT);
+	return (int)id;
+}
+
+/*
  * pick_flow()'s hook for a TCP non-SYN packet without an entry. True: the
  * packet goes to backend *id, *be a copy of it marked with the secondary,
  * *hash the flow hash, and no entry is made. False: nothing decided, the
@@ -90,38 +136,15 @@ static __always_inline bool takes_flows(const struct flb_backend *b)
 static __always_inline bool chance_pick(const struct pkt *p, __u32 vip_id, __u64 now,
 					struct flb_backend **be, __u32 *hash, __u32 *id)
 {
-	struct flb_backend *cur, *prev, *out;
-	struct flb_chance *c;
-	__u32 zero = 0, pid;
+	__u32 zero = 0, got;
 
 	if (p->flow.proto != IPPROTO_TCP)
 		return false;
-	c = bpf_map_lookup_elem(&flb_chance, &vip_id);
-	if (!c || !c->expires || (__s64)(now - c->expires) >= 0) {
-		count_event(FLB_E_CHANCE_NO_PREV);
+	got = (__u32)chance_choose(&p->flow, vip_id, now);
+	if (!got || !(*be = bpf_map_lookup_elem(&flb_chance_be, &zero)))
 		return false;
-	}
 	*hash = flb_flow_hash(&p->flow);
-	*id = chance_slot(&flb_rings, vip_id, *hash);
-	pid = chance_slot(&flb_rings_prev, vip_id, *hash);
-	cur = *id ? bpf_map_lookup_elem(&flb_backends, id) : NULL;
-	prev = pid && pid != *id ? bpf_map_lookup_elem(&flb_backends, &pid) : NULL;
-	if (!cur || !prev || !takes_flows(prev) || prev->addr[0] == cur->addr[0]) {
-		count_event(FLB_E_CHANCE_SAME);
-		return false;
-	}
-	if (cur->family != FLB_AF_INET || prev->family != FLB_AF_INET) {
-		count_event(FLB_E_CHANCE_FAMILY);
-		return false;
-	}
-	out = bpf_map_lookup_elem(&flb_chance_be, &zero);
-	if (!out)
-		return false;
-	*out = *cur;
-	out->addr[1] = prev->addr[0];
-	out->pad = FLB_CHANCE_MARK;
-	*be = out;
-	count_event(FLB_E_CHANCE_SENT);
+	*id = got;
 	return true;
 }
 

@@ -354,6 +354,8 @@ struct flb_pfx {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct flb_pfx) == 16, "flb_pfx layout");
+
+/*
  * New-flow policies (bpf/choose.h, docs/policies.md): the scheduler of a VIP
  * (Maglev, round robin, least connections with bounded load) and per-backend
  * caps. New maps only, so pinned maps of ABI v3 stay adoptable; a VIP whose
