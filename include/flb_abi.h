@@ -172,7 +172,8 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_vip_stats)      \
 	X(flb_be_stats)       \
 	X(flb_nexthops)       \
-	X(flb_flood)
+	X(flb_flood)          \
+	X(flb_tail)
 
 /* The decap program's maps (not pinned: found through the attached program). */
 #define FLB_DECAP_MAP_NAMES(X) \
@@ -250,5 +251,11 @@ _Static_assert(sizeof(struct flb_nflow) == 32, "flb_nflow layout");
 	X(flb_node_nat)       \
 	X(flb_node_flows)     \
 	X(flb_rnat_counts)
+
+/* flb_tail: the balancer's PROG_ARRAY into the node role's decap program
+ * when both roles share one NIC (bpf/tail.h, docs/pods.md). An empty slot
+ * (node role off, or on its own NIC) leaves the balancer as it was. */
+#define FLB_TAIL_DECAP 0 /* slot of the decap program */
+#define FLB_TAIL_SLOTS 1
 
 #endif
