@@ -195,6 +195,7 @@ expect balancer_redirected_nothing_to_a_pod_veth [ "$(count flb_reasons fwd_redi
 
 # which names the pod that answers, on both balancers, v4 and v6.
 which_ok=true
+translated_ok=true
 for dst in "$VIP:80:lb" "[$VIP6]:80:lb" "$VIP_B:80:lb2" "[$VIP6_B]:80:lb2"; do
 	who_ns=${dst##*:}
 	dst=${dst%:*}
@@ -203,8 +204,11 @@ for dst in "$VIP:80:lb" "[$VIP6]:80:lb" "$VIP_B:80:lb2" "[$VIP6_B]:80:lb2"; do
 	for sport in 41001 41002 41003; do
 		src=10.10.1.2
 		[ "${dst#[}" != "$dst" ] && src="[fd00:10:1::2]"
-		who=$(in_ns "$who_ns" "$BIN/fluxlb" --bpffs "$pin" -j which tcp "$src:$sport" "$dst" |
-			json_get 'd["backend"]')
+		w=$(in_ns "$who_ns" "$BIN/fluxlb" --bpffs "$pin" -j which tcp "$src:$sport" "$dst")
+		who=$(echo "$w" | json_get 'd["backend"]')
+		# the translated identity: the pod's address and its own port
+		[ "$(echo "$w" | json_get 'd["translated"] == (d["backend"] + ":8080" if "." in d["backend"] else "[" + d["backend"] + "]:8080")')" = True ] ||
+			translated_ok=false
 		vip=${dst%:80}; vip=${vip#[}; vip=${vip%]}
 		got=$(in_ns cl python3 "$ROOT/tests/lib/client.py" tuple "$vip" 80 "$sport" 1 |
 			json_get 'd["backends"][0]')
@@ -213,6 +217,8 @@ for dst in "$VIP:80:lb" "[$VIP6]:80:lb" "$VIP_B:80:lb2" "[$VIP6_B]:80:lb2"; do
 	done
 done
 expect which_names_the_pod_that_answers $which_ok
+expect which_shows_the_translated_identity_pod_8080 $translated_ok
+in_ns lb "$BIN/fluxlb" --bpffs "$PIN_BASE" which tcp 10.10.1.2:41001 "$VIP:80" | sed 's/^/  /'
 
 # The node role off (same balancer, no node.pods): flb_tail is emptied and a
 # tunnel packet is the balancer's again (passed: no decap, no pod answers).
