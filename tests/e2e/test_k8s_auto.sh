@@ -32,9 +32,8 @@ API=http://127.0.0.1:16444
 MPORT=19743
 VIP2=10.100.0.2
 echo "t0k3n-$$" >"$DIR/token"
-bg_in_ns lb "$DIR/apiserver.log" python3 "$ROOT/tests/k8s/fake_apiserver.py" \
-	--port 16444 --token-file "$DIR/token" --state "$DIR/api-state.json" "$ROOT/tests/k8s/fixtures/web.json"
-for _ in $(seq 1 50); do in_ns lb curl -s "$API/_control/stats" >/dev/null && break; sleep 0.1; done
+k8s_api_start 16444 "$ROOT/tests/k8s/fixtures/web.json" ||
+	{ fail api_server "fake_apiserver.py did not start: $(cat "$DIR/apiserver.log")"; exit 1; }
 ctl() { in_ns lb curl -sf -X POST "$API/_control/$1" -d "$2" >/dev/null; }
 # Backends hold the second VIP too (direct server return).
 for i in $(seq 1 "$NBACKENDS"); do ip -n "$(ns "b$i")" addr add "$VIP2/32" dev lo; done

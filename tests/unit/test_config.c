@@ -580,8 +580,8 @@ static const struct bad_case bad_cases[] = {
 	      T "3: node.pods.cidrs[0]: \"fd00::/129\": the length must be 0..128"),
 	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [10.20.0.0]}\nservices: []\n",
 	      T "3: node.pods.cidrs[0]: \"10.20.0.0\" is not a prefix (ADDRESS/LENGTH)"),
-	PREFIX("interfaces: []\nnode:\n  pods: {interface: eth1}\nservices: []\n",
-	       T "3: node.pods.cidrs: missing required key"),
+	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1}\nservices: []\n",
+	       T "3: node.pods.cidrs: required unless the source is kubernetes (whose endpoints' nodeName says which pods are local)"),
 	EXACT("interfaces: [eth0, eth1, eth0]\nservices: []\n",
 	  T "1: interfaces[2]: duplicate interface \"eth0\" (also interfaces[0])"),
 	EXACT("interfaces: [abcdefghijklmnop]\nservices: []\n",
@@ -712,6 +712,24 @@ TEST(node_pods_on_the_balancers_nic)
 		return;
 	ASSERT_STREQ(cfg.pods.iface, "eth0", "pods.interface");
 	ASSERT_STREQ(cfg.iface_spec[0], "eth0", "interfaces");
+	config_free(&cfg);
+}
+
+/* With the kubernetes source the endpoints' nodeName names the local pods:
+ * cidrs may be left out (docs/pods.md "Which pods are local"). */
+TEST(node_pods_without_cidrs_with_the_kubernetes_source)
+{
+	static const char y[] = "interfaces: [auto]\n"
+				"node:\n  pods: {interface: auto}\n"
+				"source: {type: kubernetes}\n"
+				"services: []\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(config_parse("t.yaml", y, sizeof(y) - 1, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(cfg.pods.iface, "auto", "pods.interface auto");
+	ASSERT_EQ(cfg.pods.n_cidrs, 0, "no cidrs");
 	config_free(&cfg);
 }
 

@@ -129,6 +129,8 @@ struct flb_backend_cfg {
 				 * from health_get() before each reconcile (health as data) */
 	uint32_t load_pm;	/* load_weights factor (per mille) from the health checker,
 				 * set like check_down; 0 = not load-weighted */
+	bool on_node;		/* a registry says it runs on this node (kubernetes
+				 * nodeName): a local pod for the node role (pods.md) */
 };
 
 struct flb_service_cfg {

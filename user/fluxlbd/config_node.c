@@ -81,7 +81,7 @@ static int parse_cidrs(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 
 static const struct yw_key pod_keys[] = {
 	{ "interface", YW_REQUIRED, parse_pod_iface },
-	{ "cidrs", YW_REQUIRED, parse_cidrs },
+	{ "cidrs", 0, parse_cidrs }, /* required unless the source is kubernetes (config.c) */
 };
 
 int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
