@@ -27,6 +27,7 @@ NPODS=3
 LB2_CONFIG=/run/$TOPO/lb2.yaml
 LB2_LOG=/run/$TOPO/lb2.log
 LB2_PIN=$BPFFS/lb2
+MPORT=19748
 
 down() {
 	local n
@@ -132,6 +133,7 @@ write_configs() {
 		echo "node:"
 		echo "  bpffs: $PIN_BASE"
 		echo "  pods: {interface: eth0, cidrs: [10.20.0.0/24, \"fd00:20::/64\"]}"
+		echo "metrics: {listen: \"127.0.0.1:$MPORT\"}"
 		services
 	} >"$CONFIG"
 	{
@@ -219,6 +221,30 @@ done
 expect which_names_the_pod_that_answers $which_ok
 expect which_shows_the_translated_identity_pod_8080 $translated_ok
 in_ns lb "$BIN/fluxlb" --bpffs "$PIN_BASE" which tcp 10.10.1.2:41001 "$VIP:80" | sed 's/^/  /'
+
+# The node role's counters and table fill in the scrape (promtool-clean).
+scrape=$(in_ns lb curl -sf "http://127.0.0.1:$MPORT/metrics")
+metric() { echo "$scrape" | awk -v k="$1" '$1 == k { print $2 }'; }
+echo "  scrape: $(echo "$scrape" | grep -E 'reason="(decap_dnat|rnat_ok|dnat_no_flow)"|map="flb_node' | tr '\n' ' ')"
+# (between the counts of the pins read before and after the scrape)
+expect scrape_has_decap_dnat_as_counted \
+	[ "$(metric 'fluxlb_packets_total{reason="decap_dnat"}')" -ge "$dnat" -a \
+	  "$(metric 'fluxlb_packets_total{reason="decap_dnat"}')" -le "$(count flb_dcp_reasons decap_dnat)" ]
+expect scrape_has_rnat_ok_as_counted \
+	[ "$(metric 'fluxlb_packets_total{reason="rnat_ok"}')" -ge "$rnat" ]
+# 4 services x 3 pods, one entry each; capacities from the kernel.
+expect scrape_has_the_node_nat_table_fill [ "$(metric 'fluxlb_map_entries{map="flb_node_nat"}')" = 12 ]
+expect scrape_has_the_node_flow_table_fill [ "$(metric 'fluxlb_map_entries{map="flb_node_flows"}')" -ge 1 -a \
+	"$(metric 'fluxlb_map_max_entries{map="flb_node_flows"}')" = 131072 ]
+if command -v promtool >/dev/null; then
+	if echo "$scrape" | promtool check metrics >"/run/$TOPO/promtool.txt" 2>&1; then
+		pass metrics_promtool_check_passes
+	else
+		fail metrics_promtool_check_passes "$(head -5 "/run/$TOPO/promtool.txt")"
+	fi
+else
+	skip metrics_promtool_check_passes "promtool not installed (prometheus package)"
+fi
 
 # The node role off (same balancer, no node.pods): flb_tail is emptied and a
 # tunnel packet is the balancer's again (passed: no decap, no pod answers).
