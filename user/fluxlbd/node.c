@@ -179,6 +179,37 @@ static int attach_tc(struct node *n)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+int node_cleanup(const struct flb_config *cfg, const char *pin_dir)
+{
+	static const char *const pins[] = { "flb_node_nat", "flb_node_flows", "flb_rnat_counts",
+					    "flb_dcp_reasons", "flb_dcp_addrs" };
+	char iface[16], path[320];
+	int ifindex, err = 0;
+
+	snprintf(iface, sizeof(iface), "%s", cfg->pods.iface);
+	if (!strcmp(iface, "auto") && iface_default_route(iface, sizeof(iface)))
+		iface[0] = 0;
+	if (node_tail_clear(pin_dir))
+		err = log_err(-EIO, "cannot empty the balancer's tail call", "path=%s/flb_tail", pin_dir);
+	ifindex = iface[0] ? (int)if_nametoindex(iface) : 0;
+	if (ifindex) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NODE_TC_HANDLE, .priority = NODE_TC_PRIO);
+		int e = bpf_tc_detach(&hook, &opts);
+
+		if (e && e != -ENOENT)
+			err = log_err(-EIO, "cannot detach the reverse NAT", "iface=%s", iface);
+		if (!shares_nic(cfg, iface) && xdp_detach(iface, "decap", NULL))
+			err = -EIO;
+	}
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pins[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = log_err(-EIO, "cannot remove pin", "path=%s", path);
+	}
+	return err;
+}
+
 struct node *node_open(const struct flb_config *cfg, const char *pin_dir)
 {
 	struct node *n = calloc(1, sizeof(*n));

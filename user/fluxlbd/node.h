@@ -29,6 +29,10 @@ void node_tick(struct node *n);
 /* Empties the balancer's tail call into decap (bpf/tail.h): the node role
  * is off, or has a NIC of its own. 0 or -errno. */
 int node_tail_clear(const char *pin_dir);
+/* `fluxlbd --cleanup` for the node role: detaches decap (its own XDP
+ * program, or the balancer's tail call) and the tc reverse NAT from
+ * cfg->pods.iface, removes its pins from pin_dir. 0 or -EIO (logged). */
+int node_cleanup(const struct flb_config *cfg, const char *pin_dir);
 /* Frees; the programs stay attached and the maps pinned (hitless restart). */
 void node_close(struct node *n);
 
