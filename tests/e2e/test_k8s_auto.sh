@@ -62,7 +62,9 @@ spread() { in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$1" 80 "$2"; }
 mark() { wc -l <"$DAEMON_LOG"; }
 wait_after() { for _ in $(seq 1 100); do tail -n +"$(($1 + 1))" "$DAEMON_LOG" | grep -q "$2" && return 0; sleep 0.1; done; return 1; }
 scrape() { in_ns lb curl -sf "http://127.0.0.1:$MPORT/metrics"; }
-scrape_has() { scrape | grep -q "$1"; }
+# Not `scrape | grep -q`: under pipefail, grep -q leaving at the first match
+# can fail the pipe (curl gets SIGPIPE with the rest of the page unwritten).
+scrape_has() { local page; page=$(scrape) && grep -q -- "$1" <<<"$page"; }
 
 r=$(spread "$VIP" 60)
 echo "  $r"
