@@ -11,7 +11,8 @@
  * balancer() is only that order; each step is a helper in bpf/: parse.h,
  * pick.h (VIP, fragments, conntrack, Maglev; flood.h: SYNs without an
  * entry under a SYN flood), nexthop.h (FIB and send),
- * icmp.h (too big), encap.h; the maps and counters in maps.h and count.h.
+ * icmp.h (too big), encap.h; the maps and counters in maps.h and count.h;
+ * tail.h: the node role's decap when both roles share the NIC.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -27,6 +28,7 @@
 #include "nexthop.h"
 #include "parse.h"
 #include "pick.h"
+#include "tail.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -50,7 +52,7 @@ int balancer(struct xdp_md *ctx)
 
 	r = parse_packet(&c, &p);
 	if (r != FLB_OK)
-		return count_reason(r, XDP_PASS);
+		return not_balanced(ctx, &p, r);
 
 	vip_id = vip_find(&p, ctl);
 	if (vip_id >= FLB_MAX_VIPS)
@@ -79,5 +81,6 @@ int balancer(struct xdp_md *ctx)
 
 	if (encapsulate(ctx, &p, be, hop.src, hash))
 		return count_reason(FLB_R_DROP_ENCAP, XDP_DROP);
+	to_local(ctx, &hop, rc);
 	return send_frame(ctx, &hop, rc);
 }

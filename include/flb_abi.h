@@ -180,6 +180,7 @@ _Static_assert(sizeof(struct flb_dcp_addr) == 20, "flb_dcp_addr layout");
 	X(flb_outlier)        \
 	X(flb_pfx_cfg)        \
 	X(flb_pfx)            \
+	X(flb_tail)           \
 	FLB_POLICY_MAP_NAMES(X)
 
 /* The decap program's maps (not pinned: found through the attached program). */
@@ -425,5 +426,10 @@ _Static_assert(sizeof(struct flb_be_load) == 40, "flb_be_load layout");
 	X(flb_vip_load)         \
 	X(flb_rr_seq)           \
 	X(flb_rr_pos)
+/* flb_tail: the balancer's PROG_ARRAY into the node role's decap program
+ * when both roles share one NIC (bpf/tail.h, docs/pods.md). An empty slot
+ * (node role off, or on its own NIC) leaves the balancer as it was. */
+#define FLB_TAIL_DECAP 0 /* slot of the decap program */
+#define FLB_TAIL_SLOTS 1
 
 #endif

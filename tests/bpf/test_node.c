@@ -289,3 +289,64 @@ TEST(bad_input_is_counted_and_never_translated)
 	len = frame(in, IPPROTO_TCP, "10.20.0.11", 8080, "10.10.1.9", 40000, 0x10);
 	expect_unchanged(1, in, len, rn->maps.flb_rnat_counts, FLB_R_RNAT_PASS);
 }
+
+/* Both roles on one NIC (bpf/tail.h): the balancer hands a tunnel packet to
+ * decap through flb_tail. Empty slot: passed unchanged, counted
+ * pass_l4_other by the balancer. Decap in the slot: the same bytes decap
+ * alone makes (stripped, VIP:80 -> pod:8080), counted by decap only. The
+ * encapsulate-then-hand-over path needs the FIB: tests/e2e/test_pods_same_nic.sh. */
+TEST(the_balancer_tail_calls_decap_for_tunnel_packets_only_when_the_slot_is_filled)
+{
+	uint8_t inner[2048], in[2048], out[2048], want[2048];
+	struct flb_maps *m = maps_open(NULL);
+	struct flb_ctl ctl = { .ready = 1 };
+	size_t ilen, len, wlen;
+	uint32_t out_len, key = FLB_TAIL_DECAP;
+	int bal, tail, prog = bpf_program__fd(dcp->progs.decap);
+	uint64_t l4, dnat, seen[FLB_R_MAX] = {}, after[FLB_R_MAX] = {};
+
+	if (!ASSERT_TRUE(m != NULL, "open the balancer"))
+		return;
+	bal = maps_prog_fd(m);
+	tail = bpf_map__fd(bpf_object__find_map_by_name(maps_object(m), "flb_tail"));
+	if (!ASSERT_OK(maps_set_ctl(m, &ctl), "ready") || !ASSERT_TRUE(tail >= 0, "flb_tail"))
+		goto out;
+	for (int fam = 0; fam < 2; fam++) {
+		const char *client = fam ? "fd00:10:1::2" : "10.10.1.2";
+		const char *vip = fam ? "fd00:100::1" : "10.100.0.1";
+		const char *pod = fam ? "fd00:20::11" : "10.20.0.11";
+
+		ilen = frame(inner, IPPROTO_TCP, client, 40100 + fam, vip, 80, 0x02);
+		len = tunnel(in, inner, ilen, pod);
+		bpf_map_delete_elem(tail, &key);
+		maps_read_reasons(m, seen);
+		ASSERT_EQ(run(bal, in, len, out, &out_len), XDP_PASS, "empty slot: passed");
+		ASSERT_EQ(out_len, len, "empty slot: length unchanged");
+		ASSERT_MEMEQ(out, in, len, "empty slot: bytes unchanged");
+		maps_read_reasons(m, after);
+		ASSERT_EQ(after[FLB_R_PASS_L4_OTHER] - seen[FLB_R_PASS_L4_OTHER], 1,
+			  "empty slot: pass_l4_other counted by the balancer");
+
+		if (!ASSERT_OK(bpf_map_update_elem(tail, &key, &prog, BPF_ANY), "fill the slot"))
+			goto out;
+		l4 = after[FLB_R_PASS_L4_OTHER];
+		dnat = count(dcp->maps.flb_dcp_reasons, FLB_R_DECAP_DNAT);
+		ASSERT_EQ(run(bal, in, len, out, &out_len), XDP_PASS, "filled: decap's action");
+		wlen = frame(want, IPPROTO_TCP, client, 40100 + fam, pod, 8080, 0x02);
+		ASSERT_EQ(out_len, wlen, "filled: outer header removed");
+		ASSERT_MEMEQ(out, want, wlen, "filled: client -> pod:8080 byte for byte");
+		ASSERT_EQ(count(dcp->maps.flb_dcp_reasons, FLB_R_DECAP_DNAT) - dnat, 1,
+			  "filled: decap_dnat counted by decap");
+		maps_read_reasons(m, after);
+		ASSERT_EQ(after[FLB_R_PASS_L4_OTHER], l4, "filled: the balancer counted nothing");
+	}
+	/* Not a tunnel (plain TCP to no VIP): the slot is not used. */
+	len = frame(in, IPPROTO_TCP, "10.10.1.2", 40200, "10.20.0.11", 80, 0x02);
+	maps_read_reasons(m, seen);
+	ASSERT_EQ(run(bal, in, len, out, &out_len), XDP_PASS, "not a VIP: passed");
+	maps_read_reasons(m, after);
+	ASSERT_EQ(after[FLB_R_PASS_NOT_VIP] - seen[FLB_R_PASS_NOT_VIP], 1,
+		  "not a VIP: counted by the balancer, not handed over");
+out:
+	maps_close(m);
+}

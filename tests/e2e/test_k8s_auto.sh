@@ -32,9 +32,8 @@ API=http://127.0.0.1:16444
 MPORT=19743
 VIP2=10.100.0.2
 echo "t0k3n-$$" >"$DIR/token"
-bg_in_ns lb "$DIR/apiserver.log" python3 "$ROOT/tests/k8s/fake_apiserver.py" \
-	--port 16444 --token-file "$DIR/token" --state "$DIR/api-state.json" "$ROOT/tests/k8s/fixtures/web.json"
-for _ in $(seq 1 50); do in_ns lb curl -s "$API/_control/stats" >/dev/null && break; sleep 0.1; done
+k8s_api_start 16444 "$ROOT/tests/k8s/fixtures/web.json" ||
+	{ fail api_server "fake_apiserver.py did not start: $(cat "$DIR/apiserver.log")"; exit 1; }
 ctl() { in_ns lb curl -sf -X POST "$API/_control/$1" -d "$2" >/dev/null; }
 # Backends hold the second VIP too (direct server return).
 for i in $(seq 1 "$NBACKENDS"); do ip -n "$(ns "b$i")" addr add "$VIP2/32" dev lo; done
@@ -63,7 +62,9 @@ spread() { in_ns cl python3 "$ROOT/tests/lib/client.py" spread "$1" 80 "$2"; }
 mark() { wc -l <"$DAEMON_LOG"; }
 wait_after() { for _ in $(seq 1 100); do tail -n +"$(($1 + 1))" "$DAEMON_LOG" | grep -q "$2" && return 0; sleep 0.1; done; return 1; }
 scrape() { in_ns lb curl -sf "http://127.0.0.1:$MPORT/metrics"; }
-scrape_has() { scrape | grep -q "$1"; }
+# Not `scrape | grep -q`: under pipefail, grep -q leaving at the first match
+# can fail the pipe (curl gets SIGPIPE with the rest of the page unwritten).
+scrape_has() { local page; page=$(scrape) && grep -q -- "$1" <<<"$page"; }
 
 r=$(spread "$VIP" 60)
 echo "  $r"

@@ -28,12 +28,7 @@ DIR=/run/$TOPO
 API=http://127.0.0.1:16443
 MPORT=19742
 echo "t0k3n-$$" >"$DIR/token"
-start_api() { bg_in_ns lb "$DIR/apiserver.log" python3 "$ROOT/tests/k8s/fake_apiserver.py" \
-	--port 16443 --token-file "$DIR/token" --state "$DIR/api-state.json" "$ROOT/tests/k8s/fixtures/web.json"
-	API_PID=${PIDS[-1]}
-	for _ in $(seq 1 50); do in_ns lb curl -s "$API/_control/stats" >/dev/null && return 0; sleep 0.1; done
-	return 1
-}
+start_api() { k8s_api_start 16443 "$ROOT/tests/k8s/fixtures/web.json"; }
 ctl() { local body=${2:-'{}'}; in_ns lb curl -sf -X POST "$API/_control/$1" -d "$body" >/dev/null; }
 stats() { in_ns lb curl -sf "$API/_control/stats"; }
 # slice "11:ready 12:terminating 13:out": the EndpointSlice of shop/web.

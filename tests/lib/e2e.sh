@@ -75,3 +75,18 @@ open(d + "/closed", "w").write("closed\n")
 PY
 	PIDS+=("$!")
 }
+# k8s_api_start PORT FIXTURE...: tests/k8s/fake_apiserver.py in the "lb"
+# namespace on ${K8S_API_HOST:-127.0.0.1}:PORT (scripts/topo.sh's bg_in_ns; stopped with the
+# topology), token $DIR/token, state $DIR/api-state.json (a restart keeps
+# the objects), log $DIR/apiserver.log. Sets API and API_PID; fails when it
+# does not answer within 5 s.
+k8s_api_start() {
+	local port=$1 _
+	shift
+	API=http://${K8S_API_HOST:-127.0.0.1}:$port
+	bg_in_ns lb "$DIR/apiserver.log" python3 "$ROOT/tests/k8s/fake_apiserver.py" \
+		--listen "${K8S_API_HOST:-127.0.0.1}" --port "$port" --token-file "$DIR/token" --state "$DIR/api-state.json" "$@"
+	API_PID=${PIDS[-1]}
+	for _ in $(seq 1 50); do in_ns lb curl -s "$API/_control/stats" >/dev/null && return 0; sleep 0.1; done
+	return 1
+}

@@ -574,16 +574,14 @@ static const struct bad_case bad_cases[] = {
 	EXACT("interfaces: []\nservices: []\n",
 	      T "1: interfaces: an empty list needs node.pods (a node that only serves its pods)"),
 	/* node.pods */
-	EXACT("interfaces: [eth0]\nnode:\n  pods: {interface: eth0, cidrs: [10.20.0.0/24]}\nservices: []\n",
-	      T "3: node.pods.interface: \"eth0\" is also in interfaces: the balancer and the node role need an interface each (one XDP program per interface)"),
 	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [10.20.0.1/24]}\nservices: []\n",
 	      T "3: node.pods.cidrs[0]: \"10.20.0.1/24\" has host bits set"),
 	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [\"fd00::/129\"]}\nservices: []\n",
 	      T "3: node.pods.cidrs[0]: \"fd00::/129\": the length must be 0..128"),
 	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1, cidrs: [10.20.0.0]}\nservices: []\n",
 	      T "3: node.pods.cidrs[0]: \"10.20.0.0\" is not a prefix (ADDRESS/LENGTH)"),
-	PREFIX("interfaces: []\nnode:\n  pods: {interface: eth1}\nservices: []\n",
-	       T "3: node.pods.cidrs: missing required key"),
+	EXACT("interfaces: []\nnode:\n  pods: {interface: eth1}\nservices: []\n",
+	       T "3: node.pods.cidrs: required unless the source is kubernetes (whose endpoints' nodeName says which pods are local)"),
 	EXACT("interfaces: [eth0, eth1, eth0]\nservices: []\n",
 	  T "1: interfaces[2]: duplicate interface \"eth0\" (also interfaces[0])"),
 	EXACT("interfaces: [abcdefghijklmnop]\nservices: []\n",
@@ -698,6 +696,40 @@ TEST(backend_ports_and_node_pods)
 	ASSERT_FALSE(config_pod_local(&cfg.pods, &a), "not in 10.20.0.0/24");
 	addr_parse("fd00:20::ffff", &a);
 	ASSERT_TRUE(config_pod_local(&cfg.pods, &a), "in fd00:20::/64");
+	config_free(&cfg);
+}
+
+/* Both roles on one NIC (the DaemonSet case): accepted, no longer refused. */
+TEST(node_pods_on_the_balancers_nic)
+{
+	static const char y[] = "interfaces: [eth0]\n"
+				"node:\n  pods: {interface: eth0, cidrs: [10.20.0.0/24]}\n"
+				"services: []\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(config_parse("t.yaml", y, sizeof(y) - 1, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(cfg.pods.iface, "eth0", "pods.interface");
+	ASSERT_STREQ(cfg.iface_spec[0], "eth0", "interfaces");
+	config_free(&cfg);
+}
+
+/* With the kubernetes source the endpoints' nodeName names the local pods:
+ * cidrs may be left out (docs/pods.md "Which pods are local"). */
+TEST(node_pods_without_cidrs_with_the_kubernetes_source)
+{
+	static const char y[] = "interfaces: [auto]\n"
+				"node:\n  pods: {interface: auto}\n"
+				"source: {type: kubernetes}\n"
+				"services: []\n";
+	struct flb_config cfg;
+	char err[256];
+
+	if (!ASSERT_OK(config_parse("t.yaml", y, sizeof(y) - 1, &cfg, err, sizeof(err)), err))
+		return;
+	ASSERT_STREQ(cfg.pods.iface, "auto", "pods.interface auto");
+	ASSERT_EQ(cfg.pods.n_cidrs, 0, "no cidrs");
 	config_free(&cfg);
 }
 

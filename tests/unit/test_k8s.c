@@ -368,3 +368,39 @@ out:
 	free(v);
 	k8s_store_free(&st);
 }
+
+/* An endpoint whose nodeName is this node's (k8s_store.node) is local. */
+TEST(node_name_marks_local_endpoints)
+{
+	struct k8s_store st;
+	struct src_instance *in = NULL;
+	const struct src_instance *a, *b, *c;
+	char why[160];
+	size_t n;
+
+	if (!store(&st, WEB, SLICE("default", "web-abc", "web", WEB_PORTS,
+				   "{\"addresses\":[\"10.10.2.11\"],\"nodeName\":\"node-a\",\"conditions\":" READY "},"
+				   "{\"addresses\":[\"10.10.2.12\"],\"nodeName\":\"node-b\",\"conditions\":" READY "},"
+				   EP("10.10.2.13", READY))))
+		goto out;
+	snprintf(st.node, sizeof(st.node), "node-a");
+	if (!ASSERT_OK(k8s_instances(&st, "fluxlb.io/l4", "default/web:http", &in, &n, why, sizeof(why)), "map"))
+		goto out;
+	a = by_addr(in, n, "10.10.2.11");
+	b = by_addr(in, n, "10.10.2.12");
+	c = by_addr(in, n, "10.10.2.13");
+	if (ASSERT_TRUE(a && b && c, "all three")) {
+		ASSERT_TRUE(a->local, "nodeName is this node: local");
+		ASSERT_FALSE(b->local, "another node's");
+		ASSERT_FALSE(c->local, "no nodeName: not local by name");
+	}
+	free(in);
+	in = NULL;
+	st.node[0] = 0; /* no name known: nothing is local by name */
+	if (ASSERT_OK(k8s_instances(&st, "fluxlb.io/l4", "default/web:http", &in, &n, why, sizeof(why)), "map") &&
+	    (a = by_addr(in, n, "10.10.2.11")))
+		ASSERT_FALSE(a->local, "unnamed node: not local");
+	free(in);
+out:
+	k8s_store_free(&st);
+}

@@ -108,3 +108,30 @@ out:
 	free(w);
 	config_free(&cfg);
 }
+
+/* A backend a registry places on this node (kubernetes: the endpoint's
+ * nodeName, desired.c's on_node) is local whatever its address; one in the
+ * cidrs is local whatever it says. */
+TEST(backends_on_this_node_by_name_are_local_too)
+{
+	struct flb_config cfg;
+	struct node_nat *w = NULL;
+	size_t n = 0;
+
+	if (!load(&cfg))
+		return;
+	cfg.services[0].backends[2].on_node = true; /* 10.20.9.13: outside the cidrs */
+	if (!ASSERT_OK(node_want(&cfg, &w, &n), "want"))
+		goto out;
+	ASSERT_EQ(n, 5, "the four in the cidrs and the one on this node by name");
+	ASSERT_TRUE(find(w, n, "10.100.0.1", 80, "10.20.9.13") != NULL, "on this node by name");
+	free(w);
+	w = NULL;
+	cfg.pods.n_cidrs = 0; /* only names decide */
+	if (!ASSERT_OK(node_want(&cfg, &w, &n), "want without cidrs"))
+		goto out;
+	ASSERT_EQ(n, 1, "only the one on this node by name");
+out:
+	free(w);
+	config_free(&cfg);
+}

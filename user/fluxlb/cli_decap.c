@@ -6,7 +6,6 @@
  * program attached to the interface.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,40 +19,10 @@
 #include "cli_common.h"
 #include "cli_out.h"
 #include "decap.skel.h"
+#include "decap_addrs.h"
 #include "flb_reasons.h"
 #include "pinned_maps.h"
 #include "xdp_attach.h"
-
-/* Every address of this host (all interfaces of the namespace): an IPIP
- * packet to any of them is for us. */
-static int fill_addrs(struct decap *skel)
-{
-	int fd = bpf_map__fd(skel->maps.flb_dcp_addrs), n = 0;
-	struct ifaddrs *ifa, *i;
-
-	if (getifaddrs(&ifa))
-		return -errno;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct flb_dcp_addr key = {};
-		__u32 val = if_nametoindex(i->ifa_name);
-
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			key.family = FLB_AF_INET;
-			key.addr[0] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			key.family = FLB_AF_INET6;
-			memcpy(key.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		} else {
-			continue;
-		}
-		if (!bpf_map_update_elem(fd, &key, &val, BPF_ANY))
-			n++;
-	}
-	freeifaddrs(ifa);
-	return n;
-}
 
 static int attach(const char *ifname)
 {
@@ -68,7 +37,7 @@ static int attach(const char *ifname)
 		decap__destroy(skel);
 		return cli_fail(err, "cannot load the decap program");
 	}
-	err = fill_addrs(skel);
+	err = decap_addrs_fill(bpf_map__fd(skel->maps.flb_dcp_addrs));
 	if (err <= 0) {
 		decap__destroy(skel);
 		return cli_fail(err ? err : -EADDRNOTAVAIL, "no local address to decapsulate for");

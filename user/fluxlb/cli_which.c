@@ -66,23 +66,31 @@ static bool usable(const struct flb_backend *be, const struct flb_flow *f)
 	return be->family && !(f->family == FLB_AF_INET6 && be->family != FLB_AF_INET6);
 }
 
-/* backend, backend_id, identity of id (null when the id names nothing). */
-static void print_backend_ref(uint32_t id, const struct flb_backend *bes, uint16_t port)
+/* backend, backend_id, identity of id (null when the id names nothing);
+ * translated: where the backend's node sends the flow, address:its own
+ * port, when that port is not the service's (docs/pods.md; null else). */
+static void print_backend_ref(const struct flb_maps *m, uint32_t vip_id, uint32_t id,
+			      const struct flb_backend *bes, uint16_t port)
 {
 	const struct flb_backend *be = id < FLB_MAX_BACKENDS ? &bes[id] : NULL;
-	char a[48], ident[FLB_ADDR_PORT_STRLEN];
-	bool known = id && be && be->family;
+	char a[48], ident[FLB_ADDR_PORT_STRLEN], to[FLB_ADDR_PORT_STRLEN];
+	bool known = id && be && be->family, translated = false;
+	struct maps_name nm;
 
 	if (known) {
 		cli_addr(be->addr, be->family, a, sizeof(a));
 		cli_identity(be, port, ident, sizeof(ident));
+		translated = port && !maps_get_name(m, vip_id, id, &nm) && nm.port &&
+			     nm.port != port && !cli_identity(be, nm.port, to, sizeof(to));
 	}
 	cli_str("backend", "%s", known ? a : NULL);
 	cli_u64("backend_id", " (id %llu", id);
 	cli_str("identity", ", %s)", known ? ident : NULL);
+	cli_str("translated", translated ? " -> %s on its node" : NULL, translated ? to : NULL);
 }
 
 struct pick {
+	const struct flb_maps *m;
 	const struct flb_flow *f;
 	const struct flb_backend *bes;
 	uint16_t vip_port;
@@ -109,7 +117,7 @@ static void print_pick(const struct pick *p, const char *vname, uint32_t vip_id)
 	cli_u64("table_size", " %% %llu", p->size);
 	cli_u64("slot", " = slot %llu -> ", p->slot);
 	cli_obj_open("maglev");
-	print_backend_ref(p->maglev_id, p->bes, p->vip_port);
+	print_backend_ref(p->m, vip_id, p->maglev_id, p->bes, p->vip_port);
 	cli_obj_close();
 	cli_text("\n");
 	if (p->have_ct) {
@@ -132,7 +140,7 @@ static void print_pick(const struct pick *p, const char *vname, uint32_t vip_id)
 	cli_bool("conntrack_overrides", NULL, live && p->ct.backend != p->maglev_id);
 	cli_str("decided_by", NULL, live ? "conntrack" : "maglev");
 	cli_text("backend:    ");
-	print_backend_ref(ok ? id : 0, p->bes, p->vip_port);
+	print_backend_ref(p->m, vip_id, ok ? id : 0, p->bes, p->vip_port);
 	cli_str("verdict", " -> %s", verdict);
 	if (live && p->f->proto == IPPROTO_TCP)
 		cli_text("\n            (the live entry decides for packets of this connection; a new\n"
@@ -161,6 +169,7 @@ static int cmd_which(int argc, char **argv)
 	m = cli_open_maps();
 	if (!m)
 		return rc;
+	p.m = m;
 	v = cli_read_vips(m);
 	p.bes = bes = cli_read_backends(m);
 	err = !v || !bes ? -ENOMEM : maps_get_ctl(m, &ctl);
@@ -229,12 +238,14 @@ const struct cli_cmd cli_cmd_which = {
 	"A destination that is no VIP is an error (the balancer passes it).\n"
 	"\n"
 	"JSON: {proto, src, dst, vip, vip_id, ready, hash, table_size, slot,\n"
-	"\"maglev\": {backend, backend_id, identity},\n"
+	"\"maglev\": {backend, backend_id, identity, translated},\n"
 	"\"conntrack\": null or {state (live, closing, expired, stale), backend,\n"
 	"backend_id, gen, age_s}, conntrack_overrides (a live or closing entry\n"
 	"names another backend than the table), decided_by (conntrack, maglev),\n"
 	"backend, backend_id, identity (the pick for the flow's next non-SYN\n"
-	"packet; null and 0 when none), verdict (forward, drop_no_backend,\n"
+	"packet; null and 0 when none), translated (ADDR:PORT the backend's\n"
+	"node translates the flow to when the backend's port is not the\n"
+	"service's, else null), verdict (forward, drop_no_backend,\n"
 	"pass_not_ready), policy (\"maglev\", or the VIP's new-flow policy and\n"
 	"the candidates a new flow would try: docs/policies.md)}.\n",
 };

@@ -409,6 +409,9 @@ int config_parse(const char *name, const char *buf, size_t len,
 	ret = yw_mapping(&ctx, root, top_keys, ARRAY_SIZE(top_keys), out);
 	if (!ret)
 		ret = env_interfaces(out, ctx.name, err, errlen);
+	if (!ret && out->pods.iface[0] && !out->pods.n_cidrs && out->source.type != FLB_SRC_KUBERNETES)
+		ret = yw_err(&ctx, yw_map_get(&ctx, root, "node"),
+			     "node.pods.cidrs: required unless the source is kubernetes (whose endpoints' nodeName says which pods are local)");
 	if (!ret && !out->n_iface_spec && !out->pods.iface[0])
 		ret = yw_err(&ctx, yw_map_get(&ctx, root, "interfaces"),
 			     "interfaces: an empty list needs node.pods (a node that only serves its pods)");

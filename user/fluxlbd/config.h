@@ -149,6 +149,8 @@ struct flb_backend_cfg {
 				 * set like check_down; 0 = not load-weighted */
 	bool ejected;		/* the passive outlier detector ejected it (outlier.h): no new
 				 * flows, its flows stay; set by the daemon like check_down */
+	bool on_node;		/* a registry says it runs on this node (kubernetes
+				 * nodeName): a local pod for the node role (pods.md) */
 };
 
 /* outlier_detection of a service (config_guard.c, docs/circuit-breaking.md). */

@@ -9,7 +9,9 @@
  *	    cidrs: [10.20.1.0/24, "fd00:20:1::/64"]   # this node's pod addresses, 1..16
  *
  * The interface carries the node-side programs (XDP decap with translation,
- * tc reverse NAT), so it cannot also be one of `interfaces` (the balancer's).
+ * tc reverse NAT). It may also be one of `interfaces` (every node of a
+ * DaemonSet is both): decap then runs as the balancer's tail call
+ * (bpf/tail.h). "auto" is the NIC of the default route, as in `interfaces`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,9 +36,6 @@ static int parse_pod_iface(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 		return err;
 	if (!*s || strlen(s) >= sizeof(cfg->pods.iface) || strpbrk(s, "/: \t\n"))
 		return yw_err(ctx, node, "\"%s\" is not an interface name (1..15 characters, no '/', ':' or spaces)", s);
-	for (size_t i = 0; i < cfg->n_iface_spec; i++)
-		if (!strcmp(cfg->iface_spec[i], s))
-			return yw_err(ctx, node, "\"%s\" is also in interfaces: the balancer and the node role need an interface each (one XDP program per interface)", s);
 	strcpy(cfg->pods.iface, s);
 	return 0;
 }
@@ -82,7 +81,7 @@ static int parse_cidrs(struct yw_ctx *ctx, yaml_node_t *node, void *obj)
 
 static const struct yw_key pod_keys[] = {
 	{ "interface", YW_REQUIRED, parse_pod_iface },
-	{ "cidrs", YW_REQUIRED, parse_cidrs },
+	{ "cidrs", 0, parse_cidrs }, /* required unless the source is kubernetes (config.c) */
 };
 
 int config_parse_pods(struct yw_ctx *ctx, yaml_node_t *node, void *obj)

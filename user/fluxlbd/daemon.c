@@ -766,6 +766,8 @@ int daemon_run(const struct daemon_opts *o, struct flb_config *cfg)
 			err = -errno;
 			goto out;
 		}
+	} else if (o->pin_dir) {
+		node_tail_clear(o->pin_dir); /* a former node role's decap leaves the balancer */
 	}
 	d->ps = persist_open(o->pin_dir); /* NULL: logged, state starts fresh */
 	persist_load_health(d->ps, d->hc);

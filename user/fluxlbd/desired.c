@@ -41,6 +41,7 @@ static int fill(struct flb_service_cfg *svc, const struct src_service *src)
 		/* Port translation (docs/pods.md); a port-less VIP keeps every port. */
 		be->port = svc->port && in->port != svc->port ? in->port : 0;
 		be->down = in->status == SRC_CRITICAL;
+		be->on_node = in->local;
 		addr_port_format(&in->addr, svc->port, be->id, sizeof(be->id));
 		svc->n_backends++;
 	}

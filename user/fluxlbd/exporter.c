@@ -24,6 +24,7 @@
 #include "pinned_maps.h"
 #include "metrics.h"
 #include "metrics_policy.h"
+#include "node_metrics.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define MAX_CONNECTIONS 32u   /* scrapers and probes; more wait in the backlog */
@@ -41,7 +42,8 @@ struct flb_exporter {
 	struct flb_vip *vips;        /* [FLB_MAX_VIPS] */
 	struct metrics_vip *mvips;   /* [FLB_MAX_VIPS] */
 	struct metrics_backend *mbes; /* [FLB_MAX_BACKENDS] */
-	struct metrics_fill fill[2];
+	struct metrics_fill fill[4]; /* the balancer's two, then the node role's (node_metrics.h) */
+	size_t n_fill;
 	uint64_t fill_at_ns;         /* when fill[] was counted; 0: never */
 	struct metrics_iface ifaces[FLB_CFG_MAX_IFACES];
 	char node[256];              /* under the status lock */
@@ -84,6 +86,7 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 
 	if (!m || maps_read_reasons(m, s->reasons) || maps_read_events(m, s->events))
 		return false;
+	node_metrics_reasons(e->pin_dir, s->reasons); /* -ENOENT: no node role */
 	if (!maps_get_ctl(m, &ctl)) {
 		s->flood_nfps_cpu = ctl.flood_nfps;
 		s->flood_nfps_node = ctl.flood_nfps * (uint32_t)(cpus > 0 ? cpus : 1);
@@ -127,10 +130,11 @@ static bool collect_maps(struct flb_exporter *e, struct metrics_snapshot *s)
 		if (!maps_fill(m, MAPS_FILL_CONNTRACK, &e->fill[0].entries, &e->fill[0].capacity) &&
 		    !maps_fill(m, MAPS_FILL_FRAGS, &e->fill[1].entries, &e->fill[1].capacity))
 			e->fill_at_ns = clock_ns();
+		e->n_fill = 2 + node_metrics_fill(e->pin_dir, &e->fill[2]);
 	}
 	if (e->fill_at_ns) {
 		s->fill = e->fill;
-		s->n_fill = 2;
+		s->n_fill = e->n_fill;
 	}
 	return true;
 }

@@ -27,6 +27,7 @@
 #include "flb_abi.h"
 #include "flb_version.h"
 #include "log.h"
+#include "node.h"
 #include "pinned_maps.h"
 #include "xdp_attach.h"
 
@@ -221,6 +222,8 @@ static int cleanup(const struct flb_config *cfg, const char *dir)
 		unlink(path);
 	}
 	if (cfg->announce.enabled && announce_cleanup(cfg->announce.table))
+		err = -EIO;
+	if (cfg->pods.iface[0] && node_cleanup(cfg, dir))
 		err = -EIO;
 	if (rmdir(dir) && errno != ENOENT)
 		log_warn("pin folder not removed", "path=%s err=\"%s\"", dir, strerror(errno));

@@ -184,7 +184,8 @@ static void render_dataplane(const struct metrics_snapshot *s, struct metrics_bu
 	char v[24];
 
 	family(b, "fluxlb_packets_total", "counter",
-	       "Packets by the reason they left the XDP program (one reason per packet).");
+	       "Packets by the reason they left a fluxlb program (one reason per packet): the "
+	       "XDP balancer, and the node role's decap and tc reverse NAT.");
 	for (int r = 0; r < FLB_R_MAX; r++)
 		sample(b, "fluxlb_packets_total", u64s(v, s->reasons[r]), "reason", reason_labels[r],
 		       NULL);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The node role: load, pin, attach, and the map writes (see node.h). */
 #include <errno.h>
-#include <ifaddrs.h>
+#include <fnmatch.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,6 +14,8 @@
 
 #include "clock.h"
 #include "decap.skel.h"
+#include "decap_addrs.h"
+#include "iface_resolve.h"
 #include "log.h"
 #include "node.h"
 #include "node_plan.h"
@@ -39,6 +41,7 @@ struct node {
 	struct rnat *rn;
 	char pin_dir[256];
 	char iface[16];
+	bool shared; /* the balancer's NIC too: decap runs through flb_tail */
 };
 
 static int pin_path(const struct node *n, const char *name, char *buf, size_t len)
@@ -104,34 +107,61 @@ static int load(struct node *n, const struct flb_config *cfg)
 	return err ? err : pin(n, n->rn->maps.flb_rnat_counts);
 }
 
-/* Every address of this host: a tunnel packet to one of them is for the
- * host itself (the plain decap case), not for a pod. */
-static int fill_addrs(struct node *n)
+/* Whether the balancer attaches to iface too: an entry of `interfaces`
+ * names it, matches it as a glob, or is "auto" and it has the default
+ * route (the rules of iface_resolve.h). */
+static bool shares_nic(const struct flb_config *cfg, const char *iface)
 {
-	int fd = bpf_map__fd(n->dcp->maps.flb_dcp_addrs);
-	struct ifaddrs *ifa, *i;
+	char def[16];
 
-	if (getifaddrs(&ifa))
-		return -errno;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct flb_dcp_addr key = {};
-		__u32 val = if_nametoindex(i->ifa_name);
+	for (size_t i = 0; i < cfg->n_iface_spec; i++) {
+		const char *spec = cfg->iface_spec[i];
 
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			key.family = FLB_AF_INET;
-			key.addr[0] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			key.family = FLB_AF_INET6;
-			memcpy(key.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		} else {
-			continue;
-		}
-		bpf_map_update_elem(fd, &key, &val, BPF_ANY);
+		if (!strcmp(spec, "auto") ? !iface_default_route(def, sizeof(def)) &&
+						    !strcmp(def, iface) :
+					    !fnmatch(spec, iface, 0))
+			return true;
 	}
-	freeifaddrs(ifa);
-	return 0;
+	return false;
+}
+
+/* Slot FLB_TAIL_DECAP of the balancer's flb_tail (bpf/tail.h): prog_fd, or
+ * emptied when prog_fd < 0. No pinned flb_tail (an older balancer): -ENOENT. */
+static int set_tail(const char *pin_dir, int prog_fd)
+{
+	__u32 key = FLB_TAIL_DECAP;
+	char path[320];
+	int fd, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/flb_tail", pin_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (prog_fd >= 0 ? bpf_map_update_elem(fd, &key, &prog_fd, BPF_ANY) :
+			   bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int node_tail_clear(const char *pin_dir)
+{
+	int err = set_tail(pin_dir, -1);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+/* Decap on the NIC: its own XDP program, or the balancer's tail call. */
+static int attach_xdp(struct node *n, const struct flb_config *cfg)
+{
+	int err;
+
+	if (n->shared)
+		return set_tail(n->pin_dir, bpf_program__fd(n->dcp->progs.decap));
+	err = xdp_attach(n->iface, bpf_program__fd(n->dcp->progs.decap), "decap",
+			 cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB : FLB_ATTACH_NATIVE, NULL);
+	return err ? err : node_tail_clear(n->pin_dir);
 }
 
 static int attach_tc(struct node *n)
@@ -149,6 +179,37 @@ static int attach_tc(struct node *n)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+int node_cleanup(const struct flb_config *cfg, const char *pin_dir)
+{
+	static const char *const pins[] = { "flb_node_nat", "flb_node_flows", "flb_rnat_counts",
+					    "flb_dcp_reasons", "flb_dcp_addrs" };
+	char iface[16], path[320];
+	int ifindex, err = 0;
+
+	snprintf(iface, sizeof(iface), "%s", cfg->pods.iface);
+	if (!strcmp(iface, "auto") && iface_default_route(iface, sizeof(iface)))
+		iface[0] = 0;
+	if (node_tail_clear(pin_dir))
+		err = log_err(-EIO, "cannot empty the balancer's tail call", "path=%s/flb_tail", pin_dir);
+	ifindex = iface[0] ? (int)if_nametoindex(iface) : 0;
+	if (ifindex) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NODE_TC_HANDLE, .priority = NODE_TC_PRIO);
+		int e = bpf_tc_detach(&hook, &opts);
+
+		if (e && e != -ENOENT)
+			err = log_err(-EIO, "cannot detach the reverse NAT", "iface=%s", iface);
+		if (!shares_nic(cfg, iface) && xdp_detach(iface, "decap", NULL))
+			err = -EIO;
+	}
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pins[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = log_err(-EIO, "cannot remove pin", "path=%s", path);
+	}
+	return err;
+}
+
 struct node *node_open(const struct flb_config *cfg, const char *pin_dir)
 {
 	struct node *n = calloc(1, sizeof(*n));
@@ -159,6 +220,12 @@ struct node *node_open(const struct flb_config *cfg, const char *pin_dir)
 		goto fail;
 	snprintf(n->pin_dir, sizeof(n->pin_dir), "%s", pin_dir);
 	snprintf(n->iface, sizeof(n->iface), "%s", cfg->pods.iface);
+	if (!strcmp(n->iface, "auto") && iface_default_route(n->iface, sizeof(n->iface))) {
+		step = "interface auto: no default route";
+		err = -ENOENT;
+		goto fail;
+	}
+	n->shared = shares_nic(cfg, n->iface);
 	n->dcp = decap__open();
 	n->rn = rnat__open();
 	err = n->dcp && n->rn ? 0 : -errno;
@@ -168,23 +235,24 @@ struct node *node_open(const struct flb_config *cfg, const char *pin_dir)
 	}
 	if (!err) {
 		step = "addresses";
-		err = fill_addrs(n);
+		err = decap_addrs_fill(bpf_map__fd(n->dcp->maps.flb_dcp_addrs));
+		err = err < 0 ? err : 0;
 	}
 	if (!err) {
-		step = "attach xdp";
-		err = xdp_attach(n->iface, bpf_program__fd(n->dcp->progs.decap), "decap",
-				 cfg->xdp_mode == FLB_XDP_SKB ? FLB_ATTACH_SKB : FLB_ATTACH_NATIVE, NULL);
+		step = n->shared ? "tail call" : "attach xdp";
+		err = attach_xdp(n, cfg);
 	}
 	if (!err) {
 		step = "attach tc";
 		err = attach_tc(n);
 	}
 	if (!err) {
-		log_info("node role attached", "iface=%s pod_cidrs=%zu", n->iface, cfg->pods.n_cidrs);
+		log_info("node role attached", "iface=%s decap=%s pod_cidrs=%zu", n->iface,
+			 n->shared ? "balancer_tail_call" : "xdp", cfg->pods.n_cidrs);
 		return n;
 	}
 fail:
-	log_error("node role failed", "step=\"%s\" iface=%s err=\"%s\"", step, cfg->pods.iface,
+	log_error("node role failed", "step=\"%s\" iface=%s err=\"%s\"", step, n ? n->iface : "",
 		  strerror(-err));
 	node_close(n);
 	errno = -err;

@@ -32,8 +32,9 @@ int node_want(const struct flb_config *cfg, struct node_nat **out, size_t *n)
 			const struct flb_backend_cfg *be = &svc->backends[b];
 			struct node_nat *e = &w[k];
 
+			/* Local: in node.pods.cidrs, or on this node by name. */
 			if (be->addr.family != svc->vip.family ||
-			    !config_pod_local(&cfg->pods, &be->addr))
+			    !(be->on_node || config_pod_local(&cfg->pods, &be->addr)))
 				continue;
 			memset(e, 0, sizeof(*e));
 			memcpy(e->key.vip, svc->vip.bytes, 16);

@@ -138,6 +138,7 @@ static void publish_names(const struct reconciler *r, const struct flb_config *c
 			keys[n] = (struct maps_name_key){ vips[s].vip_id, p->svc[s].ids[b] };
 			snprintf(vals[n].service, sizeof(vals[n].service), "%s", svc->name);
 			vals[n].weight = svc->backends[b].weight;
+			vals[n].port = svc->backends[b].port;
 		}
 	}
 	err = maps_set_names(r->m, keys, vals, n);

@@ -31,6 +31,7 @@ struct src_instance {
 	uint16_t port;
 	uint32_t weight;         /* Weights.Passing or .Warning by status */
 	enum src_status status;
+	bool local;              /* runs on this node (kubernetes: the endpoint's nodeName) */
 };
 
 struct src_service {

@@ -28,6 +28,7 @@
 #include "k8s_http.h"
 #include "k8s_status.h"
 #include "log.h"
+#include "node_name.h"
 #include "source_kubernetes.h"
 
 #define WATCH_S 30            /* timeoutSeconds of a watch: the server ends it */
@@ -311,6 +312,8 @@ static void *watch_main(void *arg)
 static void run(struct source *s, const struct flb_source_cfg *cfg, const char *const *names, size_t n)
 {
 	struct k8s k = { .s = s, .cfg = *cfg, .names = names, .n_names = n };
+
+	node_name(k.store.node, sizeof(k.store.node));
 	struct watcher w[K8S_KINDS] = {};
 	struct k8s_writer wr = { .s = s, .cfg = &k.cfg, .auth = &k.auth, .lock = &k.lock, .store = &k.store,
 				 .dirty = &k.dirty };

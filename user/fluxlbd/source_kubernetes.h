@@ -37,6 +37,8 @@ struct k8s_objects {
 
 struct k8s_store {
 	struct k8s_objects kind[K8S_KINDS];
+	char node[64];    /* this node's name (node_name.h); an endpoint whose
+			   * nodeName it is runs here (src_instance.local) */
 };
 
 /* What one watch line did. */

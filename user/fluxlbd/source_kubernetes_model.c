@@ -182,8 +182,8 @@ static int slice_port(const cJSON *slice, const char *name, const char *proto)
 	return 0;
 }
 
-static int add_slice(const cJSON *slice, const char *skey, int port, struct src_instance **inst,
-		     size_t *n, size_t *cap)
+static int add_slice(const cJSON *slice, const char *skey, int port, const char *node,
+		     struct src_instance **inst, size_t *n, size_t *cap)
 {
 	const char *at = str(slice, "addressType");
 	const cJSON *ep;
@@ -195,6 +195,8 @@ static int add_slice(const cJSON *slice, const char *skey, int port, struct src_
 		bool ready = cond(conds, "ready", true);
 		bool serving = cond(conds, "serving", ready);
 		bool terminating = cond(conds, "terminating", false);
+		const char *nn = str(ep, "nodeName");
+		bool local = node && *node && nn && !strcmp(nn, node);
 
 		cJSON_ArrayForEach(a, get(ep, "addresses")) {
 			struct src_instance *in;
@@ -216,6 +218,7 @@ static int add_slice(const cJSON *slice, const char *skey, int port, struct src_
 				continue;
 			snprintf(in->id, sizeof(in->id), "%s/%s", skey, a->valuestring);
 			in->port = (uint16_t)port;
+			in->local = local;
 			if (ready) {
 				in->status = SRC_PASSING;
 				in->weight = 1;
@@ -295,7 +298,7 @@ int k8s_instances_at(const struct k8s_store *st, const char *class, const struct
 		if (!owner || !sns || strcmp(owner, name) || strcmp(sns, ns))
 			continue;
 		port = slice_port(slice, pname, proto_of(sp));
-		if (port && (err = add_slice(slice, slice->string, port, out, n, &cap)))
+		if (port && (err = add_slice(slice, slice->string, port, st->node, out, n, &cap)))
 			break;
 	}
 	if (err) {

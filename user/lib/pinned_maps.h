@@ -98,7 +98,9 @@ struct maps_name_key {
 struct maps_name {
 	char service[64];
 	uint32_t weight;                /* configured weight; VIP rows: 0 */
-	uint32_t pad;
+	uint16_t port;                  /* the backend's own port, translated on its node
+					 * (docs/pods.md); 0: the service port */
+	uint16_t pad;
 };
 /* Makes the map hold exactly keys[0..n) -> vals[0..n): updates in one
  * batch, then deletes the keys not among them. 0 or -errno; no-op
