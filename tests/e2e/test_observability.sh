@@ -186,7 +186,7 @@ fl=$(flb -j flow list --vip "$VIP:80/tcp" --backend 10.10.2.11 --limit 3)
 keys_are flow_list_filtered "$fl" "$FLOWKEYS"
 expect flow_list_filters_and_limits [ "$(echo "$fl" | py 'd["shown"] == min(3, d["matched"]) and all(f["backend"] == "10.10.2.11" and f["dst"] == "10.100.0.1:80" for f in d["flows"])')" = True ]
 expect flow_list_counts_every_flow [ "$(flb -j flow list --vip "$VIP" --limit 0 | py 'd["matched"] == d["shown"] >= 100')" = True ]
-WHICHKEYS="{'proto': None, 'src': None, 'dst': None, 'vip': None, 'vip_id': None, 'ready': None, 'hash': None, 'table_size': None, 'slot': None, 'maglev': {'backend': None, 'backend_id': None, 'identity': None, 'translated': None}, 'conntrack': {'state': None, 'backend': None, 'backend_id': None, 'gen': None, 'age_s': None}, 'conntrack_overrides': None, 'decided_by': None, 'backend': None, 'backend_id': None, 'identity': None, 'translated': None, 'verdict': None}"
+WHICHKEYS="{'proto': None, 'src': None, 'dst': None, 'vip': None, 'vip_id': None, 'ready': None, 'hash': None, 'table_size': None, 'slot': None, 'maglev': {'backend': None, 'backend_id': None, 'identity': None, 'translated': None}, 'conntrack': {'state': None, 'backend': None, 'backend_id': None, 'gen': None, 'age_s': None}, 'conntrack_overrides': None, 'decided_by': None, 'backend': None, 'backend_id': None, 'identity': None, 'translated': None, 'verdict': None, 'policy': None}"
 keys_are which "$r" "$WHICHKEYS"
 w6=$(flb -j which tcp "[fd00:10:1::2]:40000" "[$VIP6]:80")
 keys_are which_ipv6 "$w6" "$WHICHKEYS"
