@@ -126,8 +126,11 @@ __attribute__((noinline)) int affinity_pick(const struct flb_flow *flow, __u32 v
 static __always_inline __u32 affinity_steer(const struct pkt *p, __u32 vip_id, __u32 id,
 					    struct flb_backend **be, __u64 now)
 {
-	__u32 got = (__u32)affinity_pick(&p->flow, vip_id, *be ? id : 0, p->icmp, now);
+	__u32 got;
 
+	if (!aff_vip(vip_id)) /* inline: most VIPs have no affinity, and a call costs */
+		return id;
+	got = (__u32)affinity_pick(&p->flow, vip_id, *be ? id : 0, p->icmp, now);
 	if (got != id)
 		*be = got ? bpf_map_lookup_elem(&flb_backends, &got) : NULL;
 	return got;

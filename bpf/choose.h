@@ -360,6 +360,19 @@ __attribute__((noinline)) int choose_pick(const struct flb_flow *flow, struct fl
 	return (int)(w.id | counted);
 }
 
+/* Whether a new flow of this packet takes the VIP's policy: a TCP SYN or a
+ * new UDP flow of a VIP that has one. Inline, so that a plain Maglev VIP
+ * pays a map read, not a call (choose_pick() checks the same again). */
+static __always_inline bool choose_wanted(const struct pkt *p, __u32 vip_id, bool syn)
+{
+	const struct flb_policy *pol;
+
+	if (p->icmp || (!syn && p->flow.proto != IPPROTO_UDP))
+		return false;
+	pol = bpf_map_lookup_elem(&flb_policy, &vip_id);
+	return pol && (pol->sched || pol->flags || pol->max_nfps);
+}
+
 /* pick_flow()'s call: the id, and FLB_CT_COUNTED into *flags (no branch). */
 static __always_inline __u32 choose_backend(const struct pkt *p, struct flb_ct *ct, __u32 vip_id,
 					    __u32 hash, __u64 now, bool syn, __u32 *flags)

@@ -209,7 +209,8 @@ static __always_inline __u32 pick_flow(const struct pkt *p, __u32 vip_id, __u64 
 	}
 
 	*hash = flb_flow_hash(&p->flow);
-	id = choose_backend(p, ct, vip_id, *hash, now, syn, &flags);
+	id = choose_wanted(p, vip_id, syn) ? choose_backend(p, ct, vip_id, *hash, now, syn, &flags)
+					   : maglev_backend(vip_id, *hash);
 	*be = id ? bpf_map_lookup_elem(&flb_backends, &id) : NULL;
 	id = affinity_steer(p, vip_id, id, be, now);
 	if (!*be)
